@@ -1,0 +1,107 @@
+"""The ``msext`` command line.
+
+Exit codes (stable, for scripts): 0 success; 1 finished with warnings or per-item errors;
+2 bad input or configuration (one line on stderr says what); 70 internal error (details in
+the profile's log file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from console.commands import compare, config
+from engine.demo import create_demo_profile
+from engine.errors import UserError
+from engine.logs import configure_logging
+from engine.paths import DEFAULT_PROFILE, DEMO_PROFILE, ProfilePaths
+from engine.profile import Profile
+from engine.settings.secrets import redactor
+
+EXIT_OK, EXIT_WARNINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+log = logging.getLogger("msext.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="msext",
+        description="Configuration console and sync engine for the PSA's Microsoft extensions."
+        " Without a command, opens the console.",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help=f"isolated profile to use (default: $MSEXT_PROFILE or {DEFAULT_PROFILE!r})",
+    )
+    parser.set_defaults(handler=open_console)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="open the console on the demo profile (embedded PSA and EWS emulator)"
+    )
+    demo.add_argument(
+        "--seed-only", action="store_true", help="create the demo profile, do not open the console"
+    )
+    demo.add_argument("--reset", action="store_true", help="start the demo profile afresh")
+    demo.set_defaults(handler=run_demo)
+    config.register(commands)
+    compare.register(commands)
+    return parser
+
+
+def open_console(args: argparse.Namespace, profile: Profile) -> int:
+    from console.app import MsextApp
+
+    MsextApp(profile).run()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace, profile: Profile) -> int:
+    created = create_demo_profile(profile.paths, today=date.today(), reset=args.reset)
+    if args.seed_only:
+        state = "created" if created else "already exists"
+        print(f"demo profile {profile.name!r} {state}: {profile.paths.config_file}")
+        return EXIT_OK
+    return open_console(args, profile)
+
+
+def _profile_name(args: argparse.Namespace) -> str:
+    if args.profile:
+        return args.profile
+    if args.handler is run_demo:
+        return DEMO_PROFILE
+    return os.environ.get("MSEXT_PROFILE", DEFAULT_PROFILE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    profile: Profile | None = None
+    try:
+        paths = ProfilePaths.for_profile(_profile_name(args))
+        configure_logging(paths)
+        profile = Profile(paths)
+        return args.handler(args, profile)
+    except UserError as error:
+        print(f"msext: {redactor.redact(str(error))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        log.exception("internal error")
+        where = profile.paths.log_file if profile else "the log file"
+        print(
+            f"msext: internal error: {redactor.redact(str(error)) or type(error).__name__}"
+            f" (details in {where})",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    finally:
+        if profile is not None:
+            profile.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The verbs of the ``msext`` command line, one module per verb group."""

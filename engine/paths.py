@@ -1,0 +1,87 @@
+"""Where a profile keeps its configuration, data, state and logs.
+
+Every profile is isolated: its own config file, secrets, embedded PSA, state database
+and logs, under the platformdirs directories (so the ``XDG_*`` variables move them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from engine.errors import UserError
+
+APP_NAME = "msext"
+DEFAULT_PROFILE = "default"
+DEMO_PROFILE = "demo"
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ProfilePaths:
+    """The files of one profile; nothing is created until :meth:`ensure` is called."""
+
+    name: str
+    config_dir: Path
+    data_dir: Path
+    state_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def for_profile(cls, name: str = DEFAULT_PROFILE) -> ProfilePaths:
+        if not _PROFILE_NAME.match(name):
+            raise UserError(
+                f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-'"
+                " (at most 64 characters)"
+            )
+        return cls(
+            name=name,
+            config_dir=platformdirs.user_config_path(APP_NAME) / name,
+            data_dir=platformdirs.user_data_path(APP_NAME) / name,
+            state_dir=platformdirs.user_state_path(APP_NAME) / name,
+            log_dir=platformdirs.user_log_path(APP_NAME) / name,
+        )
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Secret files referenced as ``file:`` from the config; each one mode 0600."""
+        return self.config_dir / "secrets"
+
+    @property
+    def psa_db(self) -> Path:
+        return self.data_dir / "psa.sqlite"
+
+    @property
+    def sandbox_db(self) -> Path:
+        return self.data_dir / "ews-sandbox.sqlite"
+
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir / "state.sqlite"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "msext.log"
+
+    def ensure(self) -> None:
+        """Create the profile's directories, private to the current user."""
+        for directory in (self.config_dir, self.secrets_dir, self.data_dir, self.state_dir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "profile": self.name,
+            "config_file": str(self.config_file),
+            "secrets_dir": str(self.secrets_dir),
+            "psa_db": str(self.psa_db),
+            "state_db": str(self.state_db),
+            "log_file": str(self.log_file),
+        }

@@ -1,0 +1,83 @@
+"""One profile at run time: its settings, its PSA and the users the extension can serve."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from engine.capabilities import Comparison, UserRef, evaluate
+from engine.errors import UserError
+from engine.paths import ProfilePaths
+from engine.psa.embedded import EmbeddedPsa
+from engine.psa.model import Resource
+from engine.psa.source import PsaSource
+from engine.settings.model import PsaKind, Settings
+from engine.settings.store import SettingsStore
+
+
+class Profile:
+    """Opens what a profile needs lazily; close it when done."""
+
+    def __init__(self, paths: ProfilePaths, store: SettingsStore | None = None) -> None:
+        self.paths = paths
+        self.store = store or SettingsStore(paths)
+        self._settings: Settings | None = None
+
+    @property
+    def name(self) -> str:
+        return self.paths.name
+
+    @property
+    def settings(self) -> Settings:
+        """The effective settings, read once; :meth:`reload` after a save elsewhere."""
+        if self._settings is None:
+            self._settings = self.store.load()
+        return self._settings
+
+    def reload(self) -> Settings:
+        self._settings = None
+        return self.settings
+
+    @cached_property
+    def psa(self) -> PsaSource:
+        settings = self.settings
+        if settings.psa.kind is PsaKind.REST:
+            raise UserError(
+                "the PSA REST connection is not available in this release; set psa.kind to embedded"
+            )
+        if not self.paths.psa_db.exists():
+            raise UserError(
+                f"profile {self.name!r} has no embedded PSA yet ({self.paths.psa_db});"
+                " create the demo with: msext demo --seed-only"
+            )
+        return EmbeddedPsa(self.paths.psa_db)
+
+    def resources(self) -> list[Resource]:
+        return self.psa.resources()
+
+    def find_user(self, query: str) -> Resource:
+        """A resource by id, e-mail address, or a unique part of its name."""
+        text = query.strip().lower()
+        resources = self.resources()
+        exact = [
+            resource
+            for resource in resources
+            if text in (str(resource.id), resource.email.lower(), resource.name.lower())
+            or text == (self.settings.resource(resource.id).mailbox or "")
+        ]
+        matches = exact or [resource for resource in resources if text in resource.name.lower()]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UserError(f"no PSA resource matches {query!r}; try an e-mail address or an id")
+        names = ", ".join(f"{match.name} <{match.email}>" for match in matches[:5])
+        raise UserError(f"{query!r} matches {len(matches)} resources ({names}); be more precise")
+
+    def mailbox_address(self, resource: Resource) -> str:
+        return self.settings.resource(resource.id).mailbox or resource.email.lower()
+
+    def comparison(self, resource: Resource) -> Comparison:
+        return evaluate(self.settings, UserRef(resource.id, resource.name, resource.email))
+
+    def close(self) -> None:
+        if "psa" in self.__dict__:
+            self.psa.close()

@@ -1,0 +1,179 @@
+"""A deterministic demo data set for the embedded PSA.
+
+The same seed and anchor date always give the same records, so the demo, the tests and
+the screenshots agree. Thousands of records: resources, companies with account managers,
+contacts, opportunities with owners, appointments (weekly series among them), to-dos and
+service calls with tickets and tasks.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from engine.psa.embedded import EmbeddedPsa
+
+DEMO_SEED = 2026
+DEMO_DOMAIN = "contoso.example"
+
+FIRST_NAMES = (
+    "Ava", "Ben", "Chloe", "Daniel", "Emma", "Felix", "Grace", "Hannah", "Isaac", "Julia",
+    "Kai", "Lena", "Milo", "Nora", "Oscar", "Paula", "Quinn", "Rosa", "Samuel", "Tara",
+    "Umar", "Vera", "Wes", "Xenia", "Yusuf", "Zoe", "Jonas", "Mara", "Elias", "Ida",
+)  # fmt: skip
+LAST_NAMES = (
+    "Fischer", "Brooks", "Reyes", "Kim", "Novak", "Okafor", "Larsen", "Moreau", "Schmidt",
+    "Tanaka", "Costa", "Weber", "Haddad", "Lindqvist", "Petrov", "Alvarez", "Nguyen",
+    "Becker", "Murphy", "Rossi", "Yilmaz", "Kowalski", "Jensen", "Dubois", "Santos",
+    "Wagner", "Ito", "Meyer", "Silva", "Keller",
+)  # fmt: skip
+COMPANY_WORDS = (
+    "Alpine", "Harbor", "Summit", "Cedar", "Quantum", "Northwind", "Bluebird", "Granite",
+    "Meridian", "Aurora", "Beacon", "Falcon", "Juniper", "Lakeside", "Orchid", "Pioneer",
+)  # fmt: skip
+COMPANY_KINDS = ("Logistics", "Dental", "Bakery", "Architects", "Legal", "Clinic", "Foods")
+STREETS = ("Main Street", "Harbor Road", "Station Square", "Mill Lane", "Park Avenue")
+CITIES = ("Springfield", "Riverton", "Lakeview", "Fairmont", "Oakdale")
+ACTION_TYPES = ("Phone call", "Meeting", "E-mail", "Follow-up", "Quote review")
+APPOINTMENT_TITLES = (
+    "Project kick-off", "Quarterly review", "Training session", "Budget planning",
+    "Customer workshop", "Site visit", "Release planning", "Vendor call",
+)  # fmt: skip
+TICKET_TITLES = (
+    "Printer offline", "VPN drops", "Mailbox full", "New laptop", "Backup failed",
+    "Firewall rule", "Password reset", "Slow network",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    resources: int = 30
+    companies: int = 120
+    contacts_per_company: tuple[int, int] = (6, 14)
+    opportunities: int = 200
+    appointments_per_resource: tuple[int, int] = (18, 30)
+    todos_per_resource: tuple[int, int] = (12, 24)
+    service_calls: int = 160
+
+
+def _slot(rng: random.Random, today: date, days: tuple[int, int]) -> tuple[datetime, datetime]:
+    day = today + timedelta(days=rng.randint(*days))
+    start = datetime.combine(day, time(hour=rng.randint(7, 16)), UTC)
+    return start, start + timedelta(minutes=rng.choice((30, 60, 90, 120)))
+
+
+def seed_demo_psa(
+    psa: EmbeddedPsa, today: date, seed: int = DEMO_SEED, size: DemoSize | None = None
+) -> None:
+    """Fill an empty embedded PSA with the demo data set."""
+    size = size or DemoSize()
+    rng = random.Random(seed)
+    resource_ids = [
+        psa.insert(
+            "resources",
+            first_name=FIRST_NAMES[index % len(FIRST_NAMES)],
+            last_name=LAST_NAMES[index % len(LAST_NAMES)],
+            email=(
+                f"{FIRST_NAMES[index % len(FIRST_NAMES)]}.{LAST_NAMES[index % len(LAST_NAMES)]}"
+                f"@{DEMO_DOMAIN}"
+            ).lower(),
+            active=0 if index == size.resources - 1 else 1,
+        )
+        for index in range(size.resources)
+    ]
+    company_ids: list[int] = []
+    for index in range(size.companies):
+        name = f"{COMPANY_WORDS[index % len(COMPANY_WORDS)]} {rng.choice(COMPANY_KINDS)}"
+        company_ids.append(
+            psa.insert(
+                "companies",
+                name=f"{name} {index + 1}",
+                address=f"{rng.randint(1, 200)} {rng.choice(STREETS)}, {rng.choice(CITIES)}",
+                owner_resource_id=rng.choice(resource_ids),
+            )
+        )
+    contact_ids: dict[int, list[int]] = {}
+    for company_id in company_ids:
+        for _ in range(rng.randint(*size.contacts_per_company)):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            contact_ids.setdefault(company_id, []).append(
+                psa.insert(
+                    "contacts",
+                    company_id=company_id,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{first}.{last}.{company_id}@customer.example".lower(),
+                    phone=f"+1 555 {rng.randint(1000, 9999)}",
+                    title=rng.choice(("CEO", "Office manager", "IT lead", "Accountant", None)),
+                )
+            )
+    for index in range(size.opportunities):
+        psa.insert(
+            "opportunities",
+            company_id=rng.choice(company_ids),
+            owner_resource_id=rng.choice(resource_ids),
+            title=f"Opportunity {index + 1}",
+        )
+    for series, resource_id in enumerate(resource_ids, start=1):
+        for _ in range(rng.randint(*size.appointments_per_resource)):
+            start, end = _slot(rng, today, (-20, 60))
+            psa.insert(
+                "appointments",
+                resource_id=resource_id,
+                title=rng.choice(APPOINTMENT_TITLES),
+                description="Agenda to follow.",
+                start=start,
+                end=end,
+            )
+        first, _ = _slot(rng, today, (-6, 0))
+        for week in range(8):
+            start = first + timedelta(weeks=week)
+            psa.insert(
+                "appointments",
+                resource_id=resource_id,
+                title="Weekly team meeting",
+                description="Status round.",
+                start=start,
+                end=start + timedelta(hours=1),
+                series_id=series,
+            )
+        for _ in range(rng.randint(*size.todos_per_resource)):
+            company_id = rng.choice(company_ids)
+            start, end = _slot(rng, today, (-10, 45))
+            action = rng.choice(ACTION_TYPES)
+            psa.insert(
+                "todos",
+                resource_id=resource_id,
+                company_id=company_id,
+                contact_id=rng.choice(contact_ids[company_id]),
+                action_type=action,
+                description=f"{action} about the open quote.",
+                start=start,
+                end=end,
+                completed=start if start.date() < today and rng.random() < 0.5 else None,
+            )
+    for index in range(size.service_calls):
+        start, end = _slot(rng, today, (-15, 30))
+        call_id = psa.insert(
+            "service_calls",
+            company_id=rng.choice(company_ids),
+            description="On-site visit.",
+            start=start,
+            end=end,
+            complete=int(start.date() < today),
+        )
+        for resource_id in rng.sample(resource_ids, rng.choice((1, 1, 2))):
+            psa.insert("service_call_resources", service_call_id=call_id, resource_id=resource_id)
+        for ticket in range(rng.randint(1, 2)):
+            psa.insert(
+                "service_call_tickets",
+                service_call_id=call_id,
+                ticket_number=f"T{today.year}{index:04d}.{ticket + 1:04d}",
+                title=rng.choice(TICKET_TITLES),
+            )
+        if rng.random() < 0.3:
+            psa.insert(
+                "service_call_tasks", service_call_id=call_id, title="Network upgrade phase 2"
+            )
+    psa.set_meta("demo_anchor", today.isoformat())

@@ -1,0 +1,150 @@
+"""PSA records as the engine sees them, whichever source they come from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class RecordKind(StrEnum):
+    APPOINTMENT = "appointment"
+    TODO = "todo"
+    SERVICE_CALL = "service_call"
+    CONTACT = "contact"
+
+
+def record_key(kind: RecordKind, record_id: int) -> str:
+    """The key that names a PSA record everywhere: state, stamps on mailbox items, events."""
+    return f"{kind.value}:{record_id}"
+
+
+def parse_record_key(key: str) -> tuple[RecordKind, int]:
+    kind, _, number = key.partition(":")
+    return RecordKind(kind), int(number)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A PSA user (resource); the unit the Exchange extension is enabled for."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    active: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    id: int
+    name: str
+    address: str
+    owner_resource_id: int | None
+    """The account manager."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: int
+    company: Company
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+
+    @property
+    def key(self) -> str:
+        return record_key(RecordKind.CONTACT, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """A PSA calendar appointment; ``origin_key`` is set when it came from a mailbox."""
+
+    id: int
+    resource_id: int
+    title: str
+    description: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    series_id: int | None = None
+    origin_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        return record_key(RecordKind.APPOINTMENT, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ToDo:
+    id: int
+    resource_id: int
+    company: Company
+    contact_name: str | None
+    action_type: str
+    description: str
+    start: datetime
+    end: datetime
+    completed: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return record_key(RecordKind.TODO, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCall:
+    id: int
+    company: Company
+    description: str
+    start: datetime
+    end: datetime
+    complete: bool
+    resource_ids: tuple[int, ...]
+    tickets: tuple[tuple[str, str], ...] = field(default=())
+    """(ticket number, title) of the tickets the call works on."""
+    tasks: tuple[str, ...] = field(default=())
+    """Titles of the project tasks the call works on."""
+
+    @property
+    def key(self) -> str:
+        return record_key(RecordKind.SERVICE_CALL, self.id)
+
+
+CalendarRecord = Appointment | ToDo | ServiceCall
+PsaRecord = Appointment | ToDo | ServiceCall | Contact
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAppointment:
+    """What the engine writes into the PSA for one mailbox appointment (R04-R06, R10)."""
+
+    origin_key: str
+    title: str
+    description: str
+    start: datetime
+    end: datetime
+    all_day: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSummary:
+    """Who is touched by PSA changes since a cursor; contact changes can touch everyone."""
+
+    cursor: int
+    resource_ids: frozenset[int]
+    contacts_changed: bool
+    companies_or_opportunities_changed: bool
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.resource_ids or self.contacts_changed or self.companies_or_opportunities_changed
+        )

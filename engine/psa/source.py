@@ -1,0 +1,54 @@
+"""The interface the engine reads the PSA through: the embedded SQLite PSA or the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from engine.psa.model import (
+    CalendarRecord,
+    ChangeSummary,
+    Contact,
+    ImportedAppointment,
+    Resource,
+)
+from engine.settings.model import ContactScope
+
+
+class PsaSource(Protocol):
+    """Reads what each user should receive, and writes back what the mailbox may change.
+
+    The engine writes only appointments that came from a mailbox (``save_imported``,
+    ``delete_imported``) and the date and time of appointments and to-dos (``move``, R16).
+    """
+
+    def resources(self) -> list[Resource]: ...
+
+    def cursor(self) -> str:
+        """An opaque position in the PSA's change history; pass it to ``changes_since``."""
+        ...
+
+    def changes_since(self, cursor: str) -> ChangeSummary: ...
+
+    def calendar_records(
+        self, resource_id: int, start: datetime, end: datetime
+    ) -> list[CalendarRecord]:
+        """Appointments, to-dos and service calls of a resource overlapping [start, end)."""
+        ...
+
+    def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
+        """All contacts, or those whose company the resource manages or with an opportunity
+        it owns (R08)."""
+        ...
+
+    def save_imported(self, resource_id: int, appointment: ImportedAppointment) -> int:
+        """Create or update, by its origin key, an appointment that came from a mailbox."""
+        ...
+
+    def delete_imported(self, record_id: int) -> None: ...
+
+    def move(self, key: str, start: datetime, end: datetime) -> None:
+        """Change only the date and time of an appointment or to-do (R16)."""
+        ...
+
+    def close(self) -> None: ...

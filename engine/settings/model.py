@@ -1,0 +1,364 @@
+"""The whole configuration of one profile, as pydantic models.
+
+The MS Exchange section mirrors the PSA's page (Admin > Extensions & Integrations >
+Microsoft Extensions > MS Exchange) and its three tabs: General, Synchronization,
+Resources. Every rule of the seed that a setting can break is a validation error whose
+message names the rule (``R01`` ...); the console shows these messages word for word.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MIN_SYNC_INTERVAL_MINUTES = 10
+"""R01: the seed's minimum; the interval is never below it."""
+
+_EMAIL = re.compile(r"^[^@\s\"<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DISCOURAGED_ACCOUNTS = ("administrator", "admin", "domain admins")
+
+
+class FieldRuleError(ValueError):
+    """A rule across fields, reported against the one field the user should change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _check_email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError("must be an e-mail address like name@example.com")
+    return value.lower()
+
+
+def _check_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL like https://mail.example.com/EWS/Exchange.asmx")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces")
+    return value
+
+
+def _check_secret_ref(value: str) -> str:
+    """Only references are stored: the secret itself lives in the environment or a file.
+
+    The message never repeats the value, which may be a password typed in by mistake.
+    """
+    kind, _, target = value.partition(":")
+    if kind == "env" and _ENV_NAME.match(target):
+        return value
+    if kind == "file" and target.strip():
+        return value
+    raise ValueError(
+        "must be a secret reference, env:VARIABLE or file:PATH; secrets are never stored"
+        " in the config file"
+    )
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+Url = Annotated[str, AfterValidator(_check_url)]
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+
+
+class _Section(BaseModel):
+    """Strict sections: an unknown key is a mistake worth reporting, not ignoring."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AuthType(StrEnum):
+    NTLM = "ntlm"
+    BASIC = "basic"
+    OAUTH2 = "oauth2"
+
+
+class ServerType(StrEnum):
+    ON_PREMISES = "on_premises"
+    HOSTED = "hosted"
+    OFFICE365 = "office365"
+
+
+class ExchangeVersion(StrEnum):
+    AUTO = "auto"
+    EXCHANGE_2013 = "2013"
+    EXCHANGE_2013_SP1 = "2013_sp1"
+    EXCHANGE_2016 = "2016"
+    EXCHANGE_2019 = "2019"
+
+
+class ContactScope(StrEnum):
+    """R08: which PSA contacts a user receives."""
+
+    OWNED = "owned"
+    """Contacts whose company the resource manages, or with an opportunity it owns."""
+    ALL = "all"
+
+
+class ImportMode(StrEnum):
+    """R06: how mailbox appointments reach the PSA."""
+
+    OFF = "off"
+    FULL = "full"
+    WITHOUT_DETAILS = "without_details"
+
+
+class TodoFolder(StrEnum):
+    CALENDAR = "calendar"
+    """R15: a to-do becomes a mailbox appointment (the vendor's behaviour)."""
+    TASKS = "tasks"
+
+
+class PsaKind(StrEnum):
+    EMBEDDED = "embedded"
+    REST = "rest"
+
+
+class ExchangeGeneral(_Section):
+    """The General tab: where Exchange is and how the synchronization account logs in."""
+
+    enabled: bool = False
+    server_type: ServerType = ServerType.ON_PREMISES
+    ews_url: Url | None = None
+    autodiscover_email: Email | None = None
+    sync_account: str = ""
+    secret: SecretRef | None = None
+    auth_type: AuthType = AuthType.NTLM
+    exchange_version: ExchangeVersion = ExchangeVersion.AUTO
+    impersonation: bool = True
+    """"Use these credentials for every user": the account impersonates each mailbox."""
+    verify_tls: bool = True
+    timeout_seconds: int = Field(default=30, ge=5, le=300)
+    oauth_tenant_id: str | None = None
+    oauth_client_id: str | None = None
+    error_recipients: list[Email] = Field(default_factory=list)
+
+    @field_validator("sync_account")
+    @classmethod
+    def _strip_account(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> ExchangeGeneral:
+        if not self.enabled:
+            return self
+        if not self.sync_account:
+            raise FieldRuleError(
+                "sync_account", "set the synchronization account to enable sync (R14)"
+            )
+        if self.secret is None:
+            raise FieldRuleError(
+                "secret", "set the secret reference of the synchronization account (R14)"
+            )
+        if not self.impersonation:
+            raise FieldRuleError(
+                "impersonation",
+                "the synchronization account must act for every user through impersonation"
+                " (R14); per-user credentials are not supported",
+            )
+        if self.auth_type is AuthType.OAUTH2 and not (
+            self.oauth_tenant_id and self.oauth_client_id
+        ):
+            raise FieldRuleError(
+                "oauth_client_id",
+                "OAuth2 needs the tenant id and the client id of the app registration",
+            )
+        return self
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """Settings that are allowed but risky, as (key, message)."""
+        found: list[tuple[str, str]] = []
+        if self.sync_account.lower().split("\\")[-1].split("@")[0] in _DISCOURAGED_ACCOUNTS:
+            found.append(
+                (
+                    "exchange.general.sync_account",
+                    "use a dedicated synchronization account, not a domain administrator (R14)",
+                )
+            )
+        if not self.verify_tls:
+            found.append(
+                (
+                    "exchange.general.verify_tls",
+                    "TLS verification is off: the server's identity is not checked",
+                )
+            )
+        if self.ews_url and self.ews_url.startswith("http://"):
+            host = urlsplit(self.ews_url).hostname or ""
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                found.append(
+                    ("exchange.general.ews_url", "plain http sends credentials unencrypted")
+                )
+        return found
+
+
+class ExchangeSync(_Section):
+    """The Synchronization tab."""
+
+    interval_minutes: int = 30
+    export_appointments: bool = True
+    export_todos: bool = True
+    export_service_calls: bool = True
+    share_contacts: bool = True
+    """"Share contacts for which the resource is account manager or opportunity owner"."""
+    contact_scope: ContactScope = ContactScope.OWNED
+    todo_folder: TodoFolder = TodoFolder.CALENDAR
+    import_appointments: ImportMode = ImportMode.FULL
+    days_back: int = Field(default=30, ge=0, le=3650)
+    days_ahead: int = Field(default=365, ge=1, le=3650)
+    max_delete_percent: int = Field(default=50, ge=1, le=100)
+    """Invariant 4: a run that would delete more than this share of a mailbox's items halts."""
+    workers: int = Field(default=4, ge=1, le=10)
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _interval_at_least_minimum(cls, value: int) -> int:
+        if value < MIN_SYNC_INTERVAL_MINUTES:
+            raise ValueError(
+                f"sync interval must be at least {MIN_SYNC_INTERVAL_MINUTES} minutes (R01)"
+            )
+        if value > 24 * 60:
+            raise ValueError("sync interval must be at most 1440 minutes (one day)")
+        return value
+
+
+class ResourceSetting(_Section):
+    """The Resources tab: one PSA resource."""
+
+    enabled: bool = False
+    mailbox: Email | None = None
+    """The mailbox address; empty means the resource's e-mail address in the PSA."""
+
+
+class ExchangeSettings(_Section):
+    general: ExchangeGeneral = Field(default_factory=ExchangeGeneral)
+    sync: ExchangeSync = Field(default_factory=ExchangeSync)
+    resources: dict[int, ResourceSetting] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mailboxes_unique(self) -> ExchangeSettings:
+        seen: dict[str, int] = {}
+        for resource_id, resource in sorted(self.resources.items()):
+            if resource.mailbox is None:
+                continue
+            if resource.mailbox in seen:
+                raise FieldRuleError(
+                    f"resources.{resource_id}.mailbox",
+                    f"mailbox {resource.mailbox} is assigned to resources"
+                    f" {seen[resource.mailbox]} and {resource_id}",
+                )
+            seen[resource.mailbox] = resource_id
+        return self
+
+
+class OutlookLimits(_Section):
+    """What the administrator allows users of the MS Outlook extension to sync (R03)."""
+
+    allow_appointments: bool = True
+    allow_contacts: bool = True
+    allow_todos: bool = True
+    allow_service_calls: bool = True
+    max_contact_scope: ContactScope = ContactScope.ALL
+    min_interval_minutes: int = Field(default=15, ge=1, le=1440)
+
+
+class OutlookSettings(_Section):
+    limits: OutlookLimits = Field(default_factory=OutlookLimits)
+
+
+class ExchangePreferences(_Section):
+    """Which item types a user wants from the Exchange extension, within the tab's limits.
+
+    ``None`` means the user has not chosen: they get whatever the administrator allows.
+    """
+
+    appointments: bool | None = None
+    todos: bool | None = None
+    service_calls: bool | None = None
+    contacts: bool | None = None
+    import_appointments: bool | None = None
+
+
+class OutlookUser(_Section):
+    """What is known of a user's Outlook extension, and their choices in its Options."""
+
+    installed: bool = False
+    version: str | None = None
+    contact_integration: bool = False
+    """Options > Contacts > "Enable contact integration" (R12)."""
+    contact_scope: ContactScope = ContactScope.OWNED
+    appointments: bool | None = None
+    """Item types as in :class:`ExchangePreferences`; ``None`` follows the limits."""
+    todos: bool | None = None
+    service_calls: bool | None = None
+    interval_minutes: int = Field(default=30, ge=1, le=1440)
+
+
+class UserSettings(_Section):
+    exchange: ExchangePreferences = Field(default_factory=ExchangePreferences)
+    outlook: OutlookUser = Field(default_factory=OutlookUser)
+
+
+class PsaSettings(_Section):
+    """Where PSA records come from: the embedded SQLite PSA, or the PSA's REST API."""
+
+    kind: PsaKind = PsaKind.EMBEDDED
+    web_url: Url = "https://psa.example.com"
+    """Base of the links to PSA records written into mailbox items (R15)."""
+    rest_url: Url | None = None
+    rest_username: str | None = None
+    rest_integration_code: str | None = None
+    rest_secret: SecretRef | None = None
+
+
+class SandboxSettings(_Section):
+    """The embedded EWS emulator that stands in for Exchange in the demo profile."""
+
+    enabled: bool = False
+    port: int = Field(default=0, ge=0, le=65535)
+
+
+class ConsoleSettings(_Section):
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id -> keys, applied with ``App.set_keymap``."""
+    tour_seen: bool = False
+
+
+class Settings(_Section):
+    """One profile's configuration; environment variables ``MSEXT_A__B`` override it."""
+
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    outlook: OutlookSettings = Field(default_factory=OutlookSettings)
+    users: dict[int, UserSettings] = Field(default_factory=dict)
+    psa: PsaSettings = Field(default_factory=PsaSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+
+    @model_validator(mode="after")
+    def _endpoint_when_enabled(self) -> Settings:
+        general = self.exchange.general
+        if general.enabled and not (
+            general.ews_url or general.autodiscover_email or self.sandbox.enabled
+        ):
+            raise FieldRuleError(
+                "exchange.general.ews_url",
+                "set the EWS URL or an autodiscover e-mail address to enable sync",
+            )
+        return self
+
+    def user(self, resource_id: int) -> UserSettings:
+        """A user's preferences; defaults for a user nobody configured."""
+        return self.users.get(resource_id) or UserSettings()
+
+    def resource(self, resource_id: int) -> ResourceSetting:
+        return self.exchange.resources.get(resource_id) or ResourceSetting()
+
+    def warnings(self) -> list[tuple[str, str]]:
+        return self.exchange.general.warnings()

@@ -1,0 +1,137 @@
+"""The ``msext`` command line as a script or an administrator uses it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from console.cli import build_parser, main
+from engine.paths import ProfilePaths
+
+
+@pytest.fixture
+def demo() -> ProfilePaths:
+    assert main(["demo", "--seed-only"]) == 0
+    return ProfilePaths.for_profile("demo")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_seed_only_creates_the_profile_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "--seed-only")
+    assert code == 0 and "created" in out
+    code, out, _ = run(capsys, "demo", "--seed-only")
+    assert code == 0 and "already exists" in out
+    assert ProfilePaths.for_profile("demo").psa_db.exists()
+
+
+def test_interval_below_minimum_is_refused_and_file_kept(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R01: `config set exchange.sync.interval_minutes 5` exits non-zero with the 10-minute
+    message and leaves the file unchanged; 10 works."""
+    before = demo.config_file.read_bytes()
+    code, _, err = run(
+        capsys, "--profile", "demo", "config", "set", "exchange.sync.interval_minutes", "5"
+    )
+    assert code == 2
+    assert err.strip() == (
+        "msext: exchange.sync.interval_minutes: sync interval must be at least 10 minutes (R01)"
+    )
+    assert demo.config_file.read_bytes() == before
+    code, out, _ = run(
+        capsys, "--profile", "demo", "config", "set", "exchange.sync.interval_minutes", "10"
+    )
+    assert code == 0 and "saved" in out
+    code, out, _ = run(capsys, "--profile", "demo", "config", "show", "--json")
+    assert json.loads(out)["settings"]["exchange"]["sync"]["interval_minutes"] == 10
+
+
+def test_compare_prints_the_matrix_for_a_demo_user(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R20, R12: the per-user matrix as JSON; the demo's Outlook user with contact integration
+    has the contact conflict."""
+    code, out, _ = run(
+        capsys, "--profile", "demo", "compare", "ava.fischer@contoso.example", "--json"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["user"]["name"] == "Ava Fischer"
+    assert len(data["rows"]) == 15 and len(data["add_in_actions"]) == 15
+    assert data["conflicts"] == []
+    code, out, _ = run(capsys, "--profile", "demo", "compare", "Ben Brooks", "--json")
+    assert "contacts_both" in [c["code"] for c in json.loads(out)["conflicts"]]
+    code, out, _ = run(capsys, "--profile", "demo", "compare", "2")
+    assert code == 0 and "[conflict] Contacts are synced by both modules (R12)" in out
+
+
+def test_clearing_share_contacts_removes_the_conflict_from_compare(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R12: the seed's remedy, done from the command line."""
+    run(capsys, "--profile", "demo", "config", "set", "exchange.sync.share_contacts", "false")
+    _, out, _ = run(capsys, "--profile", "demo", "compare", "2", "--json")
+    assert "contacts_both" not in [c["code"] for c in json.loads(out)["conflicts"]]
+
+
+def test_unknown_or_ambiguous_users_get_one_line(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--profile", "demo", "compare", "nobody@nowhere.example")
+    assert code == 2 and err.startswith("msext: no PSA resource matches")
+    code, _, err = run(capsys, "--profile", "demo", "compare", "a")
+    assert code == 2 and "be more precise" in err
+
+
+def test_config_check_exit_codes(demo: ProfilePaths, capsys: pytest.CaptureFixture[str]) -> None:
+    """0 ok, 1 warnings, 2 errors."""
+    assert run(capsys, "--profile", "demo", "config", "check")[0] == 0
+    run(capsys, "--profile", "demo", "config", "set", "exchange.general.verify_tls", "false")
+    code, out, _ = run(capsys, "--profile", "demo", "config", "check")
+    assert code == 1 and "TLS verification is off" in out
+    demo.config_file.write_text("[exchange.sync]\ninterval_minutes = 3\n")
+    code, out, _ = run(capsys, "--profile", "demo", "config", "check", "--json")
+    assert code == 2 and json.loads(out)["errors"][0]["key"] == "exchange.sync.interval_minutes"
+
+
+def test_a_profile_without_a_psa_says_how_to_make_one(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--profile", "empty", "compare", "x")
+    assert code == 2 and "msext demo --seed-only" in err
+
+
+def test_bad_profile_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--profile", "../etc", "config", "show")
+    assert code == 2 and "invalid profile name" in err
+
+
+def listed_verbs() -> list[str]:
+    parser = build_parser()
+    (commands,) = [action for action in parser._actions if action.dest == "==SUPPRESS=="]
+    return sorted(commands.choices)
+
+
+def test_help_lists_only_working_verbs() -> None:
+    """`--help` lists exactly the verbs that are built, and each one answers its own --help."""
+    assert listed_verbs() == ["compare", "config", "demo"]
+    for verb in listed_verbs():
+        with pytest.raises(SystemExit) as done:
+            main([verb, "--help"])
+        assert done.value.code == 0
+
+
+def test_no_traceback_for_a_broken_config_file(demo: ProfilePaths) -> None:
+    """Bad input exits non-zero with one line, never a traceback."""
+    demo.config_file.write_bytes(b"\xff\xfe")
+    result = subprocess.run(
+        [sys.executable, "-m", "console.cli", "--profile", "demo", "config", "show"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
