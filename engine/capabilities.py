@@ -256,6 +256,11 @@ class Comparison:
     handlers: dict[RecordKind, Handler]
     conflicts: tuple[Conflict, ...]
 
+    @property
+    def problems(self) -> tuple[Conflict, ...]:
+        """Conflicts and warnings; informational notes left out."""
+        return tuple(c for c in self.conflicts if c.severity is not Severity.INFO)
+
     def as_dict(self) -> dict[str, object]:
         """Stable JSON shape for ``msext compare --json``."""
         return {

@@ -103,7 +103,8 @@ def test_private_appointments_row() -> None:
 
 
 def test_series_row() -> None:
-    """R10: series reach the PSA without a series icon through Exchange, with one through Outlook."""
+    """R10: series reach the PSA without a series icon through Exchange, with one through
+    Outlook."""
     found = settings({**ENABLED, "general": {**ENABLED["general"], "enabled": False}},
                      outlook_user={"installed": True})  # fmt: skip
     state = row(found, "series")

@@ -1,0 +1,80 @@
+"""The msext console: the admin path of the PSA's Microsoft extensions, keyboard first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from console.palette import NavigationCommands
+from console.screens.admin import (
+    ActiveDirectoryScreen,
+    AdminScreen,
+    ExtensionsScreen,
+    MicrosoftExtensionsScreen,
+    TeamsScreen,
+)
+from console.screens.base import PageScreen
+from console.screens.users import UsersScreen
+from engine.profile import Profile
+from engine.psa.model import Resource
+
+
+class MsextApp(App[None]):
+    """One profile's console. Pages sit on the screen stack in admin-path order."""
+
+    TITLE = "msext"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {NavigationCommands}
+    BINDINGS: ClassVar = [
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+    MODES: ClassVar = {"admin": AdminScreen}
+    DEFAULT_MODE = "admin"
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__()
+        self.profile = profile
+
+    def on_mount(self) -> None:
+        keymap = self.profile.settings.console.keymap
+        if keymap:
+            self.set_keymap(keymap)
+
+    def pages(self) -> list[type[PageScreen]]:
+        """The pages the command palette can jump to."""
+        candidates: list[type[PageScreen]] = [
+            AdminScreen,
+            ExtensionsScreen,
+            MicrosoftExtensionsScreen,
+            ActiveDirectoryScreen,
+            TeamsScreen,
+            UsersScreen,
+        ]
+        return [page for page in candidates if page.PALETTE]
+
+    def palette_actions(self) -> list[tuple[str, Callable[[], object], str]]:
+        """Actions the palette offers besides pages and users."""
+        return []
+
+    @work(exclusive=True, group="navigation")
+    async def go(self, page: type[PageScreen] | PageScreen) -> None:
+        """Show a page with the whole admin path beneath it, as if opened step by step."""
+        current = self.screen
+        if isinstance(current, PageScreen) and not await current.can_leave():
+            return
+        target = page if isinstance(page, PageScreen) else page()
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        for ancestor in type(target).ancestors()[1:]:
+            await self.push_screen(ancestor())
+        if type(target) is not AdminScreen:
+            await self.push_screen(target)
+
+    def open_user(self, resource: Resource) -> None:
+        from console.screens.user import UserScreen
+
+        self.go(UserScreen(resource))

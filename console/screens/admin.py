@@ -1,0 +1,106 @@
+"""The admin path down to the Microsoft extension modules, as the PSA's web admin shows it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.widgets import Markdown
+
+from console.screens.base import PageScreen
+from console.screens.menu import MenuEntry, MenuScreen
+
+
+class AdminScreen(MenuScreen):
+    CRUMB = "Admin"
+    HELP = (
+        "The administrator's home. Open **Extensions & Integrations** to configure the"
+        " Microsoft extension modules, or **Users** to see what each module does for one user."
+    )
+    INTRO = "Configure the PSA's Microsoft extensions, or look at one user."
+
+    def entries(self) -> list[MenuEntry]:
+        from console.screens.users import UsersScreen
+
+        return [
+            MenuEntry(
+                "Extensions & Integrations",
+                "Microsoft extension modules: Active Directory, MS Outlook, MS Exchange, Teams",
+                ExtensionsScreen,
+            ),
+            MenuEntry(
+                "Users",
+                "PSA resources: what the Outlook and the Exchange extension do for each",
+                UsersScreen,
+                state=f"{len(self.msext.profile.resources())} resources",
+            ),
+        ]
+
+
+class ExtensionsScreen(MenuScreen):
+    CRUMB = "Extensions & Integrations"
+    PARENT = AdminScreen
+    HELP = "Integrations of the PSA with other products. This console covers Microsoft's."
+
+    def entries(self) -> list[MenuEntry]:
+        return [
+            MenuEntry(
+                "Microsoft Extensions",
+                "Active Directory sync, MS Outlook extension, MS Exchange extension, Teams",
+                MicrosoftExtensionsScreen,
+            )
+        ]
+
+
+class MicrosoftExtensionsScreen(MenuScreen):
+    CRUMB = "Microsoft Extensions"
+    PARENT = ExtensionsScreen
+    HELP = (
+        "The four extension modules the PSA vendor builds for Microsoft applications. The"
+        " MS Outlook and the MS Exchange extension do many of the same things but synchronize"
+        " differently: Exchange is an automatic, server-side process the administrator"
+        " controls; Outlook gives users more control through manual synchronization."
+    )
+
+    def entries(self) -> list[MenuEntry]:
+        from console.screens.modules import module_entries
+
+        return module_entries(self)
+
+
+class ModuleInfoScreen(PageScreen):
+    """A module this release does not configure: what it does, and that it is not here."""
+
+    CSS_PATH = "admin.tcss"
+    PARENT = MicrosoftExtensionsScreen
+    PALETTE = False
+    DESCRIPTION: ClassVar[str] = ""
+
+    def compose_page(self) -> ComposeResult:
+        yield Markdown(
+            f"{self.DESCRIPTION}\n\n**Not available in this release.** This console does not"
+            " configure this module yet; configure it in the PSA's web admin.",
+            id="module-info",
+        )
+
+
+class ActiveDirectoryScreen(ModuleInfoScreen):
+    CRUMB = "Active Directory sync"
+    HELP = "What the Active Directory synchronization module does. Esc goes back."
+    PALETTE = True
+    DESCRIPTION = (
+        "## Active Directory (AD) synchronization\n\n"
+        "Synchronizes users from the organization's Active Directory with the PSA, so that"
+        " resources are created and kept current from the directory."
+    )
+
+
+class TeamsScreen(ModuleInfoScreen):
+    CRUMB = "Microsoft Teams"
+    HELP = "What the Microsoft Teams integration does. Esc goes back."
+    PALETTE = True
+    DESCRIPTION = (
+        "## Microsoft Teams integration\n\n"
+        "Connects the PSA with Microsoft Teams, so that people can work with PSA records"
+        " from within Teams."
+    )

@@ -1,0 +1,116 @@
+"""The admin path, the Users screen and a user's comparison, driven by keys as a person would."""
+
+from __future__ import annotations
+
+from console.app import MsextApp
+from console.screens.admin import (
+    ActiveDirectoryScreen,
+    AdminScreen,
+    ExtensionsScreen,
+    MicrosoftExtensionsScreen,
+    TeamsScreen,
+)
+from console.screens.help import HelpScreen
+from console.screens.user import UserScreen
+from console.screens.users import UsersScreen
+from console.widgets.breadcrumb import Breadcrumb
+
+
+def crumb(app: MsextApp) -> str:
+    return str(app.screen.query_one(Breadcrumb).trail)
+
+
+async def test_keys_alone_reach_microsoft_extensions_and_back(app: MsextApp) -> None:
+    """R13: Admin > Extensions & Integrations > Microsoft Extensions by Enter; Esc goes up."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, AdminScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExtensionsScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, MicrosoftExtensionsScreen)
+        assert app.screen.query_one(Breadcrumb).trail == (
+            "Admin", "Extensions & Integrations", "Microsoft Extensions",
+        )  # fmt: skip
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, AdminScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, AdminScreen), "Esc on the root stays"
+
+
+async def test_modules_not_built_say_so(app: MsextApp) -> None:
+    """The Active Directory and Teams entries say what the module does and that it is not
+    available in this release."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(MicrosoftExtensionsScreen)
+        await pilot.pause()
+        labels = [str(option.prompt) for option in app.screen.query_one("#menu").options]
+        for module in ("Active Directory sync", "Microsoft Teams"):
+            assert any(module in label and "not available" in label for label in labels)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ActiveDirectoryScreen)
+        assert "Not available in this release" in app.screen.query_one("#module-info")._markdown
+
+
+async def test_users_filter_and_open_a_user(app: MsextApp) -> None:
+    """`/` filters the Users table by name or e-mail; Enter opens the user's comparison."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(UsersScreen)
+        await pilot.pause()
+        table = app.screen.query_one("#users-table")
+        assert table.row_count == 30
+        await pilot.press("slash", *"brooks", "enter")
+        assert table.row_count == 1
+        await pilot.press("enter")
+        assert isinstance(app.screen, UserScreen)
+        assert app.screen.query_one(Breadcrumb).trail == ("Admin", "Users", "Ben Brooks")
+        conflicts = str(app.screen.query_one("#conflicts").render())
+        assert "Contacts are synced by both modules" in conflicts
+
+
+async def test_comparison_shows_the_highlighted_rows_text(app: MsextApp) -> None:
+    """R20: moving through the comparison shows each row's full text for both modules."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(UsersScreen)
+        await pilot.pause()
+        await pilot.press("enter")
+        detail = app.screen.query_one("#row-detail")
+        assert "Interval" in str(detail.render())
+        await pilot.press("j", "j")
+        assert "When it runs" in str(detail.render())
+
+
+async def test_question_mark_shows_the_keys_of_the_screen(app: MsextApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(UsersScreen)
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = app.screen.query_one("#help-keys")
+        rows = [keys.get_row_at(index) for index in range(keys.row_count)]
+        assert ["/", "Filter"] in rows and ["ctrl+p", rows[-3][1]] in rows
+        await pilot.press("escape")
+        assert isinstance(app.screen, UsersScreen)
+
+
+async def test_palette_jumps_to_pages_and_users(app: MsextApp) -> None:
+    """ctrl+p finds a page or a user by name and opens it with the admin path beneath it."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p", *"teams")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TeamsScreen)
+        assert [type(s).__name__ for s in app.screen_stack] == [
+            "AdminScreen", "ExtensionsScreen", "MicrosoftExtensionsScreen", "TeamsScreen",
+        ]  # fmt: skip
+        await pilot.press("ctrl+p", *"fischer")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert crumb(app) == str(("Admin", "Users", "Ava Fischer"))
+
+
+async def test_q_quits(app: MsextApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        assert app.return_code == 0 or not app.is_running
