@@ -1,0 +1,1 @@
+"""The mailbox side: the interface the engine uses, and the EWS adapter."""

@@ -1,0 +1,270 @@
+"""The mailbox as the engine sees it: incremental pulls, bulk writes, per-item results.
+
+The EWS adapter (``ews.py``) implements it over exchangelib; a Graph adapter can follow.
+Content handed to a mailbox is already projected (``engine.projection``); what comes back
+is only what reconcile needs, and never more of a private item than its date and time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from engine.errors import UserError
+
+
+class FolderKind(StrEnum):
+    CALENDAR = "calendar"
+    CONTACTS = "contacts"
+    TASKS = "tasks"
+
+
+PRIVATE_SENSITIVITIES = frozenset({"Private", "Confidential"})
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxItem:
+    """One item as a pull reports it.
+
+    ``stamp`` is the PSA record key the engine wrote on items it created; ``None`` means a
+    person created the item. For private items ``subject``, ``location`` and ``body`` are
+    always ``None``: they are dropped at the adapter so that nothing downstream can leak
+    them (R05).
+    """
+
+    item_id: str
+    change_key: str
+    folder: FolderKind
+    stamp: str | None
+    is_appointment: bool
+    subject: str | None = None
+    location: str | None = None
+    body: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    all_day: bool = False
+    private: bool = False
+    is_master: bool = False
+    master_id: str | None = None
+    """Set on an occurrence of a recurring series: the series' item id."""
+    digest: str = ""
+    """A hash of the fields the engine writes, to tell a person's edit from ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One SyncFolderItems page: apply it and store ``sync_state`` in one transaction."""
+
+    upserts: tuple[MailboxItem, ...]
+    deleted_ids: tuple[str, ...]
+    sync_state: str
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarContent:
+    """What the engine writes into a calendar (or tasks) item for a PSA record (R15)."""
+
+    subject: str
+    body: str
+    start: datetime
+    end: datetime
+    all_day: bool
+    location: str | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactContent:
+    given_name: str
+    surname: str
+    company: str
+    email: str | None
+    phone: str | None
+    job_title: str | None
+    body: str
+
+
+Content = CalendarContent | ContactContent
+
+
+def calendar_digest(
+    subject: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    all_day: bool,
+    location: str | None,
+    categories: Sequence[str],
+) -> str:
+    """What a person could change on an item the engine wrote, as one comparable value.
+
+    The body is left out: pulls do not read bodies, so an edit of the body alone is not
+    seen (and not reverted) until the PSA record changes.
+    """
+    return _digest(
+        subject or "",
+        start.isoformat() if start else "",
+        end.isoformat() if end else "",
+        str(all_day),
+        location or "",
+        ",".join(sorted(categories)),
+    )
+
+
+def contact_digest(
+    given_name: str | None,
+    surname: str | None,
+    company: str | None,
+    email: str | None,
+    phone: str | None,
+    job_title: str | None,
+) -> str:
+    return _digest(
+        given_name or "", surname or "", company or "", email or "", phone or "", job_title or ""
+    )
+
+
+def visible_time(folder: FolderKind, moment: datetime | None) -> datetime | None:
+    """A time as the folder shows it: tasks keep only the date (midnight UTC)."""
+    if moment is None or folder is not FolderKind.TASKS:
+        return moment
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def content_digest(content: Content, folder: FolderKind) -> str:
+    """The digest a pull will report for an item holding ``content`` in ``folder``."""
+    if isinstance(content, CalendarContent):
+        return calendar_digest(
+            content.subject,
+            visible_time(folder, content.start),
+            visible_time(folder, content.end),
+            content.all_day,
+            content.location,
+            content.categories,
+        )
+    return contact_digest(
+        content.given_name,
+        content.surname,
+        content.company,
+        content.email,
+        content.phone,
+        content.job_title,
+    )
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    folder: FolderKind
+    stamp: str
+    content: Content
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """An update of an item the engine created; ``change_key`` guards against lost edits."""
+
+    item_id: str
+    change_key: str
+    folder: FolderKind
+    content: Content
+
+
+@dataclass(frozen=True, slots=True)
+class TimeChange:
+    """A date/time change of a person's appointment (R16): nothing else is touched."""
+
+    item_id: str
+    change_key: str
+    start: datetime
+    end: datetime
+
+
+class WriteError(StrEnum):
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    item_id: str | None
+    change_key: str | None
+    digest: str = ""
+    error: WriteError | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class MailboxError(UserError):
+    """A mailbox could not be reached; the message says why and what to do."""
+
+
+class AccessDeniedError(MailboxError):
+    """The synchronization account may not impersonate this mailbox (R14)."""
+
+
+class MailboxNotFoundError(MailboxError):
+    pass
+
+
+class ThrottledError(MailboxError):
+    """The server asked us to back off longer than one run may wait; retry next cycle."""
+
+
+class SyncStateExpiredError(MailboxError):
+    """The server no longer knows our sync state: pull the folder from scratch."""
+
+
+class Mailbox(Protocol):
+    """One user's mailbox, reached through the synchronization account."""
+
+    address: str
+
+    def check_access(self) -> None:
+        """Raise :class:`AccessDenied` or :class:`MailboxNotFound` if it cannot be used."""
+        ...
+
+    def pull(
+        self, folder: FolderKind, sync_state: str | None, page_size: int
+    ) -> Iterator[ChangePage]:
+        """Changes since ``sync_state`` (everything when ``None``), page by page."""
+        ...
+
+    def bodies(self, item_ids: Sequence[str]) -> dict[str, str]:
+        """Text bodies of non-private items, for imports with full details (R06)."""
+        ...
+
+    def occurrences(
+        self, master_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[MailboxItem]:
+        """Occurrences of these recurring series inside [start, end)."""
+        ...
+
+    def create(self, items: Sequence[NewItem]) -> list[WriteResult]: ...
+
+    def update(self, changes: Sequence[ItemChange]) -> list[WriteResult]: ...
+
+    def move(self, changes: Sequence[TimeChange]) -> list[WriteResult]: ...
+
+    def delete(self, item_ids: Sequence[str]) -> list[WriteResult]:
+        """Move items the engine created to Deleted Items (never a hard delete)."""
+        ...
+
+
+class MailboxConnector(Protocol):
+    """Opens mailboxes for one configured Exchange connection."""
+
+    def open(self, address: str) -> Mailbox: ...
+
+    def close(self) -> None: ...

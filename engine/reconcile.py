@@ -1,0 +1,464 @@
+"""The decision step: what each side looks like now, what it looked like at the last run,
+and therefore what to do. A pure function, no I/O; tested exhaustively with hypothesis.
+
+Inputs, for one user: the PSA side (the projections of the records in scope, and the
+appointments that came from the mailbox), the mailbox mirror (every item as last pulled)
+and the links (the id map: which PSA record is which item, and how both looked after the
+last write). Output: a :class:`Plan`. Every action names the rule that decided it.
+
+Invariants this function keeps (each has a property test):
+1. no duplicates: a PSA record has at most one item; extra stamped copies are deleted, and
+   an item found stamped but unlinked (after a crash or a lost state database) is adopted;
+2. only stamped items are updated or deleted in the mailbox; a person's appointment is
+   changed only in its date and time (R16), and only imported records are deleted in the PSA;
+3. a private appointment reaches the PSA only as "Appointment" with date and time (R05);
+4. deletions beyond the configured share of a mailbox's synced items are held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from engine.mailbox.base import (
+    CalendarContent,
+    FolderKind,
+    MailboxItem,
+    content_digest,
+    visible_time,
+)
+from engine.projection import Projection, import_projection, origin_key
+from engine.psa.model import ImportedAppointment, RecordKind, parse_record_key
+from engine.rules import Change, Origin, Outcome, Side, direction
+from engine.settings.model import ImportMode
+
+GUARD_MIN_DELETIONS = 5
+"""Below this many deletions the guard never holds (a small calendar may shrink fast)."""
+
+
+def full_hash(value: object) -> str:
+    """A stable fingerprint of a projection or import, body included."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One entry of the id map, as it stood after the last successful write."""
+
+    key: str
+    origin: Origin
+    item_id: str
+    change_key: str
+    folder: FolderKind
+    digest: str
+    """Mailbox-visible fields of the item after our last write (``content_digest``)."""
+    psa_hash: str
+    """``full_hash`` of what we last wrote: the projection (PSA origin) or the import."""
+    start: datetime | None
+    end: datetime | None
+    detached: bool = False
+    """A person's appointment whose PSA record was deleted in the PSA: left alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRecord:
+    """A PSA appointment that came from a mailbox, as the PSA holds it now."""
+
+    key: str
+    origin_key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class PsaSide:
+    projections: Mapping[str, Projection]
+    """PSA records in scope for this user (kinds allowed, inside the window), by key."""
+    imported: Mapping[str, ImportedRecord]
+    """This user's appointments that came from the mailbox, by origin key."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The user's effective settings for one run."""
+
+    import_mode: ImportMode
+    window_start: datetime
+    window_end: datetime
+    max_delete_percent: int = 50
+    allow_mass_delete: bool = False
+
+    def in_window(self, start: datetime | None, end: datetime | None) -> bool:
+        if start is None or end is None:
+            return True
+        return start < self.window_end and end > self.window_start
+
+
+class Verb(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    ADOPT = "adopt"
+    REFRESH = "refresh"
+    FORGET = "forget"
+    IMPORT = "import"
+    UNIMPORT = "unimport"
+    PSA_MOVE = "psa_move"
+    ITEM_MOVE = "item_move"
+    DETACH = "detach"
+    CONFLICT = "conflict"
+
+
+WRITES_MAILBOX = frozenset({Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE})
+WRITES_PSA = frozenset({Verb.IMPORT, Verb.UNIMPORT, Verb.PSA_MOVE})
+DELETIONS = frozenset({Verb.DELETE, Verb.UNIMPORT})
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One step of a plan. ``rule`` names the rule ids that decided it."""
+
+    verb: Verb
+    rule: str
+    reason: str
+    key: str | None = None
+    item_id: str | None = None
+    change_key: str | None = None
+    projection: Projection | None = None
+    """PSA origin: the content the item must hold after this action."""
+    imported: ImportedAppointment | None = None
+    time: tuple[datetime, datetime] | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    held: tuple[Action, ...] = ()
+    guard: str | None = None
+
+    def count(self, *verbs: Verb) -> int:
+        return sum(1 for action in self.actions if action.verb in verbs)
+
+    @property
+    def writes(self) -> int:
+        return self.count(*(WRITES_MAILBOX | WRITES_PSA))
+
+
+def reconcile(
+    psa: PsaSide, mirror: Mapping[str, MailboxItem], links: Mapping[str, Link], policy: Policy
+) -> Plan:
+    """The plan that brings both sides in line with the rules."""
+    planner = _Planner(psa, mirror, links, policy)
+    planner.psa_records()
+    planner.unwanted_items()
+    planner.mailbox_appointments()
+    planner.stale_links()
+    return planner.plan()
+
+
+@dataclass
+class _Planner:
+    psa: PsaSide
+    mirror: Mapping[str, MailboxItem]
+    links: Mapping[str, Link]
+    policy: Policy
+    actions: list[Action] = field(default_factory=list)
+    handled_links: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.stamped: dict[str, list[MailboxItem]] = {}
+        for item in sorted(self.mirror.values(), key=lambda item: item.item_id):
+            if item.stamp is not None and item.master_id is None:
+                self.stamped.setdefault(item.stamp, []).append(item)
+
+    def add(self, verb: Verb, rule: str, reason: str, **details: object) -> None:
+        self.actions.append(Action(verb, rule, reason, **details))  # type: ignore[arg-type]
+
+    # -- PSA records -> mailbox -----------------------------------------------------------
+
+    def psa_records(self) -> None:
+        for key in sorted(self.psa.projections):
+            projection = self.psa.projections[key]
+            content = projection.content
+            if isinstance(content, CalendarContent) and not self.policy.in_window(
+                content.start, content.end
+            ):
+                continue
+            self.psa_record(key, projection)
+
+    def psa_record(self, key: str, projection: Projection) -> None:
+        link = self.links.get(key)
+        if link is not None and link.origin is not Origin.PSA:
+            link = None
+        self.handled_links.add(key)
+        copies = self.stamped.get(key, [])
+        current = next((item for item in copies if link and item.item_id == link.item_id), None)
+        current = current or (copies[0] if copies else None)
+        for duplicate in copies:
+            if duplicate is not current:
+                self.add(
+                    Verb.DELETE,
+                    "invariant 1",
+                    f"duplicate of {current.item_id if current else '?'}: one item per record",
+                    key=key,
+                    item_id=duplicate.item_id,
+                    duplicate=True,
+                )
+        kind = projection.kind
+        if current is None:
+            if link is not None:
+                rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.DELETE)
+                self.add(
+                    Verb.CREATE, _ids(rule.rules), f"deleted in the mailbox: {rule.outcome}",
+                    key=key, projection=projection,
+                )  # fmt: skip
+            else:
+                self.add(
+                    Verb.CREATE,
+                    _export_rule(kind),
+                    "new in the PSA",
+                    key=key,
+                    projection=projection,
+                )
+            return
+        if current.folder is not projection.folder:
+            self.add(
+                Verb.DELETE, "R15", f"moves to the {projection.folder} folder",
+                key=key, item_id=current.item_id,
+            )  # fmt: skip
+            self.add(
+                Verb.CREATE, "R15", f"moves to the {projection.folder} folder",
+                key=key, projection=projection,
+            )  # fmt: skip
+            return
+        if link is None:
+            self.add(
+                Verb.ADOPT, "invariant 1", "found stamped in the mailbox: linked, not copied",
+                key=key, item_id=current.item_id, change_key=current.change_key,
+                projection=projection,
+            )  # fmt: skip
+        self.compare(key, projection, current, link)
+
+    def compare(
+        self, key: str, projection: Projection, current: MailboxItem, link: Link | None
+    ) -> None:
+        kind = projection.kind
+        folder = projection.folder
+        expected = projection
+        mailbox_edited = link is None or current.change_key != link.change_key
+        psa_changed = link is None or link.psa_hash != full_hash(projection)
+        content = projection.content
+        if (
+            link is not None
+            and link.start is not None
+            and link.end is not None
+            and mailbox_edited
+            and isinstance(content, CalendarContent)
+            and current.start is not None
+            and current.end is not None
+        ):
+            was = (visible_time(folder, link.start), visible_time(folder, link.end))
+            now = (current.start, current.end)
+            psa_now = (visible_time(folder, content.start), visible_time(folder, content.end))
+            if now not in (was, psa_now):
+                rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.TIME)
+                if rule.outcome is Outcome.PROPAGATE and psa_now != was:
+                    self.add(
+                        Verb.CONFLICT, "R16", "date/time changed on both sides: the PSA owns it",
+                        key=key, item_id=current.item_id,
+                    )  # fmt: skip
+                elif rule.outcome is Outcome.PROPAGATE:
+                    start = content.start + (now[0] - was[0])  # type: ignore[operator]
+                    end = content.end + (now[1] - was[1])  # type: ignore[operator]
+                    expected = replace(projection, content=replace(content, start=start, end=end))
+                    self.add(
+                        Verb.PSA_MOVE, _ids(rule.rules), "date/time changed in the mailbox",
+                        key=key, item_id=current.item_id, change_key=current.change_key,
+                        projection=expected, time=(start, end),
+                    )  # fmt: skip
+        if content_digest(expected.content, folder) != current.digest:
+            if psa_changed:
+                rule_ids, reason = _export_rule(kind), "changed in the PSA"
+            else:
+                rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.DETAILS)
+                rule_ids, reason = _ids(rule.rules), f"changed in the mailbox: {rule.outcome}"
+            self.add(
+                Verb.UPDATE, rule_ids, reason, key=key, item_id=current.item_id,
+                change_key=current.change_key, projection=expected,
+            )  # fmt: skip
+        elif psa_changed and link is not None:
+            self.add(
+                Verb.UPDATE, _export_rule(kind), "changed in the PSA (body)",
+                key=key, item_id=current.item_id, change_key=current.change_key,
+                projection=expected,
+            )  # fmt: skip
+        elif link is not None and mailbox_edited and expected is projection:
+            self.add(
+                Verb.REFRESH, "-", "mailbox change key moved on; content as expected",
+                key=key, item_id=current.item_id, change_key=current.change_key,
+                projection=expected,
+            )  # fmt: skip
+
+    def unwanted_items(self) -> None:
+        """Stamped items whose record is gone, out of scope or of a kind no longer synced."""
+        for key, copies in sorted(self.stamped.items()):
+            if key in self.psa.projections:
+                continue
+            kind = _kind_of(key)
+            for item in copies:
+                if not self.policy.in_window(item.start, item.end):
+                    continue
+                self.handled_links.add(key)
+                rule_ids = _ids(direction(kind, Origin.PSA, Side.PSA, Change.DELETE).rules)
+                self.add(
+                    Verb.DELETE, rule_ids, "deleted in the PSA or no longer in scope",
+                    key=key, item_id=item.item_id,
+                )  # fmt: skip
+
+    # -- mailbox appointments -> PSA ------------------------------------------------------
+
+    def mailbox_appointments(self) -> None:
+        by_item = {
+            link.item_id: link for link in self.links.values() if link.origin is Origin.MAILBOX
+        }
+        for item_id in sorted(self.mirror):
+            item = self.mirror[item_id]
+            if not _importable(item) or not self.policy.in_window(item.start, item.end):
+                continue
+            record = self.psa.imported.get(origin_key(item))
+            link = by_item.get(item_id)
+            if link is None and record is not None:
+                link = self.links.get(record.key)
+            if link is not None:
+                self.handled_links.add(link.key)
+                if link.detached:
+                    continue
+            self.mailbox_appointment(item, record, link)
+
+    def mailbox_appointment(
+        self, item: MailboxItem, record: ImportedRecord | None, link: Link | None
+    ) -> None:
+        kind = RecordKind.APPOINTMENT
+        mode = self.policy.import_mode
+        if record is None and link is not None:
+            rule = direction(kind, Origin.MAILBOX, Side.PSA, Change.DELETE)
+            self.add(
+                Verb.DETACH, _ids(rule.rules), f"deleted in the PSA: {rule.outcome}",
+                key=link.key, item_id=item.item_id,
+            )  # fmt: skip
+            return
+        if mode is ImportMode.OFF:
+            return
+        imported = import_projection(item, mode)
+        rules = ["R04"]
+        if item.private:
+            rules.append("R05")
+        elif mode is ImportMode.WITHOUT_DETAILS:
+            rules.append("R06")
+        if item.master_id:
+            rules.append("R10")
+        if record is None:
+            self.add(
+                Verb.IMPORT, ",".join(rules), "new in the mailbox",
+                item_id=item.item_id, imported=imported,
+            )  # fmt: skip
+            return
+        if link is None:
+            self.add(
+                Verb.IMPORT, "invariant 1", "imported before: linked again, not copied",
+                key=record.key, item_id=item.item_id, imported=imported,
+            )  # fmt: skip
+            return
+        psa_moved = (record.start, record.end) != (link.start, link.end)
+        mailbox_changed = full_hash(imported) != link.psa_hash
+        mailbox_moved = (item.start, item.end) != (link.start, link.end)
+        if psa_moved and mailbox_moved:
+            self.add(
+                Verb.CONFLICT, "R16", "date/time changed on both sides: the mailbox owns it",
+                key=record.key, item_id=item.item_id,
+            )  # fmt: skip
+        elif psa_moved and item.master_id is None:
+            rule = direction(kind, Origin.MAILBOX, Side.PSA, Change.TIME)
+            self.add(
+                Verb.ITEM_MOVE, _ids(rule.rules), "date/time changed in the PSA",
+                key=record.key, item_id=item.item_id, change_key=item.change_key,
+                imported=replace(imported, start=record.start, end=record.end),
+                time=(record.start, record.end),
+            )  # fmt: skip
+            return
+        if mailbox_changed or psa_moved:
+            self.add(
+                Verb.IMPORT, ",".join(rules), "changed in the mailbox",
+                key=record.key, item_id=item.item_id, imported=imported,
+            )  # fmt: skip
+
+    def stale_links(self) -> None:
+        """Links whose item left the mailbox: a person's deletion flows to the PSA (R04)."""
+        imported_keys = {record.key for record in self.psa.imported.values()}
+        deletion = direction(RecordKind.APPOINTMENT, Origin.MAILBOX, Side.MAILBOX, Change.DELETE)
+        for key in sorted(self.links):
+            link = self.links[key]
+            if key in self.handled_links or link.item_id in self.mirror:
+                continue
+            if (
+                link.origin is Origin.MAILBOX
+                and not link.detached
+                and key in imported_keys
+                and self.policy.in_window(link.start, link.end)
+            ):
+                self.add(
+                    Verb.UNIMPORT, _ids(deletion.rules), "deleted in the mailbox",
+                    key=key, item_id=link.item_id,
+                )  # fmt: skip
+            else:
+                self.add(Verb.FORGET, "-", "the item left the mailbox; nothing to do", key=key)
+
+    # -- the guard ------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        deletions = [
+            action for action in self.actions if action.verb in DELETIONS and not action.duplicate
+        ]
+        synced = sum(1 for link in self.links.values() if not link.detached)
+        limit = self.policy.max_delete_percent
+        if (
+            not self.policy.allow_mass_delete
+            and len(deletions) > GUARD_MIN_DELETIONS
+            and len(deletions) * 100 > limit * max(synced, 1)
+        ):
+            held = tuple(deletions)
+            kept = tuple(action for action in self.actions if action not in held)
+            guard = (
+                f"{len(deletions)} of {synced} synced items would be deleted (more than"
+                f" {limit}%): deletions held until an administrator allows them"
+            )
+            return Plan(kept, held, guard)
+        return Plan(tuple(self.actions))
+
+
+def _importable(item: MailboxItem) -> bool:
+    """A person's appointment (or an occurrence of their series) in the calendar (R04, R07)."""
+    return (
+        item.stamp is None
+        and item.is_appointment
+        and item.folder is FolderKind.CALENDAR
+        and not item.is_master
+        and item.start is not None
+        and item.end is not None
+    )
+
+
+def _kind_of(key: str) -> RecordKind:
+    return parse_record_key(key)[0]
+
+
+def _ids(rules: Iterable[str]) -> str:
+    return ",".join(rules)
+
+
+def _export_rule(kind: RecordKind) -> str:
+    return _ids(direction(kind, Origin.PSA, Side.PSA, Change.DETAILS).rules)

@@ -1,0 +1,243 @@
+"""A small model of both sides for testing ``reconcile`` on its own.
+
+The PSA and the mailbox are dictionaries; ``step`` pulls (the mirror is the mailbox as it
+is), plans, and applies the plan the way the runner does. It models the two stores so that
+properties of the pure decision step can be checked over long generated histories; the
+real runner is proven end to end against the EWS emulator in ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from engine.mailbox.base import (
+    CalendarContent,
+    FolderKind,
+    MailboxItem,
+    calendar_digest,
+    content_digest,
+)
+from engine.projection import CATEGORY, Projection, origin_key, project
+from engine.psa.model import (
+    Appointment,
+    Company,
+    Contact,
+    ImportedAppointment,
+    PsaRecord,
+    ServiceCall,
+    ToDo,
+    parse_record_key,
+)
+from engine.reconcile import (
+    Action,
+    ImportedRecord,
+    Link,
+    Plan,
+    Policy,
+    PsaSide,
+    Verb,
+    full_hash,
+    reconcile,
+)
+from engine.rules import Origin
+from engine.settings.model import ImportMode, TodoFolder
+
+T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
+WEB = "https://psa.example.com"
+COMPANY = Company(1, "Alpine Dental", "1 Main Street", 3)
+
+
+def policy(mode: ImportMode = ImportMode.FULL, allow: bool = False) -> Policy:
+    return Policy(mode, T0 - timedelta(days=30), T0 + timedelta(days=90), 50, allow)
+
+
+def appointment(record_id: int, hours: int = 0, title: str = "Review") -> Appointment:
+    start = T0 + timedelta(hours=hours)
+    return Appointment(record_id, 7, title, "Agenda.", start, start + timedelta(hours=1))
+
+
+def todo(record_id: int, hours: int = 0) -> ToDo:
+    start = T0 + timedelta(hours=hours)
+    return ToDo(record_id, 7, COMPANY, "Nora Weber", "Phone call", "Call back.", start,
+                start + timedelta(minutes=30))  # fmt: skip
+
+
+def service_call(record_id: int, hours: int = 0) -> ServiceCall:
+    start = T0 + timedelta(hours=hours)
+    return ServiceCall(record_id, COMPANY, "On-site.", start, start + timedelta(hours=2), False,
+                       (7,), (("T1.1", "Printer offline"),), ("Upgrade",))  # fmt: skip
+
+
+def contact(record_id: int, last: str = "Weber") -> Contact:
+    return Contact(record_id, COMPANY, "Nora", last, "nora@customer.example", "+1 555", None)
+
+
+@dataclass
+class World:
+    """Both sides and the engine's state for one user."""
+
+    mode: ImportMode = ImportMode.FULL
+    psa: dict[str, PsaRecord] = field(default_factory=dict)
+    imported: dict[str, tuple[int, ImportedAppointment]] = field(default_factory=dict)
+    mailbox: dict[str, MailboxItem] = field(default_factory=dict)
+    links: dict[str, Link] = field(default_factory=dict)
+    log: list[tuple[Verb, str | None, str | None]] = field(default_factory=list)
+    allow_mass_delete: bool = False
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # -- what people do --------------------------------------------------------------------
+
+    def psa_put(self, record: PsaRecord) -> None:
+        self.psa[record.key] = record
+
+    def person_creates(self, subject: str, hours: int, private: bool = False) -> str:
+        item_id = f"person-{next(self._ids)}"
+        start = T0 + timedelta(hours=hours)
+        self.mailbox[item_id] = _item(item_id, None, subject, start, start + timedelta(hours=1),
+                                      private=private)  # fmt: skip
+        return item_id
+
+    def person_edits(self, item_id: str, **changes: object) -> None:
+        """A person changes an item in Outlook: a new change key, a new digest."""
+        item = self.mailbox[item_id]
+        updated = replace(item, change_key=f"ck-{next(self._ids)}", **changes)
+        self.mailbox[item_id] = replace(updated, digest=_digest(updated))
+
+    def person_deletes(self, item_id: str) -> None:
+        del self.mailbox[item_id]
+
+    # -- the engine ------------------------------------------------------------------------
+
+    def side(self) -> PsaSide:
+        projections = {
+            key: project(record, WEB, TodoFolder.CALENDAR) for key, record in self.psa.items()
+        }
+        imported = {
+            okey: ImportedRecord(f"appointment:{record_id}", okey, value.start, value.end)
+            for okey, (record_id, value) in self.imported.items()
+        }
+        return PsaSide(projections, imported)
+
+    def plan(self) -> Plan:
+        return reconcile(self.side(), dict(self.mailbox), dict(self.links),
+                         policy(self.mode, self.allow_mass_delete))  # fmt: skip
+
+    def step(self) -> Plan:
+        plan = self.plan()
+        for action in plan.actions:
+            self.log.append((action.verb, action.key, action.item_id))
+            self._apply(action)
+        return plan
+
+    def _apply(self, action: Action) -> None:
+        match action.verb:
+            case Verb.CREATE:
+                item_id = f"engine-{next(self._ids)}"
+                self.mailbox[item_id] = _written(item_id, action.projection)
+                self._link(action.projection, self.mailbox[item_id])
+            case Verb.UPDATE:
+                current = self.mailbox.get(action.item_id)
+                if current is None or current.change_key != action.change_key:
+                    return
+                written = _written(action.item_id, action.projection)
+                self.mailbox[action.item_id] = written
+                self._link(action.projection, written)
+            case Verb.DELETE:
+                item = self.mailbox.pop(action.item_id)
+                assert item.stamp is not None, "the engine deleted a person's item"
+                if action.key in self.links and self.links[action.key].item_id == action.item_id:
+                    del self.links[action.key]
+            case Verb.ADOPT | Verb.REFRESH:
+                self._link(action.projection, self.mailbox[action.item_id])
+            case Verb.PSA_MOVE:
+                start, end = action.time
+                record = self.psa[action.key]
+                self.psa[action.key] = replace(record, start=start, end=end)
+                self._link(action.projection, self.mailbox[action.item_id])
+            case Verb.IMPORT:
+                value = action.imported
+                # Imported appointments share the PSA's appointment ids: keep them apart
+                # from the ids the generated PSA records use.
+                fresh = 1000 + next(self._ids)
+                record_id = self.imported.get(value.origin_key, (fresh, None))[0]
+                self.imported[value.origin_key] = (record_id, value)
+                item = self.mailbox[action.item_id]
+                self.links[f"appointment:{record_id}"] = Link(
+                    f"appointment:{record_id}", Origin.MAILBOX, item.item_id, item.change_key,
+                    FolderKind.CALENDAR, item.digest, full_hash(value), value.start, value.end,
+                )  # fmt: skip
+            case Verb.UNIMPORT:
+                okey = next(k for k, (rid, _) in self.imported.items()
+                            if f"appointment:{rid}" == action.key)  # fmt: skip
+                del self.imported[okey]
+                del self.links[action.key]
+            case Verb.ITEM_MOVE:
+                item = self.mailbox[action.item_id]
+                assert item.stamp is None
+                start, end = action.time
+                self.person_edits(action.item_id, start=start, end=end)
+                link = self.links[action.key]
+                self.links[action.key] = replace(
+                    link, change_key=self.mailbox[action.item_id].change_key, start=start,
+                    end=end, psa_hash=full_hash(action.imported),
+                )  # fmt: skip
+            case Verb.FORGET:
+                self.links.pop(action.key, None)
+            case Verb.DETACH:
+                self.links[action.key] = replace(self.links[action.key], detached=True)
+            case Verb.CONFLICT:
+                pass
+
+    def _link(self, projection: Projection, item: MailboxItem) -> None:
+        content = projection.content
+        calendar = isinstance(content, CalendarContent)
+        self.links[projection.key] = Link(
+            projection.key, Origin.PSA, item.item_id, item.change_key, projection.folder,
+            item.digest, full_hash(projection), content.start if calendar else None,
+            content.end if calendar else None,
+        )  # fmt: skip
+
+    # -- what tests look at ------------------------------------------------------------------
+
+    def stamped(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for item in self.mailbox.values():
+            if item.stamp:
+                found.setdefault(item.stamp, []).append(item.item_id)
+        return found
+
+    def imported_for(self, item_id: str) -> ImportedAppointment | None:
+        found = self.imported.get(origin_key(self.mailbox[item_id]))
+        return found[1] if found else None
+
+
+def _item(item_id: str, stamp: str | None, subject: str, start: datetime, end: datetime,
+          private: bool = False, location: str | None = None) -> MailboxItem:  # fmt: skip
+    item = MailboxItem(
+        item_id=item_id, change_key=f"ck-{item_id}-0", folder=FolderKind.CALENDAR, stamp=stamp,
+        is_appointment=True, subject=None if private else subject, location=location,
+        body=None if private else "Notes.", start=start, end=end, private=private,
+    )  # fmt: skip
+    return replace(item, digest=_digest(item))
+
+
+def _digest(item: MailboxItem) -> str:
+    categories = (CATEGORY[parse_record_key(item.stamp)[0]],) if item.stamp else ()
+    return calendar_digest(
+        item.subject, item.start, item.end, item.all_day, item.location, categories
+    )
+
+
+def _written(item_id: str, projection: Projection) -> MailboxItem:
+    content = projection.content
+    calendar = isinstance(content, CalendarContent)
+    return MailboxItem(
+        item_id=item_id, change_key=f"ck-{item_id}-{full_hash(projection)[:6]}",
+        folder=projection.folder, stamp=projection.key, is_appointment=calendar,
+        subject=content.subject if calendar else None,
+        location=content.location if calendar else None,
+        start=content.start if calendar else None, end=content.end if calendar else None,
+        digest=content_digest(content, projection.folder),
+    )  # fmt: skip
