@@ -1,0 +1,333 @@
+"""Items as XML: what is stored, how a property path addresses it, how it is rendered back.
+
+Items are kept as the element exchangelib sent (``t:CalendarItem``, ``t:Contact`` ...),
+with datetimes normalised to UTC. Server-computed properties (ids, item class, times,
+calendar item type) are added when an item is rendered for a response, restricted to the
+shape the request asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import uuid
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+from engine.sandbox.ews.store import StoredItem, folder_id
+from engine.sandbox.ews.xml import T, format_datetime, is_datetime, local, parse_datetime, sub, t
+
+ITEM_CLASSES = {
+    "CalendarItem": "IPM.Appointment",
+    "Contact": "IPM.Contact",
+    "Task": "IPM.Task",
+    "Message": "IPM.Note",
+    "Item": "IPM.Note",
+}
+FOLDER_FOR_TAG = {"CalendarItem": "calendar", "Contact": "contacts", "Task": "tasks"}
+COMPUTED = (
+    "ItemId",
+    "ParentFolderId",
+    "ItemClass",
+    "DateTimeCreated",
+    "LastModifiedTime",
+    "DateTimeReceived",
+    "Size",
+    "IsRecurring",
+    "CalendarItemType",
+    "UID",
+    "HasAttachments",
+    "IsAllDayEvent",
+    "Sensitivity",
+)
+_SERVER_SET = frozenset(COMPUTED) - {"UID", "IsAllDayEvent", "Sensitivity"}
+_TIMES = frozenset({"Start", "End", "StartDate", "DueDate", "ReminderDueBy", "CompleteDate"})
+
+
+class UnsupportedError(Exception):
+    """A request the emulator does not implement; the message names what."""
+
+
+@dataclass(frozen=True)
+class Path:
+    """A property path: ``item:Subject``, an indexed entry, or an extended property."""
+
+    kind: str
+    uri: str = ""
+    index: str = ""
+    extended: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.uri.split(":", 1)[-1]
+
+    @classmethod
+    def parse(cls, element: ET.Element) -> Path:
+        tag = local(element.tag)
+        if tag == "FieldURI":
+            return cls("field", element.get("FieldURI", ""))
+        if tag == "IndexedFieldURI":
+            return cls("indexed", element.get("FieldURI", ""), element.get("FieldIndex", ""))
+        if tag == "ExtendedFieldURI":
+            return cls("extended", extended=_extended_key(element))
+        raise UnsupportedError(f"the property path {tag}")
+
+
+@dataclass(frozen=True)
+class Shape:
+    base: str
+    paths: tuple[Path, ...]
+
+    @classmethod
+    def parse(cls, element: ET.Element | None) -> Shape:
+        if element is None:
+            return cls("Default", ())
+        base = element.findtext(t("BaseShape")) or "Default"
+        extra = element.find(t("AdditionalProperties"))
+        paths = tuple(Path.parse(child) for child in extra) if extra is not None else ()
+        return cls(base, paths)
+
+
+def _extended_key(element: ET.Element) -> tuple[tuple[str, str], ...]:
+    """What identifies an extended property; the type is not part of its identity."""
+    keys = (
+        "DistinguishedPropertySetId",
+        "PropertySetId",
+        "PropertyTag",
+        "PropertyName",
+        "PropertyId",
+    )
+    return tuple((key, element.get(key, "").lower()) for key in keys if element.get(key))
+
+
+def extended_value(item: ET.Element, key: tuple[tuple[str, str], ...]) -> ET.Element | None:
+    for prop in item.findall(t("ExtendedProperty")):
+        uri = prop.find(t("ExtendedFieldURI"))
+        if uri is not None and _extended_key(uri) == key:
+            return prop
+    return None
+
+
+def extended_properties(item: ET.Element) -> dict[tuple[str, str], str]:
+    """(property set id, property name) -> value, for test inspection."""
+    found = {}
+    for prop in item.findall(t("ExtendedProperty")):
+        uri = prop.find(t("ExtendedFieldURI"))
+        if uri is not None:
+            key = (
+                uri.get("PropertySetId", ""),
+                uri.get("PropertyName", uri.get("PropertyTag", "")),
+            )
+            found[key] = prop.findtext(t("Value"), "")
+    return found
+
+
+_BOOLEAN_NAMES = frozenset(
+    {"ReminderIsSet", "HasAttachments", "AllowNewTimeProposal", "MeetingRequestWasSent"}
+)
+
+
+def canonical(child: ET.Element) -> ET.Element:
+    """Values as Exchange answers them: UTC times, and xs:boolean as true/false.
+
+    exchangelib writes booleans as 1/0 but reads back only true/false.
+    """
+    name = local(child.tag)
+    if name in _TIMES and is_datetime(child.text):
+        child.text = format_datetime(parse_datetime(child.text or ""))
+    elif (name.startswith("Is") or name in _BOOLEAN_NAMES) and child.text in ("0", "1"):
+        child.text = "true" if child.text == "1" else "false"
+    return child
+
+
+def normalise(element: ET.Element) -> ET.Element:
+    """A new item as the store keeps it: no server-set fields, canonical values, a UID."""
+    item = copy.deepcopy(element)
+    for child in list(item):
+        if local(child.tag) in _SERVER_SET:
+            item.remove(child)
+        else:
+            canonical(child)
+    if local(item.tag) == "CalendarItem" and item.find(t("UID")) is None:
+        sub(item, t("UID"), str(uuid.uuid4()).upper())
+    return item
+
+
+def value_of(item: ET.Element, path: Path) -> ET.Element | None:
+    """The element holding a path's value in a stored item (``None`` if unset)."""
+    if path.kind == "extended":
+        return extended_value(item, path.extended)
+    if path.kind == "indexed":
+        container = item.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
+        if container is None:
+            return None
+        for entry in container:
+            if entry.get("Key") == path.index:
+                return entry
+        return None
+    return item.find(t(path.name))
+
+
+_INDEXED_CONTAINERS = {
+    "EmailAddress": "EmailAddresses",
+    "PhoneNumber": "PhoneNumbers",
+    "PhysicalAddress": "PhysicalAddresses",
+    "ImAddress": "ImAddresses",
+}
+
+
+def set_value(item: ET.Element, path: Path, source: ET.Element) -> None:
+    """SetItemField: take the path's value from ``source`` (an item element) into ``item``."""
+    if path.kind == "extended":
+        new = extended_value(source, path.extended)
+        old = extended_value(item, path.extended)
+        if new is None:
+            raise UnsupportedError("a SetItemField without the extended property's value")
+        if old is not None:
+            item.remove(old)
+        item.append(copy.deepcopy(new))
+        return
+    if path.kind == "indexed":
+        name = _INDEXED_CONTAINERS.get(path.name, path.name)
+        new_container = source.find(t(name))
+        if new_container is None:
+            raise UnsupportedError(f"a SetItemField of {path.uri} without {name}")
+        container = item.find(t(name))
+        if container is None:
+            container = sub(item, t(name))
+        for entry in new_container:
+            for old in [e for e in container if e.get("Key") == entry.get("Key")]:
+                container.remove(old)
+            container.append(copy.deepcopy(entry))
+        return
+    new = source.find(t(path.name))
+    if new is None:
+        raise UnsupportedError(f"a SetItemField of {path.uri} whose item lacks {path.name}")
+    delete_value(item, path)
+    item.append(canonical(copy.deepcopy(new)))
+
+
+def delete_value(item: ET.Element, path: Path) -> None:
+    found = value_of(item, path)
+    if found is None:
+        return
+    if path.kind == "indexed":
+        container = item.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
+        assert container is not None
+        container.remove(found)
+        if not len(container):
+            item.remove(container)
+    else:
+        item.remove(found)
+
+
+def occurrence_id(master_id: str, index: int) -> str:
+    return base64.b64encode(f"O|{master_id}|{index}".encode()).decode()
+
+
+def parse_occurrence_id(value: str) -> tuple[str, int] | None:
+    try:
+        kind, master, index = base64.b64decode(value, validate=True).decode().split("|")
+        return (master, int(index)) if kind == "O" else None
+    except ValueError:
+        return None
+
+
+def computed(stored: StoredItem, name: str, calendar_type: str | None = None) -> ET.Element | None:
+    """A server-set property of a stored item."""
+    item = stored.element
+    element = ET.Element(t(name))
+    match name:
+        case "ItemId":
+            element.set("Id", stored.item_id)
+            element.set("ChangeKey", stored.change_key)
+        case "ParentFolderId":
+            element.set("Id", folder_id(stored.mailbox, stored.folder))
+            element.set("ChangeKey", "AQAAAA==")
+        case "ItemClass":
+            element.text = item.findtext(t("ItemClass")) or ITEM_CLASSES.get(local(item.tag), "IPM")
+        case "DateTimeCreated" | "DateTimeReceived":
+            element.text = stored.created
+        case "LastModifiedTime":
+            element.text = stored.modified
+        case "Size":
+            element.text = str(len(ET.tostring(item)))
+        case "HasAttachments":
+            element.text = "false"
+        case "IsRecurring" if local(item.tag) == "CalendarItem":
+            element.text = "true" if calendar_type in ("RecurringMaster", "Occurrence") else "false"
+        case "CalendarItemType" if local(item.tag) == "CalendarItem":
+            element.text = calendar_type or calendar_type_of(item)
+        case _:
+            return None
+    return element
+
+
+def calendar_type_of(item: ET.Element) -> str:
+    return "RecurringMaster" if item.find(t("Recurrence")) is not None else "Single"
+
+
+_DEFAULTS = {"Sensitivity": "Normal", "IsAllDayEvent": "false"}
+
+
+def render(
+    stored: StoredItem,
+    shape: Shape,
+    element: ET.Element | None = None,
+    calendar_type: str | None = None,
+) -> ET.Element:
+    """The item as a response shows it: ids always, then what the shape asks for."""
+    item = element if element is not None else stored.element
+    out = ET.Element(item.tag)
+    for name in ("ItemId", "ParentFolderId"):
+        value = computed(stored, name, calendar_type)
+        if value is not None and (name == "ItemId" or shape.base != "IdOnly"):
+            out.append(value)
+    full = shape.base in ("Default", "AllProperties")
+    if full:
+        for child in item:
+            if local(child.tag) != "ExtendedProperty":
+                out.append(copy.deepcopy(child))
+        for name in COMPUTED[2:]:
+            if item.find(t(name)) is None:
+                value = _computed_or_default(stored, name, calendar_type)
+                if value is not None:
+                    out.append(value)
+    for path in shape.paths:
+        if full and path.kind != "extended":
+            continue
+        if path.kind == "field" and path.name in ("ItemId", "ParentFolderId"):
+            continue
+        value = value_of(item, path)
+        if value is None and path.kind == "field":
+            value = _computed_or_default(stored, path.name, calendar_type)
+        if value is None or (path.kind == "field" and out.find(value.tag) is not None):
+            continue
+        if path.kind == "indexed":
+            container = out.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
+            if container is None:
+                container = sub(out, t(_INDEXED_CONTAINERS.get(path.name, path.name)))
+            container.append(copy.deepcopy(value))
+        else:
+            out.append(copy.deepcopy(value))
+    return out
+
+
+def _computed_or_default(
+    stored: StoredItem, name: str, calendar_type: str | None
+) -> ET.Element | None:
+    # Elements without children are falsy: compare with None, never use ``or``.
+    value = computed(stored, name, calendar_type)
+    return value if value is not None else _default(name)
+
+
+def _default(name: str) -> ET.Element | None:
+    if name not in _DEFAULTS:
+        return None
+    element = ET.Element(t(name))
+    element.text = _DEFAULTS[name]
+    return element
+
+
+def text_of(item: ET.Element, name: str) -> str | None:
+    return item.findtext(f"{{{T}}}{name}")

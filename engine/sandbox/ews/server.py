@@ -1,0 +1,250 @@
+"""The HTTP side: ``/EWS/Exchange.asmx`` and an OAuth2 token endpoint on a loopback port.
+
+Authentication is HTTP Basic (an unauthenticated request gets 401 offering only Basic, so
+exchangelib's auth probe chooses it) or a bearer token from the token endpoint. Requests
+run through the fault switches first, then to the operation's handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+from xml.etree import ElementTree as ET
+
+from engine.sandbox.ews.faults import FaultKind, Faults
+from engine.sandbox.ews.items import UnsupportedError
+from engine.sandbox.ews.operations import OPERATIONS, Context
+from engine.sandbox.ews.soap import (
+    EwsError,
+    SoapFaultError,
+    busy,
+    envelope,
+    fault,
+    response,
+    sync_error,
+)
+from engine.sandbox.ews.store import Store
+from engine.sandbox.ews.xml import SOAP, local, t
+
+log = logging.getLogger(__name__)
+EWS_PATH = "/EWS/Exchange.asmx"
+
+
+@dataclass
+class Stats:
+    """Requests per operation and per mailbox, for benchmarks."""
+
+    by_operation: Counter[str] = field(default_factory=Counter)
+    by_mailbox: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, operation: str, mailbox: str) -> None:
+        with self.lock:
+            self.by_operation[operation] += 1
+            self.by_mailbox[mailbox] += 1
+
+    def snapshot(self) -> dict[str, object]:
+        with self.lock:
+            return {
+                "total": sum(self.by_operation.values()),
+                "by_operation": dict(self.by_operation),
+                "by_mailbox": dict(self.by_mailbox),
+            }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.by_operation.clear()
+            self.by_mailbox.clear()
+
+
+@dataclass
+class ServerState:
+    store: Store
+    service_account: tuple[str, str]
+    faults: Faults
+    stats: Stats
+    max_sync_changes: int | None = None
+    max_find_items: int | None = None
+    tokens: set[str] = field(default_factory=set)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHttpServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("ews emulator: " + format, *args)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.split("?")[0].endswith("/oauth2/v2.0/token"):
+            self._token(body)
+        elif self.path.split("?")[0].lower() == EWS_PATH.lower():
+            self._ews(body)
+        else:
+            self._send(404, b"Not found", "text/plain")
+
+    def _send(self, status: int, payload: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _token(self, body: bytes) -> None:
+        state = self.server.state
+        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_secret") != (state.service_account[1])
+        ):
+            self._send(401, json.dumps({"error": "invalid_client"}).encode(), "application/json")
+            return
+        token = secrets.token_urlsafe(24)
+        state.tokens.add(token)
+        answer = {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+        self._send(200, json.dumps(answer).encode(), "application/json")
+
+    def _principal(self) -> tuple[str, bool] | None:
+        """(account, is the service account) from the Authorization header."""
+        state = self.server.state
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value in state.tokens:
+            return state.service_account[0].lower(), True
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except ValueError:
+            return None
+        user = user.lower()
+        if (user, password) == (state.service_account[0].lower(), state.service_account[1]):
+            return user, True
+        mailbox = state.store.mailbox(user)
+        if mailbox is not None and mailbox.password == password:
+            return user, False
+        return None
+
+    def _ews(self, body: bytes) -> None:
+        principal = self._principal()
+        if principal is None:
+            self._send(
+                401, b"Unauthorized", "text/plain", WWW_Authenticate='Basic realm="msext-sandbox"'
+            )
+            return
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as problem:
+            self._fault(
+                SoapFaultError("ErrorSchemaValidation", f"The request is not XML: {problem}"), None
+            )
+            return
+        header = root.find(f"{{{SOAP}}}Header")
+        api_version = None
+        if header is not None and header.find(t("RequestServerVersion")) is not None:
+            api_version = header.find(t("RequestServerVersion")).get("Version")  # type: ignore[union-attr]
+        request = next(iter(root.find(f"{{{SOAP}}}Body") or []), None)
+        operation = local(request.tag) if request is not None else "(empty)"
+        try:
+            context = self._context(principal, header)
+            self.server.state.stats.count(operation, context.target)
+            if self._inject(operation, api_version):
+                return
+            handle = OPERATIONS.get(operation)
+            if handle is None or request is None:
+                raise SoapFaultError(
+                    "ErrorInvalidOperation",
+                    f"The msext EWS emulator does not implement the operation {operation}",
+                )
+            answer = handle(context, request)
+        except SoapFaultError as failure:
+            self._fault(failure, api_version)
+            return
+        except UnsupportedError as missing:
+            text = f"The msext EWS emulator does not implement {missing}"
+            self._fault(SoapFaultError("ErrorInvalidOperation", text), api_version)
+            return
+        except Exception:
+            log.exception("ews emulator failed on %s", operation)
+            self._fault(
+                SoapFaultError("ErrorInternalServerError", "Internal server error."), api_version
+            )
+            return
+        self._send(200, envelope(answer, api_version), "text/xml; charset=utf-8")
+
+    def _context(self, principal: tuple[str, bool], header: ET.Element | None) -> Context:
+        state = self.server.state
+        account, is_service = principal
+        target = account
+        impersonation = header.find(t("ExchangeImpersonation")) if header is not None else None
+        if impersonation is not None:
+            sid = impersonation.find(t("ConnectingSID"))
+            wanted = next((child.text for child in sid or [] if child.text), None)
+            target = (wanted or "").strip().lower()
+            mailbox = state.store.mailbox(target)
+            if mailbox is None:
+                raise SoapFaultError(
+                    "ErrorNonExistentMailbox", f"No mailbox with SMTP address {target}."
+                )
+            if target != account and not (is_service and mailbox.granted):
+                raise SoapFaultError(
+                    "ErrorImpersonateUserDenied",
+                    "The account does not have permission to impersonate the requested user.",
+                )
+        return Context(
+            state.store, account, is_service, target, state.max_sync_changes, state.max_find_items
+        )
+
+    def _inject(self, operation: str, api_version: str | None) -> bool:
+        """Apply a switched-on fault; whether the request was answered by it."""
+        injected = self.server.state.faults.draw(operation)
+        if injected is None:
+            return False
+        match injected.kind:
+            case FaultKind.SLOW:
+                time.sleep(injected.delay_ms / 1000)
+                return False
+            case FaultKind.RESET:
+                self.close_connection = True
+                self.connection.close()
+            case FaultKind.HTTP500:
+                page = b"<html><body>Server Error in '/EWS' Application.</body></html>"
+                self._send(500, page, "text/html")
+            case FaultKind.BUSY:
+                self._fault(busy(injected.back_off_ms), api_version)
+            case FaultKind.CONNECTION_COUNT:
+                self._fault(
+                    SoapFaultError("ErrorExceededConnectionCount", "Too many connections."),
+                    api_version,
+                )
+            case FaultKind.EXPIRED_SYNC_STATE:
+                failure = EwsError("ErrorInvalidSyncStateData", "Synchronization state is invalid.")
+                answer = response(operation, [sync_error(failure)])
+                self._send(200, envelope(answer, api_version), "text/xml; charset=utf-8")
+        return True
+
+    def _fault(self, failure: SoapFaultError, api_version: str | None) -> None:
+        payload = ET.Element(f"{{{SOAP}}}Envelope")
+        ET.SubElement(payload, f"{{{SOAP}}}Body").append(fault(failure))
+        data = ET.tostring(payload, encoding="utf-8", xml_declaration=True)
+        self._send(500, data, "text/xml; charset=utf-8")
+
+
+class EmulatorHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: ServerState) -> None:
+        super().__init__(address, Handler)
+        self.state = state

@@ -1,0 +1,53 @@
+"""exchangelib configured against the emulator as an administrator would."""
+
+from __future__ import annotations
+
+from exchangelib import (
+    BASIC,
+    IMPERSONATION,
+    UTC,
+    Account,
+    Configuration,
+    Credentials,
+    Version,
+)
+from exchangelib.version import EXCHANGE_2016
+
+from engine.sandbox.ews import EwsEmulator, MailboxSpec
+
+SERVICE = ("svc-msext@contoso.example", "s3rvice-pass")
+ALICE = "alice@contoso.example"
+BOB = "bob@contoso.example"
+
+
+def new_emulator(**options: object) -> EwsEmulator:
+    """Alice may be impersonated by the service account, Bob may not."""
+    return EwsEmulator(
+        service_account=SERVICE,
+        mailboxes=[
+            MailboxSpec(ALICE, "Alice Example", password="alice-pass"),
+            MailboxSpec(BOB, "Bob Example", password="bob-pass", granted=False),
+        ],
+        **options,
+    )
+
+
+def config(emulator: EwsEmulator, **options: object) -> Configuration:
+    """exchangelib's Configuration for the service account (a fresh endpoint per test)."""
+    return Configuration(
+        service_endpoint=emulator.url,
+        credentials=Credentials(*SERVICE),
+        auth_type=BASIC,
+        version=Version(build=EXCHANGE_2016),
+        **options,
+    )
+
+
+def impersonate(emulator: EwsEmulator, address: str = ALICE, **options: object) -> Account:
+    return Account(
+        address,
+        config=config(emulator, **options),
+        autodiscover=False,
+        access_type=IMPERSONATION,
+        default_timezone=UTC,
+    )
