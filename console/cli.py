@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from console.commands import compare, config
+from console.commands import compare, config, doctor, sandbox, sync
 from engine.demo import create_demo_profile
 from engine.errors import UserError
 from engine.logs import configure_logging
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=run_demo)
     config.register(commands)
     compare.register(commands)
+    sync.register(commands)
+    doctor.register(commands)
+    sandbox.register(commands)
     return parser
 
 
@@ -71,7 +74,7 @@ def run_demo(args: argparse.Namespace, profile: Profile) -> int:
 def _profile_name(args: argparse.Namespace) -> str:
     if args.profile:
         return args.profile
-    if args.handler is run_demo:
+    if args.handler in (run_demo, sandbox.run_sandbox):
         return DEMO_PROFILE
     return os.environ.get("MSEXT_PROFILE", DEFAULT_PROFILE)
 

@@ -1,8 +1,10 @@
-"""The demo profile: an embedded PSA with demo data, and settings that point at the emulator.
+"""The demo profile: an embedded PSA with demo data, the EWS emulator's mailboxes, settings.
 
 Its users are chosen so that every diagnosis has an example: a healthy user, a user with
 the contact conflict between the two modules, a user whose mailbox the synchronization
 account may not impersonate, a user not enabled for the extension, an inactive resource.
+The mailboxes hold appointments people made in Outlook: ordinary, private, all-day, and
+weekly series, so that the import rules (R04-R06, R10) have something to show.
 """
 
 from __future__ import annotations
@@ -10,22 +12,20 @@ from __future__ import annotations
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from engine.paths import ProfilePaths
-from engine.psa.demo import DEMO_DOMAIN, DEMO_SEED, seed_demo_psa
+from engine.psa.demo import DEMO_DOMAIN, DEMO_SEED, DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
-from engine.settings.model import (
-    AuthType,
-    ExchangeVersion,
-    Settings,
-)
+from engine.psa.model import Resource
+from engine.settings.model import AuthType, ExchangeVersion, Settings
 from engine.settings.secrets import write_secret_file
 from engine.settings.store import SettingsStore
 
 SERVICE_ACCOUNT = f"svc-msext@{DEMO_DOMAIN}"
 SECRET_NAME = "ews-service-account"
-ENABLED_RESOURCES = range(1, 26)
+PEOPLE_WITH_OWN_APPOINTMENTS = 12
+"""How many demo mailboxes get appointments made in Outlook (seeding stays quick)."""
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,18 @@ class DemoRoles:
     contact_conflict: int = 2
     impersonation_denied: int = 3
     not_enabled: int = 4
-    outlook_only_limits: int = 6
+    outlook_limits: int = 6
 
 
 ROLES = DemoRoles()
 
 
-def demo_settings() -> dict[str, object]:
+def demo_settings(resources: list[Resource]) -> dict[str, object]:
     """The demo's configuration document (validated by :class:`Settings`)."""
-    resources = {
-        str(resource_id): {"enabled": resource_id != ROLES.not_enabled}
-        for resource_id in ENABLED_RESOURCES
+    enabled = {
+        str(resource.id): {"enabled": resource.id != ROLES.not_enabled}
+        for resource in resources
+        if resource.active
     }
     return {
         "exchange": {
@@ -59,7 +60,7 @@ def demo_settings() -> dict[str, object]:
                 "error_recipients": [f"it-support@{DEMO_DOMAIN}"],
             },
             "sync": {"interval_minutes": 30, "contact_scope": "owned"},
-            "resources": resources,
+            "resources": enabled,
         },
         "outlook": {"limits": {"allow_service_calls": False, "min_interval_minutes": 15}},
         "users": {
@@ -67,7 +68,7 @@ def demo_settings() -> dict[str, object]:
                 "outlook": {"installed": True, "version": "2024.2", "contact_integration": True}
             },
             "5": {"outlook": {"installed": True, "version": "2023.4"}},
-            str(ROLES.outlook_only_limits): {
+            str(ROLES.outlook_limits): {
                 "outlook": {"installed": True, "version": "2024.2", "service_calls": True},
             },
         },
@@ -76,7 +77,9 @@ def demo_settings() -> dict[str, object]:
     }
 
 
-def create_demo_profile(paths: ProfilePaths, today: date, reset: bool = False) -> bool:
+def create_demo_profile(
+    paths: ProfilePaths, today: date, reset: bool = False, size: DemoSize | None = None
+) -> bool:
     """Create the demo profile unless it exists; returns whether anything was created."""
     if reset:
         for directory in (paths.config_dir, paths.data_dir, paths.state_dir):
@@ -85,12 +88,137 @@ def create_demo_profile(paths: ProfilePaths, today: date, reset: bool = False) -
     if store.exists() and paths.psa_db.exists():
         return False
     paths.ensure()
-    paths.psa_db.unlink(missing_ok=True)
+    for leftover in (paths.psa_db, paths.sandbox_db, paths.state_db):
+        leftover.unlink(missing_ok=True)
     psa = EmbeddedPsa(paths.psa_db)
     try:
-        seed_demo_psa(psa, today, seed=DEMO_SEED)
+        seed_demo_psa(psa, today, seed=DEMO_SEED, size=size)
+        resources = psa.resources()
     finally:
         psa.close()
-    write_secret_file(paths, SECRET_NAME, secrets.token_urlsafe(18))
-    store.save(Settings.model_validate(demo_settings()))
+    secret = secrets.token_urlsafe(18)
+    write_secret_file(paths, SECRET_NAME, secret)
+    seed_demo_mailboxes(paths, resources, secret, today)
+    store.save(Settings.model_validate(demo_settings(resources)))
     return True
+
+
+def seed_demo_mailboxes(
+    paths: ProfilePaths, resources: list[Resource], secret: str, today: date
+) -> None:
+    """The emulator's mailboxes, and appointments people made in Outlook in some of them."""
+    from engine.sandbox.ews import EwsEmulator, MailboxSpec
+
+    specs = [
+        MailboxSpec(
+            resource.email,
+            resource.name,
+            password=secrets.token_urlsafe(12),
+            granted=resource.id != ROLES.impersonation_denied,
+        )
+        for resource in resources
+    ]
+    with EwsEmulator(
+        db_path=paths.sandbox_db, service_account=(SERVICE_ACCOUNT, secret), mailboxes=specs
+    ) as emulator:
+        people = [r for r in resources if r.active and r.id != ROLES.impersonation_denied]
+        _own_appointments(emulator.url, secret, people[:PEOPLE_WITH_OWN_APPOINTMENTS], today)
+
+
+def _own_appointments(url: str, secret: str, people: list[Resource], today: date) -> None:
+    """What people put in their calendars themselves: no PSA stamp on any of it."""
+    from exchangelib import (
+        BASIC,
+        IMPERSONATION,
+        Account,
+        CalendarItem,
+        Configuration,
+        Credentials,
+        EWSDate,
+        EWSDateTime,
+        Version,
+    )
+    from exchangelib import UTC as EWS_UTC
+    from exchangelib.protocol import Protocol
+    from exchangelib.recurrence import Recurrence, WeeklyPattern
+    from exchangelib.version import EXCHANGE_2016
+
+    config = Configuration(
+        service_endpoint=url,
+        credentials=Credentials(SERVICE_ACCOUNT, secret),
+        auth_type=BASIC,
+        version=Version(build=EXCHANGE_2016),
+    )
+
+    def at(day: int, hour: int) -> EWSDateTime:
+        moment = datetime.combine(today + timedelta(days=day), time(hour), UTC)
+        return EWSDateTime.from_datetime(moment).astimezone(EWS_UTC)
+
+    try:
+        for index, person in enumerate(people):
+            account = Account(
+                person.email,
+                config=config,
+                autodiscover=False,
+                access_type=IMPERSONATION,
+                default_timezone=EWS_UTC,
+            )
+            calendar = account.calendar
+            items = [
+                CalendarItem(
+                    account=account,
+                    folder=calendar,
+                    subject="Lunch with Harbor Logistics",
+                    body="Bring the signed quote.",
+                    location="Harbor Road 12",
+                    start=at(index % 5 + 1, 12),
+                    end=at(index % 5 + 1, 13),
+                ),
+                CalendarItem(
+                    account=account,
+                    folder=calendar,
+                    subject="Dentist",
+                    body="Root canal.",
+                    sensitivity="Private",
+                    start=at(index % 4 + 2, 8),
+                    end=at(index % 4 + 2, 9),
+                ),
+                CalendarItem(
+                    account=account,
+                    folder=calendar,
+                    subject="Focus time",
+                    start=at(-(index % 3) - 1, 14),
+                    end=at(-(index % 3) - 1, 16),
+                ),
+            ]
+            if index % 3 == 0:
+                first = today + timedelta(days=1)
+                items.append(
+                    CalendarItem(
+                        account=account,
+                        folder=calendar,
+                        subject="Product team sync",
+                        start=at(1, 9),
+                        end=at(1, 10),
+                        recurrence=Recurrence(
+                            pattern=WeeklyPattern(interval=1, weekdays=[first.isoweekday()]),
+                            start=EWSDate.from_date(first),
+                            number=6,
+                        ),
+                    )
+                )
+            if index == 0:
+                day = EWSDate.from_date(today + timedelta(days=3))
+                items.append(
+                    CalendarItem(
+                        account=account,
+                        folder=calendar,
+                        subject="Partner conference",
+                        is_all_day=True,
+                        start=day,
+                        end=day + timedelta(days=1),
+                    )
+                )
+            account.bulk_create(folder=calendar, items=items)
+    finally:
+        Protocol(config=config).close()

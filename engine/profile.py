@@ -12,6 +12,7 @@ from engine.psa.model import Resource
 from engine.psa.source import PsaSource
 from engine.settings.model import PsaKind, Settings
 from engine.settings.store import SettingsStore
+from engine.state import StateStore
 
 
 class Profile:
@@ -51,6 +52,12 @@ class Profile:
             )
         return EmbeddedPsa(self.paths.psa_db)
 
+    @cached_property
+    def state(self) -> StateStore:
+        """The sync state database (created on first use)."""
+        self.paths.ensure()
+        return StateStore(self.paths.state_db)
+
     def resources(self) -> list[Resource]:
         return self.psa.resources()
 
@@ -79,5 +86,6 @@ class Profile:
         return evaluate(self.settings, UserRef(resource.id, resource.name, resource.email))
 
     def close(self) -> None:
-        if "psa" in self.__dict__:
-            self.psa.close()
+        for name in ("psa", "state"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()

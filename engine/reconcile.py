@@ -213,9 +213,12 @@ class _Planner:
             if link is not None:
                 rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.DELETE)
                 self.add(
-                    Verb.CREATE, _ids(rule.rules), f"deleted in the mailbox: {rule.outcome}",
-                    key=key, projection=projection,
-                )  # fmt: skip
+                    Verb.CREATE,
+                    _ids(rule.rules),
+                    f"deleted in the mailbox: {rule.outcome}",
+                    key=key,
+                    projection=projection,
+                )
             else:
                 self.add(
                     Verb.CREATE,
@@ -227,20 +230,30 @@ class _Planner:
             return
         if current.folder is not projection.folder:
             self.add(
-                Verb.DELETE, "R15", f"moves to the {projection.folder} folder",
-                key=key, item_id=current.item_id,
-            )  # fmt: skip
+                Verb.DELETE,
+                "R15",
+                f"moves to the {projection.folder} folder",
+                key=key,
+                item_id=current.item_id,
+            )
             self.add(
-                Verb.CREATE, "R15", f"moves to the {projection.folder} folder",
-                key=key, projection=projection,
-            )  # fmt: skip
+                Verb.CREATE,
+                "R15",
+                f"moves to the {projection.folder} folder",
+                key=key,
+                projection=projection,
+            )
             return
         if link is None:
             self.add(
-                Verb.ADOPT, "invariant 1", "found stamped in the mailbox: linked, not copied",
-                key=key, item_id=current.item_id, change_key=current.change_key,
+                Verb.ADOPT,
+                "invariant 1",
+                "found stamped in the mailbox: linked, not copied",
+                key=key,
+                item_id=current.item_id,
+                change_key=current.change_key,
                 projection=projection,
-            )  # fmt: skip
+            )
         self.compare(key, projection, current, link)
 
     def compare(
@@ -268,18 +281,26 @@ class _Planner:
                 rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.TIME)
                 if rule.outcome is Outcome.PROPAGATE and psa_now != was:
                     self.add(
-                        Verb.CONFLICT, "R16", "date/time changed on both sides: the PSA owns it",
-                        key=key, item_id=current.item_id,
-                    )  # fmt: skip
+                        Verb.CONFLICT,
+                        "R16",
+                        "date/time changed on both sides: the PSA owns it",
+                        key=key,
+                        item_id=current.item_id,
+                    )
                 elif rule.outcome is Outcome.PROPAGATE:
                     start = content.start + (now[0] - was[0])  # type: ignore[operator]
                     end = content.end + (now[1] - was[1])  # type: ignore[operator]
                     expected = replace(projection, content=replace(content, start=start, end=end))
                     self.add(
-                        Verb.PSA_MOVE, _ids(rule.rules), "date/time changed in the mailbox",
-                        key=key, item_id=current.item_id, change_key=current.change_key,
-                        projection=expected, time=(start, end),
-                    )  # fmt: skip
+                        Verb.PSA_MOVE,
+                        _ids(rule.rules),
+                        "date/time changed in the mailbox",
+                        key=key,
+                        item_id=current.item_id,
+                        change_key=current.change_key,
+                        projection=expected,
+                        time=(start, end),
+                    )
         if content_digest(expected.content, folder) != current.digest:
             if psa_changed:
                 rule_ids, reason = _export_rule(kind), "changed in the PSA"
@@ -287,21 +308,34 @@ class _Planner:
                 rule = direction(kind, Origin.PSA, Side.MAILBOX, Change.DETAILS)
                 rule_ids, reason = _ids(rule.rules), f"changed in the mailbox: {rule.outcome}"
             self.add(
-                Verb.UPDATE, rule_ids, reason, key=key, item_id=current.item_id,
-                change_key=current.change_key, projection=expected,
-            )  # fmt: skip
+                Verb.UPDATE,
+                rule_ids,
+                reason,
+                key=key,
+                item_id=current.item_id,
+                change_key=current.change_key,
+                projection=expected,
+            )
         elif psa_changed and link is not None:
             self.add(
-                Verb.UPDATE, _export_rule(kind), "changed in the PSA (body)",
-                key=key, item_id=current.item_id, change_key=current.change_key,
+                Verb.UPDATE,
+                _export_rule(kind),
+                "changed in the PSA (body)",
+                key=key,
+                item_id=current.item_id,
+                change_key=current.change_key,
                 projection=expected,
-            )  # fmt: skip
+            )
         elif link is not None and mailbox_edited and expected is projection:
             self.add(
-                Verb.REFRESH, "-", "mailbox change key moved on; content as expected",
-                key=key, item_id=current.item_id, change_key=current.change_key,
+                Verb.REFRESH,
+                "-",
+                "mailbox change key moved on; content as expected",
+                key=key,
+                item_id=current.item_id,
+                change_key=current.change_key,
                 projection=expected,
-            )  # fmt: skip
+            )
 
     def unwanted_items(self) -> None:
         """Stamped items whose record is gone, out of scope or of a kind no longer synced."""
@@ -315,9 +349,12 @@ class _Planner:
                 self.handled_links.add(key)
                 rule_ids = _ids(direction(kind, Origin.PSA, Side.PSA, Change.DELETE).rules)
                 self.add(
-                    Verb.DELETE, rule_ids, "deleted in the PSA or no longer in scope",
-                    key=key, item_id=item.item_id,
-                )  # fmt: skip
+                    Verb.DELETE,
+                    rule_ids,
+                    "deleted in the PSA or no longer in scope",
+                    key=key,
+                    item_id=item.item_id,
+                )
 
     # -- mailbox appointments -> PSA ------------------------------------------------------
 
@@ -347,9 +384,12 @@ class _Planner:
         if record is None and link is not None:
             rule = direction(kind, Origin.MAILBOX, Side.PSA, Change.DELETE)
             self.add(
-                Verb.DETACH, _ids(rule.rules), f"deleted in the PSA: {rule.outcome}",
-                key=link.key, item_id=item.item_id,
-            )  # fmt: skip
+                Verb.DETACH,
+                _ids(rule.rules),
+                f"deleted in the PSA: {rule.outcome}",
+                key=link.key,
+                item_id=item.item_id,
+            )
             return
         if mode is ImportMode.OFF:
             return
@@ -363,38 +403,56 @@ class _Planner:
             rules.append("R10")
         if record is None:
             self.add(
-                Verb.IMPORT, ",".join(rules), "new in the mailbox",
-                item_id=item.item_id, imported=imported,
-            )  # fmt: skip
+                Verb.IMPORT,
+                ",".join(rules),
+                "new in the mailbox",
+                item_id=item.item_id,
+                imported=imported,
+            )
             return
         if link is None:
             self.add(
-                Verb.IMPORT, "invariant 1", "imported before: linked again, not copied",
-                key=record.key, item_id=item.item_id, imported=imported,
-            )  # fmt: skip
+                Verb.IMPORT,
+                "invariant 1",
+                "imported before: linked again, not copied",
+                key=record.key,
+                item_id=item.item_id,
+                imported=imported,
+            )
             return
         psa_moved = (record.start, record.end) != (link.start, link.end)
         mailbox_changed = full_hash(imported) != link.psa_hash
         mailbox_moved = (item.start, item.end) != (link.start, link.end)
         if psa_moved and mailbox_moved:
             self.add(
-                Verb.CONFLICT, "R16", "date/time changed on both sides: the mailbox owns it",
-                key=record.key, item_id=item.item_id,
-            )  # fmt: skip
+                Verb.CONFLICT,
+                "R16",
+                "date/time changed on both sides: the mailbox owns it",
+                key=record.key,
+                item_id=item.item_id,
+            )
         elif psa_moved and item.master_id is None:
             rule = direction(kind, Origin.MAILBOX, Side.PSA, Change.TIME)
             self.add(
-                Verb.ITEM_MOVE, _ids(rule.rules), "date/time changed in the PSA",
-                key=record.key, item_id=item.item_id, change_key=item.change_key,
+                Verb.ITEM_MOVE,
+                _ids(rule.rules),
+                "date/time changed in the PSA",
+                key=record.key,
+                item_id=item.item_id,
+                change_key=item.change_key,
                 imported=replace(imported, start=record.start, end=record.end),
                 time=(record.start, record.end),
-            )  # fmt: skip
+            )
             return
         if mailbox_changed or psa_moved:
             self.add(
-                Verb.IMPORT, ",".join(rules), "changed in the mailbox",
-                key=record.key, item_id=item.item_id, imported=imported,
-            )  # fmt: skip
+                Verb.IMPORT,
+                ",".join(rules),
+                "changed in the mailbox",
+                key=record.key,
+                item_id=item.item_id,
+                imported=imported,
+            )
 
     def stale_links(self) -> None:
         """Links whose item left the mailbox: a person's deletion flows to the PSA (R04)."""
@@ -411,9 +469,12 @@ class _Planner:
                 and self.policy.in_window(link.start, link.end)
             ):
                 self.add(
-                    Verb.UNIMPORT, _ids(deletion.rules), "deleted in the mailbox",
-                    key=key, item_id=link.item_id,
-                )  # fmt: skip
+                    Verb.UNIMPORT,
+                    _ids(deletion.rules),
+                    "deleted in the mailbox",
+                    key=key,
+                    item_id=link.item_id,
+                )
             else:
                 self.add(Verb.FORGET, "-", "the item left the mailbox; nothing to do", key=key)
 

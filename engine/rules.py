@@ -66,22 +66,36 @@ def _psa_owned(
         DirectionRule(kind, Origin.PSA, Side.PSA, Change.DETAILS, Outcome.PROPAGATE, rules_psa),
         DirectionRule(kind, Origin.PSA, Side.PSA, Change.DELETE, Outcome.PROPAGATE, rules_psa),
         DirectionRule(
-            kind, Origin.PSA, Side.MAILBOX, Change.DETAILS, Outcome.REVERT, rules_mailbox,
+            kind,
+            Origin.PSA,
+            Side.MAILBOX,
+            Change.DETAILS,
+            Outcome.REVERT,
+            rules_mailbox,
             "the PSA stays the source",
         ),
         DirectionRule(
-            kind, Origin.PSA, Side.MAILBOX, Change.DELETE, Outcome.RECREATE, rules_mailbox,
+            kind,
+            Origin.PSA,
+            Side.MAILBOX,
+            Change.DELETE,
+            Outcome.RECREATE,
+            rules_mailbox,
             "the PSA stays the source",
         ),
-    ]  # fmt: skip
+    ]
     if kind is not RecordKind.CONTACT:
         rows += [
             DirectionRule(kind, Origin.PSA, Side.PSA, Change.TIME, Outcome.PROPAGATE, rules_psa),
             DirectionRule(
-                kind, Origin.PSA, Side.MAILBOX, Change.TIME, mailbox_time,
+                kind,
+                Origin.PSA,
+                Side.MAILBOX,
+                Change.TIME,
+                mailbox_time,
                 ("R16",) if mailbox_time is Outcome.PROPAGATE else rules_mailbox,
             ),
-        ]  # fmt: skip
+        ]
     return rows
 
 
@@ -91,30 +105,58 @@ DIRECTION_RULES: tuple[DirectionRule, ...] = (
     *_psa_owned(RecordKind.SERVICE_CALL, Outcome.REVERT, ("R17",), ("R09",)),
     *_psa_owned(RecordKind.CONTACT, Outcome.REVERT, ("R07",), ("R07", "R08")),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.MAILBOX, Change.TIME, Outcome.PROPAGATE,
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.MAILBOX,
+        Change.TIME,
+        Outcome.PROPAGATE,
         ("R04", "R16"),
     ),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.MAILBOX, Change.DETAILS, Outcome.PROPAGATE,
-        ("R05", "R06"), "private ones only as \"Appointment\" with date and time",
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.MAILBOX,
+        Change.DETAILS,
+        Outcome.PROPAGATE,
+        ("R05", "R06"),
+        'private ones only as "Appointment" with date and time',
     ),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.MAILBOX, Change.DELETE, Outcome.PROPAGATE,
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.MAILBOX,
+        Change.DELETE,
+        Outcome.PROPAGATE,
         ("R04",),
     ),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.PSA, Change.TIME, Outcome.PROPAGATE,
-        ("R16",), "only start and end of the person's appointment are changed",
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.PSA,
+        Change.TIME,
+        Outcome.PROPAGATE,
+        ("R16",),
+        "only start and end of the person's appointment are changed",
     ),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.PSA, Change.DETAILS, Outcome.IGNORE,
-        ("R06",), "the mailbox owns it; its next change overwrites the PSA record",
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.PSA,
+        Change.DETAILS,
+        Outcome.IGNORE,
+        ("R06",),
+        "the mailbox owns it; its next change overwrites the PSA record",
     ),
     DirectionRule(
-        RecordKind.APPOINTMENT, Origin.MAILBOX, Side.PSA, Change.DELETE, Outcome.DETACH,
-        ("R04",), "the engine never deletes what a person created",
+        RecordKind.APPOINTMENT,
+        Origin.MAILBOX,
+        Side.PSA,
+        Change.DELETE,
+        Outcome.DETACH,
+        ("R04",),
+        "the engine never deletes what a person created",
     ),
-)  # fmt: skip
+)
 
 _BY_KEY = {(rule.kind, rule.origin, rule.side, rule.change): rule for rule in DIRECTION_RULES}
 

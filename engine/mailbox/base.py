@@ -232,7 +232,11 @@ class Mailbox(Protocol):
     address: str
 
     def check_access(self) -> None:
-        """Raise :class:`AccessDenied` or :class:`MailboxNotFound` if it cannot be used."""
+        """Raise :class:`AccessDeniedError` or :class:`MailboxNotFoundError` if unusable."""
+        ...
+
+    def reach(self, folder: FolderKind) -> None:
+        """Read one folder; raises a :class:`MailboxError` when it cannot."""
         ...
 
     def pull(
@@ -266,5 +270,9 @@ class MailboxConnector(Protocol):
     """Opens mailboxes for one configured Exchange connection."""
 
     def open(self, address: str) -> Mailbox: ...
+
+    def resolve(self, address: str) -> bool:
+        """Whether the server knows a mailbox with this address."""
+        ...
 
     def close(self) -> None: ...

@@ -119,7 +119,16 @@ def listed_verbs() -> list[str]:
 
 def test_help_lists_only_working_verbs() -> None:
     """`--help` lists exactly the verbs that are built, and each one answers its own --help."""
-    assert listed_verbs() == ["compare", "config", "demo"]
+    assert listed_verbs() == [
+        "compare",
+        "config",
+        "daemon",
+        "demo",
+        "doctor",
+        "sandbox",
+        "status",
+        "sync",
+    ]
     for verb in listed_verbs():
         with pytest.raises(SystemExit) as done:
             main([verb, "--help"])
@@ -131,7 +140,8 @@ def test_no_traceback_for_a_broken_config_file(demo: ProfilePaths) -> None:
     demo.config_file.write_bytes(b"\xff\xfe")
     result = subprocess.run(
         [sys.executable, "-m", "console.cli", "--profile", "demo", "config", "show"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

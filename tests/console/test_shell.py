@@ -29,8 +29,10 @@ async def test_keys_alone_reach_microsoft_extensions_and_back(app: MsextApp) -> 
         await pilot.press("enter")
         assert isinstance(app.screen, MicrosoftExtensionsScreen)
         assert app.screen.query_one(Breadcrumb).trail == (
-            "Admin", "Extensions & Integrations", "Microsoft Extensions",
-        )  # fmt: skip
+            "Admin",
+            "Extensions & Integrations",
+            "Microsoft Extensions",
+        )
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, AdminScreen)
         await pilot.press("escape")
@@ -101,8 +103,11 @@ async def test_palette_jumps_to_pages_and_users(app: MsextApp) -> None:
         await pilot.pause()
         assert isinstance(app.screen, TeamsScreen)
         assert [type(s).__name__ for s in app.screen_stack] == [
-            "AdminScreen", "ExtensionsScreen", "MicrosoftExtensionsScreen", "TeamsScreen",
-        ]  # fmt: skip
+            "AdminScreen",
+            "ExtensionsScreen",
+            "MicrosoftExtensionsScreen",
+            "TeamsScreen",
+        ]
         await pilot.press("ctrl+p", *"fischer")
         await pilot.pause(0.3)
         await pilot.press("enter")

@@ -49,14 +49,28 @@ def row(found: Settings, key: str):
 def test_matrix_has_every_row_of_the_seed_table() -> None:
     """R20: every row of the seed's Outlook-vs-Exchange table, in its sections."""
     assert [r.key for r in MATRIX] == [
-        "interval", "calendar_from_psa", "when", "item_types", "appointments_from_psa",
-        "appointments_to_psa", "private_appointments", "todos", "service_calls",
-        "contacts_receiving", "contacts_sending", "series", "appointments_sending",
-        "installation", "works_with",
-    ]  # fmt: skip
+        "interval",
+        "calendar_from_psa",
+        "when",
+        "item_types",
+        "appointments_from_psa",
+        "appointments_to_psa",
+        "private_appointments",
+        "todos",
+        "service_calls",
+        "contacts_receiving",
+        "contacts_sending",
+        "series",
+        "appointments_sending",
+        "installation",
+        "works_with",
+    ]
     assert {r.section for r in MATRIX} == {
-        "Synchronization", "Contacts", "Appointments", "Installation and setup",
-    }  # fmt: skip
+        "Synchronization",
+        "Contacts",
+        "Appointments",
+        "Installation and setup",
+    }
 
 
 def test_add_in_actions_are_outlook_only() -> None:
@@ -105,8 +119,10 @@ def test_private_appointments_row() -> None:
 def test_series_row() -> None:
     """R10: series reach the PSA without a series icon through Exchange, with one through
     Outlook."""
-    found = settings({**ENABLED, "general": {**ENABLED["general"], "enabled": False}},
-                     outlook_user={"installed": True})  # fmt: skip
+    found = settings(
+        {**ENABLED, "general": {**ENABLED["general"], "enabled": False}},
+        outlook_user={"installed": True},
+    )
     state = row(found, "series")
     assert (
         "without a series icon" in state.row.exchange and "with a series icon" in state.row.outlook
@@ -186,8 +202,9 @@ def test_outlook_sending_disabled_when_exchange_enabled() -> None:
 )
 def test_outlook_item_type_forbidden_by_limits(limit: str, preference: str, code: str) -> None:
     """R03: an item type the user asks for but the administrator's Outlook limits forbid."""
-    found = settings(outlook_user={"installed": True, preference: True},
-                     outlook={"limits": {limit: False}})  # fmt: skip
+    found = settings(
+        outlook_user={"installed": True, preference: True}, outlook={"limits": {limit: False}}
+    )
     assert code in codes(found)
 
 
@@ -209,9 +226,18 @@ def test_exchange_item_type_forbidden_by_the_tab(option: str, kind: str) -> None
         }
     )
     assert any(code.startswith("limit_exchange_") for code in codes(found))
-    assert row(found, {"appointments": "appointments_from_psa", "todos": "todos",
-                       "service_calls": "service_calls", "contacts": "contacts_receiving"}[kind]
-               ).exchange is Cell.BLOCKED  # fmt: skip
+    assert (
+        row(
+            found,
+            {
+                "appointments": "appointments_from_psa",
+                "todos": "todos",
+                "service_calls": "service_calls",
+                "contacts": "contacts_receiving",
+            }[kind],
+        ).exchange
+        is Cell.BLOCKED
+    )
 
 
 def test_no_choice_means_no_limit_conflict() -> None:
@@ -224,10 +250,14 @@ def test_no_choice_means_no_limit_conflict() -> None:
 def test_outlook_scope_and_interval_limits() -> None:
     """R03, R08: scope wider than allowed and interval below the minimum are reported."""
     found = settings(
-        outlook_user={"installed": True, "contact_integration": True, "contact_scope": "all",
-                      "interval_minutes": 5},
+        outlook_user={
+            "installed": True,
+            "contact_integration": True,
+            "contact_scope": "all",
+            "interval_minutes": 5,
+        },
         outlook={"limits": {"max_contact_scope": "owned", "min_interval_minutes": 15}},
-    )  # fmt: skip
+    )
     assert {"limit_outlook_contact_scope", "limit_outlook_interval"} <= set(codes(found))
     assert row(found, "interval").outlook_detail == "every 15 minutes, set by the user"
 
@@ -250,7 +280,12 @@ def test_json_shape_is_stable() -> None:
     """``msext compare --json`` keys."""
     data = evaluate(settings(), USER).as_dict()
     assert set(data) == {
-        "user", "exchange_enabled", "outlook_installed", "rows", "add_in_actions", "handlers",
+        "user",
+        "exchange_enabled",
+        "outlook_installed",
+        "rows",
+        "add_in_actions",
+        "handlers",
         "conflicts",
-    }  # fmt: skip
+    }
     assert set(data["rows"][0]) == {"key", "section", "label", "rules", "outlook", "exchange"}

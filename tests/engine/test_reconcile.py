@@ -177,14 +177,19 @@ def test_series_occurrences_arrive_as_single_appointments() -> None:
     for day in range(3):
         start = T0 + timedelta(days=day, hours=1)
         world.mailbox[f"occ-{day}"] = replace(
-            world.mailbox[master], item_id=f"occ-{day}", is_master=False, master_id=master,
-            start=start, end=start + timedelta(minutes=15),
-        )  # fmt: skip
+            world.mailbox[master],
+            item_id=f"occ-{day}",
+            is_master=False,
+            master_id=master,
+            start=start,
+            end=start + timedelta(minutes=15),
+        )
     plan = world.step()
     assert verbs(plan) == [Verb.IMPORT] * 3
     assert all(action.rule == "R04,R10" for action in plan.actions)
-    assert sorted(world.imported) == [f"{master}@{(T0 + timedelta(days=d, hours=1)).isoformat()}"
-                                      for d in range(3)]  # fmt: skip
+    assert sorted(world.imported) == [
+        f"{master}@{(T0 + timedelta(days=d, hours=1)).isoformat()}" for d in range(3)
+    ]
 
 
 def test_psa_time_change_of_a_mailbox_appointment_moves_only_its_time() -> None:

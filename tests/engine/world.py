@@ -60,14 +60,31 @@ def appointment(record_id: int, hours: int = 0, title: str = "Review") -> Appoin
 
 def todo(record_id: int, hours: int = 0) -> ToDo:
     start = T0 + timedelta(hours=hours)
-    return ToDo(record_id, 7, COMPANY, "Nora Weber", "Phone call", "Call back.", start,
-                start + timedelta(minutes=30))  # fmt: skip
+    return ToDo(
+        record_id,
+        7,
+        COMPANY,
+        "Nora Weber",
+        "Phone call",
+        "Call back.",
+        start,
+        start + timedelta(minutes=30),
+    )
 
 
 def service_call(record_id: int, hours: int = 0) -> ServiceCall:
     start = T0 + timedelta(hours=hours)
-    return ServiceCall(record_id, COMPANY, "On-site.", start, start + timedelta(hours=2), False,
-                       (7,), (("T1.1", "Printer offline"),), ("Upgrade",))  # fmt: skip
+    return ServiceCall(
+        record_id,
+        COMPANY,
+        "On-site.",
+        start,
+        start + timedelta(hours=2),
+        False,
+        (7,),
+        (("T1.1", "Printer offline"),),
+        ("Upgrade",),
+    )
 
 
 def contact(record_id: int, last: str = "Weber") -> Contact:
@@ -95,8 +112,9 @@ class World:
     def person_creates(self, subject: str, hours: int, private: bool = False) -> str:
         item_id = f"person-{next(self._ids)}"
         start = T0 + timedelta(hours=hours)
-        self.mailbox[item_id] = _item(item_id, None, subject, start, start + timedelta(hours=1),
-                                      private=private)  # fmt: skip
+        self.mailbox[item_id] = _item(
+            item_id, None, subject, start, start + timedelta(hours=1), private=private
+        )
         return item_id
 
     def person_edits(self, item_id: str, **changes: object) -> None:
@@ -121,8 +139,12 @@ class World:
         return PsaSide(projections, imported)
 
     def plan(self) -> Plan:
-        return reconcile(self.side(), dict(self.mailbox), dict(self.links),
-                         policy(self.mode, self.allow_mass_delete))  # fmt: skip
+        return reconcile(
+            self.side(),
+            dict(self.mailbox),
+            dict(self.links),
+            policy(self.mode, self.allow_mass_delete),
+        )
 
     def step(self) -> Plan:
         plan = self.plan()
@@ -165,12 +187,20 @@ class World:
                 self.imported[value.origin_key] = (record_id, value)
                 item = self.mailbox[action.item_id]
                 self.links[f"appointment:{record_id}"] = Link(
-                    f"appointment:{record_id}", Origin.MAILBOX, item.item_id, item.change_key,
-                    FolderKind.CALENDAR, item.digest, full_hash(value), value.start, value.end,
-                )  # fmt: skip
+                    f"appointment:{record_id}",
+                    Origin.MAILBOX,
+                    item.item_id,
+                    item.change_key,
+                    FolderKind.CALENDAR,
+                    item.digest,
+                    full_hash(value),
+                    value.start,
+                    value.end,
+                )
             case Verb.UNIMPORT:
-                okey = next(k for k, (rid, _) in self.imported.items()
-                            if f"appointment:{rid}" == action.key)  # fmt: skip
+                okey = next(
+                    k for k, (rid, _) in self.imported.items() if f"appointment:{rid}" == action.key
+                )
                 del self.imported[okey]
                 del self.links[action.key]
             case Verb.ITEM_MOVE:
@@ -180,9 +210,12 @@ class World:
                 self.person_edits(action.item_id, start=start, end=end)
                 link = self.links[action.key]
                 self.links[action.key] = replace(
-                    link, change_key=self.mailbox[action.item_id].change_key, start=start,
-                    end=end, psa_hash=full_hash(action.imported),
-                )  # fmt: skip
+                    link,
+                    change_key=self.mailbox[action.item_id].change_key,
+                    start=start,
+                    end=end,
+                    psa_hash=full_hash(action.imported),
+                )
             case Verb.FORGET:
                 self.links.pop(action.key, None)
             case Verb.DETACH:
@@ -194,10 +227,16 @@ class World:
         content = projection.content
         calendar = isinstance(content, CalendarContent)
         self.links[projection.key] = Link(
-            projection.key, Origin.PSA, item.item_id, item.change_key, projection.folder,
-            item.digest, full_hash(projection), content.start if calendar else None,
+            projection.key,
+            Origin.PSA,
+            item.item_id,
+            item.change_key,
+            projection.folder,
+            item.digest,
+            full_hash(projection),
+            content.start if calendar else None,
             content.end if calendar else None,
-        )  # fmt: skip
+        )
 
     # -- what tests look at ------------------------------------------------------------------
 
@@ -213,13 +252,28 @@ class World:
         return found[1] if found else None
 
 
-def _item(item_id: str, stamp: str | None, subject: str, start: datetime, end: datetime,
-          private: bool = False, location: str | None = None) -> MailboxItem:  # fmt: skip
+def _item(
+    item_id: str,
+    stamp: str | None,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    private: bool = False,
+    location: str | None = None,
+) -> MailboxItem:
     item = MailboxItem(
-        item_id=item_id, change_key=f"ck-{item_id}-0", folder=FolderKind.CALENDAR, stamp=stamp,
-        is_appointment=True, subject=None if private else subject, location=location,
-        body=None if private else "Notes.", start=start, end=end, private=private,
-    )  # fmt: skip
+        item_id=item_id,
+        change_key=f"ck-{item_id}-0",
+        folder=FolderKind.CALENDAR,
+        stamp=stamp,
+        is_appointment=True,
+        subject=None if private else subject,
+        location=location,
+        body=None if private else "Notes.",
+        start=start,
+        end=end,
+        private=private,
+    )
     return replace(item, digest=_digest(item))
 
 
@@ -234,10 +288,14 @@ def _written(item_id: str, projection: Projection) -> MailboxItem:
     content = projection.content
     calendar = isinstance(content, CalendarContent)
     return MailboxItem(
-        item_id=item_id, change_key=f"ck-{item_id}-{full_hash(projection)[:6]}",
-        folder=projection.folder, stamp=projection.key, is_appointment=calendar,
+        item_id=item_id,
+        change_key=f"ck-{item_id}-{full_hash(projection)[:6]}",
+        folder=projection.folder,
+        stamp=projection.key,
+        is_appointment=calendar,
         subject=content.subject if calendar else None,
         location=content.location if calendar else None,
-        start=content.start if calendar else None, end=content.end if calendar else None,
+        start=content.start if calendar else None,
+        end=content.end if calendar else None,
         digest=content_digest(content, projection.folder),
-    )  # fmt: skip
+    )

@@ -1,0 +1,78 @@
+"""``msext sandbox``: the embedded EWS emulator in the foreground, for tests and tinkering."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import date
+
+from engine.connect import service_secret
+from engine.demo import create_demo_profile
+from engine.errors import UserError
+from engine.profile import Profile
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="run the demo's loopback EWS emulator in the foreground",
+        description="Serves the profile's emulated mailboxes on 127.0.0.1 until Ctrl-C. The"
+        " account it prints is the emulator's own demo account, not a real secret.",
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
+    sandbox.add_argument(
+        "--json", action="store_true", help="print one JSON object as the first line"
+    )
+    sandbox.set_defaults(handler=run_sandbox)
+
+
+def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
+    from engine.sandbox.ews import EwsEmulator
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port} is not a port number (0-65535)")
+    if profile.name == "demo":
+        create_demo_profile(profile.paths, today=date.today())
+    settings = profile.settings
+    if not settings.sandbox.enabled:
+        raise UserError(
+            f"profile {profile.name!r} does not use the emulator (sandbox.enabled is false)"
+        )
+    account = settings.exchange.general.sync_account
+    password = service_secret(settings, profile.paths)
+    emulator = EwsEmulator(db_path=profile.paths.sandbox_db, service_account=(account, password))
+    try:
+        url = emulator.start(port=args.port)
+    except OSError as error:
+        raise UserError(f"cannot listen on port {args.port}: {error.strerror}") from None
+    mailboxes = emulator.mailboxes()
+    details = {
+        "ews_url": url,
+        "username": account,
+        "password": password,
+        "mailboxes": [address for address, granted in mailboxes if granted],
+        "denied_mailboxes": [address for address, granted in mailboxes if not granted],
+    }
+    # The emulator's demo account is printed on purpose: scripts log in with it.
+    if args.json:
+        print(json.dumps(details), flush=True)
+    else:
+        print(f"EWS emulator at {url}\nservice account: {account} / {password}", flush=True)
+        print(f"mailboxes ({len(details['mailboxes'])} granted):", flush=True)
+        for address in details["mailboxes"]:
+            print(f"  {address}")
+        for address in details["denied_mailboxes"]:
+            print(f"  {address} (not granted to the service account)")
+        print("Ctrl-C stops it.", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0

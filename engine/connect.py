@@ -1,0 +1,52 @@
+"""Opening a profile's Exchange connection, starting the embedded emulator when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from engine.errors import UserError
+from engine.mailbox.ews import EwsConnector
+from engine.paths import ProfilePaths
+from engine.settings.model import Settings
+from engine.settings.secrets import resolve_secret
+
+
+def service_secret(settings: Settings, paths: ProfilePaths) -> str:
+    general = settings.exchange.general
+    if general.secret is None:
+        raise UserError(
+            "set the secret reference of the synchronization account on the General tab"
+            " (exchange.general.secret)"
+        )
+    return resolve_secret(general.secret, paths)
+
+
+@contextmanager
+def exchange_connector(settings: Settings, paths: ProfilePaths) -> Iterator[EwsConnector]:
+    """The EWS connection of a profile; with ``sandbox.enabled`` it is the local emulator."""
+    general = settings.exchange.general
+    secret = service_secret(settings, paths)
+    workers = settings.exchange.sync.workers
+    if not settings.sandbox.enabled:
+        connector = EwsConnector(general, secret, workers=workers)
+        try:
+            yield connector
+        finally:
+            connector.close()
+        return
+    from engine.sandbox.ews import EwsEmulator
+
+    emulator = EwsEmulator(db_path=paths.sandbox_db, service_account=(general.sync_account, secret))
+    url = emulator.start(port=settings.sandbox.port)
+    try:
+        token_url = emulator.token_url(general.oauth_tenant_id or "demo")
+        connector = EwsConnector(
+            general, secret, endpoint=url, workers=workers, token_url=token_url
+        )
+        try:
+            yield connector
+        finally:
+            connector.close()
+    finally:
+        emulator.stop()

@@ -1,0 +1,599 @@
+"""The engine's memory: id map, mailbox mirror, sync states, runs and per-item events.
+
+SQLite in WAL mode, one file per profile. Every step the runner takes is committed with
+what it depends on (a pulled page with its sync state; a write with its link), so a kill
+at any instant resumes without a duplicate and without a loss. The schema is versioned
+(``PRAGMA user_version``) and migrated forward on open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UserError
+from engine.mailbox.base import ChangePage, FolderKind, MailboxItem
+from engine.reconcile import Link
+from engine.rules import Origin
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL DEFAULT '',
+        psa_cursor TEXT, reconciled_day TEXT, policy_hash TEXT,
+        last_run_id INTEGER, last_outcome TEXT, last_error TEXT,
+        last_attempt_at INTEGER, last_success_at INTEGER,
+        guard_detail TEXT, allow_mass_delete INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE sync_states (
+        user_id INTEGER NOT NULL, folder TEXT NOT NULL, state TEXT NOT NULL,
+        PRIMARY KEY (user_id, folder));
+    CREATE TABLE mirror (
+        user_id INTEGER NOT NULL, item_id TEXT NOT NULL, folder TEXT NOT NULL,
+        change_key TEXT NOT NULL, stamp TEXT, is_appointment INTEGER NOT NULL,
+        subject TEXT, location TEXT, body TEXT, start INTEGER, end INTEGER,
+        all_day INTEGER NOT NULL, private INTEGER NOT NULL, is_master INTEGER NOT NULL,
+        master_id TEXT, digest TEXT NOT NULL,
+        PRIMARY KEY (user_id, item_id));
+    CREATE INDEX mirror_by_master ON mirror(user_id, master_id);
+    CREATE TABLE links (
+        user_id INTEGER NOT NULL, key TEXT NOT NULL, origin TEXT NOT NULL,
+        item_id TEXT NOT NULL, change_key TEXT NOT NULL, folder TEXT NOT NULL,
+        digest TEXT NOT NULL, psa_hash TEXT NOT NULL, start INTEGER, end INTEGER,
+        detached INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key));
+    CREATE INDEX links_by_item ON links(user_id, item_id);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY, trigger TEXT NOT NULL, dry_run INTEGER NOT NULL,
+        started_at INTEGER NOT NULL, finished_at INTEGER, outcome TEXT,
+        created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
+        deleted INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+        users INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE run_users (
+        run_id INTEGER NOT NULL, user_id INTEGER NOT NULL, outcome TEXT NOT NULL,
+        created INTEGER NOT NULL, updated INTEGER NOT NULL, deleted INTEGER NOT NULL,
+        imported INTEGER NOT NULL, skipped INTEGER NOT NULL, errors INTEGER NOT NULL,
+        pending INTEGER NOT NULL, message TEXT NOT NULL DEFAULT '',
+        started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, user_id));
+    CREATE INDEX run_users_by_user ON run_users(user_id, run_id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY, run_id INTEGER, user_id INTEGER NOT NULL, at INTEGER NOT NULL,
+        verb TEXT NOT NULL, outcome TEXT NOT NULL, key TEXT, item_id TEXT,
+        rule TEXT NOT NULL, reason TEXT NOT NULL, error TEXT);
+    CREATE INDEX events_by_user ON events(user_id, id);
+    CREATE INDEX events_by_key ON events(user_id, key);
+    CREATE INDEX events_by_item ON events(user_id, item_id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def epoch(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def moment(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+@dataclass(frozen=True)
+class UserState:
+    user_id: int
+    mailbox: str
+    psa_cursor: str | None
+    reconciled_day: str | None
+    policy_hash: str | None
+    last_run_id: int | None
+    last_outcome: str | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    guard_detail: str | None
+    allow_mass_delete: bool
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    run_id: int | None
+    user_id: int
+    at: datetime
+    verb: str
+    outcome: str
+    key: str | None
+    item_id: str | None
+    rule: str
+    reason: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class UserRun:
+    run_id: int
+    user_id: int
+    outcome: str
+    created: int
+    updated: int
+    deleted: int
+    imported: int
+    skipped: int
+    errors: int
+    pending: int
+    message: str
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    trigger: str
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    created: int
+    updated: int
+    deleted: int
+    imported: int
+    skipped: int
+    errors: int
+    users: int
+
+
+class StateStore:
+    """Thread-safe access to one state database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            raise UserError(f"cannot open the state database {path}: {error}") from None
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        if str(path) != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+            Path(path).chmod(0o600)
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise UserError(
+                    f"the state database {self.path} is from a newer msext (schema {version});"
+                    " upgrade msext"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                with self.transaction() as db:
+                    for statement in _statements(MIGRATIONS[number]):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user(self, user_id: int) -> UserState | None:
+        rows = self._rows("SELECT * FROM users WHERE user_id = ?", (user_id,))
+        return _user(rows[0]) if rows else None
+
+    def users(self) -> dict[int, UserState]:
+        return {row["user_id"]: _user(row) for row in self._rows("SELECT * FROM users")}
+
+    def update_user(self, user_id: int, **columns: Any) -> None:
+        for name, value in list(columns.items()):
+            if isinstance(value, datetime):
+                columns[name] = epoch(value)
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in columns)
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO users(user_id, {names}) VALUES (?, {marks})"
+                f" ON CONFLICT(user_id) DO UPDATE SET {updates}",
+                (user_id, *columns.values()),
+            )
+
+    # -- mailbox mirror and sync states ---------------------------------------------------
+
+    def sync_state(self, user_id: int, folder: FolderKind) -> str | None:
+        rows = self._rows(
+            "SELECT state FROM sync_states WHERE user_id = ? AND folder = ?", (user_id, folder)
+        )
+        return rows[0]["state"] if rows else None
+
+    def apply_page(self, user_id: int, folder: FolderKind, page: ChangePage) -> None:
+        """A pulled page and its sync state, together or not at all."""
+        with self.transaction() as db:
+            _put_items(db, user_id, page.upserts)
+            db.executemany(
+                "DELETE FROM mirror WHERE user_id = ? AND (item_id = ? OR master_id = ?)",
+                [(user_id, item_id, item_id) for item_id in page.deleted_ids],
+            )
+            db.execute(
+                "INSERT INTO sync_states(user_id, folder, state) VALUES (?, ?, ?)"
+                " ON CONFLICT(user_id, folder) DO UPDATE SET state = excluded.state",
+                (user_id, folder, page.sync_state),
+            )
+
+    def reset_folder(self, user_id: int, folder: FolderKind) -> None:
+        """Forget a folder's sync state and mirror so that the next pull starts afresh."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM sync_states WHERE user_id = ? AND folder = ?", (user_id, folder)
+            )
+            db.execute("DELETE FROM mirror WHERE user_id = ? AND folder = ?", (user_id, folder))
+
+    def mirror(self, user_id: int) -> dict[str, MailboxItem]:
+        return {
+            row["item_id"]: _item(row)
+            for row in self._rows("SELECT * FROM mirror WHERE user_id = ?", (user_id,))
+        }
+
+    def masters(self, user_id: int) -> list[str]:
+        return [
+            row[0]
+            for row in self._rows(
+                "SELECT item_id FROM mirror WHERE user_id = ? AND is_master = 1", (user_id,)
+            )
+        ]
+
+    def replace_occurrences(
+        self, user_id: int, master_ids: Sequence[str], occurrences: Sequence[MailboxItem]
+    ) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM mirror WHERE user_id = ? AND master_id = ?",
+                [(user_id, master_id) for master_id in master_ids],
+            )
+            _put_items(db, user_id, occurrences)
+
+    def put_item(self, user_id: int, item: MailboxItem) -> None:
+        with self.transaction() as db:
+            _put_items(db, user_id, [item])
+
+    # -- links (the id map) ---------------------------------------------------------------
+
+    def links(self, user_id: int) -> dict[str, Link]:
+        return {
+            row["key"]: _link(row)
+            for row in self._rows("SELECT * FROM links WHERE user_id = ?", (user_id,))
+        }
+
+    def link_count(self, user_id: int) -> int:
+        return self._rows("SELECT COUNT(*) FROM links WHERE user_id = ?", (user_id,))[0][0]
+
+    def record(
+        self,
+        user_id: int,
+        put_links: Sequence[Link] = (),
+        drop_links: Sequence[str] = (),
+        put_items: Sequence[MailboxItem] = (),
+        drop_items: Sequence[str] = (),
+        events: Sequence[EventDraft] = (),
+    ) -> None:
+        """The effects of one applied step, committed together."""
+        now = epoch(datetime.now(UTC))
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO links(user_id, key, origin, item_id, change_key, folder,"
+                " digest, psa_hash, start, end, detached, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        user_id,
+                        link.key,
+                        link.origin,
+                        link.item_id,
+                        link.change_key,
+                        link.folder,
+                        link.digest,
+                        link.psa_hash,
+                        epoch(link.start),
+                        epoch(link.end),
+                        int(link.detached),
+                        now,
+                    )
+                    for link in put_links
+                ],
+            )
+            db.executemany(
+                "DELETE FROM links WHERE user_id = ? AND key = ?",
+                [(user_id, key) for key in drop_links],
+            )
+            _put_items(db, user_id, put_items)
+            db.executemany(
+                "DELETE FROM mirror WHERE user_id = ? AND item_id = ?",
+                [(user_id, item_id) for item_id in drop_items],
+            )
+            _insert_events(db, user_id, events, now)
+
+    # -- runs and events ------------------------------------------------------------------
+
+    def start_run(self, trigger: str, dry_run: bool) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs(trigger, dry_run, started_at) VALUES (?, ?, ?)",
+                (trigger, int(dry_run), epoch(datetime.now(UTC))),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, outcome: str, totals: dict[str, int], users: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,"
+                " deleted = ?, imported = ?, skipped = ?, errors = ?, users = ? WHERE id = ?",
+                (
+                    epoch(datetime.now(UTC)),
+                    outcome,
+                    totals["created"],
+                    totals["updated"],
+                    totals["deleted"],
+                    totals["imported"],
+                    totals["skipped"],
+                    totals["errors"],
+                    users,
+                    run_id,
+                ),
+            )
+
+    def record_user_run(self, run: UserRun) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO run_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.run_id,
+                    run.user_id,
+                    run.outcome,
+                    run.created,
+                    run.updated,
+                    run.deleted,
+                    run.imported,
+                    run.skipped,
+                    run.errors,
+                    run.pending,
+                    run.message,
+                    epoch(run.started_at),
+                    epoch(run.finished_at),
+                ),
+            )
+
+    def add_events(self, user_id: int, events: Sequence[EventDraft]) -> None:
+        with self.transaction() as db:
+            _insert_events(db, user_id, events, epoch(datetime.now(UTC)))
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        return [
+            RunRecord(
+                id=row["id"],
+                trigger=row["trigger"],
+                dry_run=bool(row["dry_run"]),
+                started_at=moment(row["started_at"]),  # type: ignore[arg-type]
+                finished_at=moment(row["finished_at"]),
+                outcome=row["outcome"],
+                created=row["created"],
+                updated=row["updated"],
+                deleted=row["deleted"],
+                imported=row["imported"],
+                skipped=row["skipped"],
+                errors=row["errors"],
+                users=row["users"],
+            )
+            for row in self._rows("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        ]
+
+    def user_runs(self, user_id: int, limit: int = 20) -> list[UserRun]:
+        return [
+            UserRun(
+                run_id=row["run_id"],
+                user_id=row["user_id"],
+                outcome=row["outcome"],
+                created=row["created"],
+                updated=row["updated"],
+                deleted=row["deleted"],
+                imported=row["imported"],
+                skipped=row["skipped"],
+                errors=row["errors"],
+                pending=row["pending"],
+                message=row["message"],
+                started_at=moment(row["started_at"]),  # type: ignore[arg-type]
+                finished_at=moment(row["finished_at"]),  # type: ignore[arg-type]
+            )
+            for row in self._rows(
+                "SELECT * FROM run_users WHERE user_id = ? ORDER BY run_id DESC LIMIT ?",
+                (user_id, limit),
+            )
+        ]
+
+    def events(
+        self,
+        user_id: int | None = None,
+        search: str | None = None,
+        outcome: str | None = None,
+        limit: int = 200,
+    ) -> list[Event]:
+        """Newest first; ``search`` matches a record key or an item id exactly."""
+        clauses, params = [], []
+        if user_id is not None:
+            clauses.append("user_id = ?")
+            params.append(user_id)
+        if search:
+            clauses.append("(key = ? OR item_id = ?)")
+            params += [search, search]
+        if outcome:
+            clauses.append("outcome = ?")
+            params.append(outcome)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [
+            Event(
+                id=row["id"],
+                run_id=row["run_id"],
+                user_id=row["user_id"],
+                at=moment(row["at"]),  # type: ignore[arg-type]
+                verb=row["verb"],
+                outcome=row["outcome"],
+                key=row["key"],
+                item_id=row["item_id"],
+                rule=row["rule"],
+                reason=row["reason"],
+                error=row["error"],
+            )
+            for row in self._rows(
+                f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+            )
+        ]
+
+    def prune_events(self, keep: int = 200_000) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", (keep,))
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event before it is stored: what was done to which record, by which rule."""
+
+    run_id: int | None
+    verb: str
+    outcome: str
+    rule: str
+    reason: str
+    key: str | None = None
+    item_id: str | None = None
+    error: str | None = None
+
+
+def _statements(script: str) -> list[str]:
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def _insert_events(
+    db: sqlite3.Connection, user_id: int, events: Sequence[EventDraft], now: int | None
+) -> None:
+    db.executemany(
+        "INSERT INTO events(run_id, user_id, at, verb, outcome, key, item_id, rule, reason, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                event.run_id,
+                user_id,
+                now,
+                event.verb,
+                event.outcome,
+                event.key,
+                event.item_id,
+                event.rule,
+                event.reason,
+                event.error,
+            )
+            for event in events
+        ],
+    )
+
+
+def _put_items(db: sqlite3.Connection, user_id: int, items: Iterable[MailboxItem]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO mirror(user_id, item_id, folder, change_key, stamp,"
+        " is_appointment, subject, location, body, start, end, all_day, private, is_master,"
+        " master_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                user_id,
+                item.item_id,
+                item.folder,
+                item.change_key,
+                item.stamp,
+                int(item.is_appointment),
+                item.subject,
+                item.location,
+                item.body,
+                epoch(item.start),
+                epoch(item.end),
+                int(item.all_day),
+                int(item.private),
+                int(item.is_master),
+                item.master_id,
+                item.digest,
+            )
+            for item in items
+        ],
+    )
+
+
+def _item(row: sqlite3.Row) -> MailboxItem:
+    return MailboxItem(
+        item_id=row["item_id"],
+        change_key=row["change_key"],
+        folder=FolderKind(row["folder"]),
+        stamp=row["stamp"],
+        is_appointment=bool(row["is_appointment"]),
+        subject=row["subject"],
+        location=row["location"],
+        body=row["body"],
+        start=moment(row["start"]),
+        end=moment(row["end"]),
+        all_day=bool(row["all_day"]),
+        private=bool(row["private"]),
+        is_master=bool(row["is_master"]),
+        master_id=row["master_id"],
+        digest=row["digest"],
+    )
+
+
+def _link(row: sqlite3.Row) -> Link:
+    return Link(
+        key=row["key"],
+        origin=Origin(row["origin"]),
+        item_id=row["item_id"],
+        change_key=row["change_key"],
+        folder=FolderKind(row["folder"]),
+        digest=row["digest"],
+        psa_hash=row["psa_hash"],
+        start=moment(row["start"]),
+        end=moment(row["end"]),
+        detached=bool(row["detached"]),
+    )
+
+
+def _user(row: sqlite3.Row) -> UserState:
+    return UserState(
+        user_id=row["user_id"],
+        mailbox=row["mailbox"],
+        psa_cursor=row["psa_cursor"],
+        reconciled_day=row["reconciled_day"],
+        policy_hash=row["policy_hash"],
+        last_run_id=row["last_run_id"],
+        last_outcome=row["last_outcome"],
+        last_error=row["last_error"],
+        last_attempt_at=moment(row["last_attempt_at"]),
+        last_success_at=moment(row["last_success_at"]),
+        guard_detail=row["guard_detail"],
+        allow_mass_delete=bool(row["allow_mass_delete"]),
+    )

@@ -1,0 +1,61 @@
+"""What ``msext sync`` and the console's "sync now" run: a profile's users through the runner."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from engine.connect import exchange_connector
+from engine.errors import UserError
+from engine.profile import Profile
+from engine.psa.model import Resource
+from engine.runner import Progress, RunFinished, Runner
+
+
+def select_users(profile: Profile, queries: Sequence[str] = ()) -> list[Resource]:
+    """The enabled users, or the ones named (each must be enabled)."""
+    settings = profile.settings
+    if not settings.exchange.general.enabled:
+        raise UserError(
+            "the MS Exchange extension is not enabled: set exchange.general.enabled (General tab)"
+        )
+    enabled = {
+        resource.id: resource
+        for resource in profile.resources()
+        if resource.active and settings.resource(resource.id).enabled
+    }
+    if not queries:
+        return sorted(enabled.values(), key=lambda resource: resource.name.lower())
+    chosen = []
+    for query in queries:
+        resource = profile.find_user(query)
+        if resource.id not in enabled:
+            raise UserError(
+                f"{resource.name} <{resource.email}> is not enabled for the MS Exchange extension"
+                " (Resources tab) or is inactive in the PSA"
+            )
+        chosen.append(resource)
+    return chosen
+
+
+def sync(
+    profile: Profile,
+    users: Sequence[Resource],
+    dry_run: bool = False,
+    trigger: str = "cli",
+    cancel: threading.Event | None = None,
+    allow_mass_delete: bool = False,
+) -> Iterator[Progress | RunFinished]:
+    """One run over ``users``; progress events, then :class:`RunFinished`."""
+    settings = profile.settings
+    with exchange_connector(settings, profile.paths) as connector:
+        runner = Runner(settings, profile.psa, profile.state, connector)
+        yield from runner.run(
+            users,
+            dry_run=dry_run,
+            trigger=trigger,
+            cancel=cancel,
+            allow_mass_delete=frozenset(user.id for user in users)
+            if allow_mass_delete
+            else frozenset(),
+        )

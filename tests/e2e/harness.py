@@ -1,0 +1,166 @@
+"""A small demo profile whose Exchange is an emulator running in the test process.
+
+The engine talks to it through exchangelib over a socket, in-process or from a ``msext``
+subprocess (which the crash tests kill). People's own edits in Outlook are made with
+exchangelib as well, so nothing short-circuits the real client.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from exchangelib import (
+    BASIC,
+    IMPERSONATION,
+    Account,
+    CalendarItem,
+    Configuration,
+    Credentials,
+    EWSDateTime,
+    Version,
+)
+from exchangelib import UTC as EWS_UTC
+from exchangelib.version import EXCHANGE_2016
+
+from engine.demo import SERVICE_ACCOUNT, create_demo_profile
+from engine.paths import ProfilePaths
+from engine.profile import Profile
+from engine.psa.demo import DemoSize
+from engine.psa.embedded import EmbeddedPsa
+from engine.runner import RunFinished, RunResult
+from engine.sandbox.ews import EwsEmulator
+from engine.settings.secrets import resolve_secret
+from engine.sync import select_users, sync
+
+SMALL = DemoSize(
+    resources=8,
+    companies=12,
+    contacts_per_company=(2, 4),
+    opportunities=10,
+    appointments_per_resource=(3, 5),
+    todos_per_resource=(2, 3),
+    service_calls=8,
+)
+AVA = "ava.fischer@contoso.example"
+BEN = "ben.brooks@contoso.example"
+CHLOE = "chloe.reyes@contoso.example"
+
+
+@dataclass
+class Harness:
+    paths: ProfilePaths
+    emulator: EwsEmulator
+    secret: str
+
+    @classmethod
+    def create(cls, name: str = "e2e", size: DemoSize = SMALL) -> Harness:
+        paths = ProfilePaths.for_profile(name)
+        create_demo_profile(paths, today=date.today(), size=size)
+        secret = resolve_secret("file:ews-service-account", paths)
+        emulator = EwsEmulator(db_path=paths.sandbox_db, service_account=(SERVICE_ACCOUNT, secret))
+        url = emulator.start()
+        harness = cls(paths, emulator, secret)
+        harness.set("exchange.general.ews_url", url)
+        harness.set("sandbox.enabled", "false")
+        return harness
+
+    def set(self, key: str, value: str) -> None:
+        Profile(self.paths).store.set_value(key, value)
+
+    def sync(self, *users: str, **options: object) -> RunResult:
+        profile = Profile(self.paths)
+        try:
+            chosen = select_users(profile, users)
+            for event in sync(profile, chosen, **options):  # type: ignore[arg-type]
+                if isinstance(event, RunFinished):
+                    return event.result
+        finally:
+            profile.close()
+        raise AssertionError("the run did not finish")
+
+    def settled(self) -> RunResult:
+        """Sync until a run changes nothing (at most three runs)."""
+        for _ in range(3):
+            result = self.sync()
+            totals = result.totals
+            if not (totals["created"] or totals["updated"] or totals["deleted"]):
+                return result
+        raise AssertionError(f"no convergence: {result.as_dict()}")
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "console.cli", "--profile", self.paths.name, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ),
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "--profile", self.paths.name, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=dict(os.environ),
+        )
+
+    def psa(self) -> EmbeddedPsa:
+        return EmbeddedPsa(self.paths.psa_db)
+
+    def outlook(self, address: str) -> Account:
+        """The person's mailbox, as their Outlook would change it (no PSA stamp)."""
+        config = Configuration(
+            service_endpoint=self.emulator.url,
+            credentials=Credentials(SERVICE_ACCOUNT, self.secret),
+            auth_type=BASIC,
+            version=Version(build=EXCHANGE_2016),
+        )
+        return Account(
+            address,
+            config=config,
+            autodiscover=False,
+            access_type=IMPERSONATION,
+            default_timezone=EWS_UTC,
+        )
+
+    def stamped(self, address: str, folder: str = "calendar") -> dict[str, list[dict]]:
+        """PSA key -> the items stamped with it, straight from the emulator's store."""
+        found: dict[str, list[dict]] = {}
+        for item in self.emulator.items(address, folder):
+            stamp = next(
+                (
+                    value
+                    for (_, name), value in item["extended_properties"].items()
+                    if name == "msextPsaRecord"
+                ),
+                None,
+            )
+            if stamp:
+                found.setdefault(stamp, []).append(item)
+        return found
+
+    def person_appointment(
+        self, address: str, subject: str, day: int, hour: int, **fields: object
+    ) -> CalendarItem:
+        account = self.outlook(address)
+        start = EWSDateTime.from_datetime(
+            datetime.combine(date.today() + timedelta(days=day), time(hour), UTC)
+        ).astimezone(EWS_UTC)
+        item = CalendarItem(
+            account=account,
+            folder=account.calendar,
+            subject=subject,
+            start=start,
+            end=start + timedelta(hours=1),
+            **fields,
+        )
+        item.save()
+        return item
+
+    def close(self) -> None:
+        self.emulator.stop()

@@ -1,0 +1,144 @@
+"""Faults, expired sync states, lost state, dry runs, the deletion guard, and kills."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+
+from engine.profile import Profile
+from engine.psa.model import RecordKind
+from engine.sandbox.ews import FaultKind
+from tests.e2e.harness import AVA, Harness
+
+
+def snapshot(harness: Harness) -> dict[str, object]:
+    """What both sides hold: every mailbox's stamped items (one per record, or it fails) and
+    the PSA's imported appointments. Item ids differ between emulators; contents must not."""
+    stamped: dict[str, tuple] = {}
+    for address, granted in harness.emulator.mailboxes():
+        if not granted:
+            continue
+        for folder in ("calendar", "contacts"):
+            for key, copies in harness.stamped(address, folder).items():
+                assert len(copies) == 1, f"duplicate {key} in {address}"
+                item = copies[0]
+                stamped[f"{address}/{key}"] = (
+                    item.get("subject"),
+                    item.get("start"),
+                    item.get("end"),
+                    item.get("given_name"),
+                )
+    psa = harness.psa()
+    imported = sorted(
+        (row["resource_id"], row["title"], row["start"], row["end"], row["description"])
+        for row in psa._rows("SELECT * FROM appointments WHERE origin_key IS NOT NULL")
+    )
+    psa.close()
+    return {"stamped": stamped, "imported": imported}
+
+
+def test_every_fault_kind_converges_to_the_clean_result(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The engine's runs with every emulator fault switched on end in the same state as a clean
+    run: busy with back-off, resets, 500s, slow answers, connection-count and expired states."""
+    clean = Harness.create("clean")
+    try:
+        clean.settled()
+        expected = snapshot(clean)
+    finally:
+        clean.close()
+    faulty = Harness.create("faulty")
+    try:
+        for kind in FaultKind:
+            faulty.emulator.faults.set(kind, probability=0.1, back_off_ms=50, delay_ms=50)
+        for _ in range(8):
+            faulty.sync()
+        faulty.emulator.faults.clear()
+        faulty.settled()
+        assert set(faulty.emulator.faults.injected) == {kind.value for kind in FaultKind}
+        assert snapshot(faulty) == expected
+    finally:
+        faulty.close()
+
+
+def test_expired_sync_state_resyncs_without_duplicates(harness: Harness) -> None:
+    """ErrorInvalidSyncStateData: the folder is pulled afresh and nothing is copied twice."""
+    harness.settled()
+    before = snapshot(harness)
+    harness.emulator.faults.set(FaultKind.EXPIRED_SYNC_STATE, count=3)
+    result = harness.sync()
+    assert harness.emulator.faults.injected["expired_sync_state"] == 3
+    assert result.totals["created"] == 0 and snapshot(harness) == before
+
+
+def test_lost_state_database_creates_no_duplicate(harness: Harness) -> None:
+    """Invariant 1: delete the state database, sync again: every item is adopted by its stamp."""
+    harness.settled()
+    before = snapshot(harness)
+    for suffix in ("", "-wal", "-shm"):
+        harness.paths.state_db.with_name(harness.paths.state_db.name + suffix).unlink(
+            missing_ok=True
+        )
+    result = harness.sync()
+    assert result.totals["created"] == 0
+    assert snapshot(harness) == before
+
+
+def test_dry_run_writes_nothing(harness: Harness) -> None:
+    """A dry run reports the plan and writes nowhere: no item, no PSA record, no state."""
+    result = json.loads(harness.cli("sync", "--dry-run", "--json").stdout)
+    assert result["dry_run"] is True and result["created"] > 50
+    assert snapshot(harness) == {"stamped": {}, "imported": []}
+    assert Profile(harness.paths).state.runs() == []
+
+
+def test_mass_deletion_is_held_then_released(harness: Harness) -> None:
+    """Invariant 4: deleting most of a user's PSA records holds the deletions until an
+    administrator releases them with --allow-deletions."""
+    harness.settled()
+    psa = harness.psa()
+    keys = [
+        row["id"]
+        for row in psa._rows(
+            "SELECT id FROM appointments WHERE resource_id = 1 AND origin_key IS NULL"
+        )
+    ]
+    for record_id in keys:
+        psa.delete(RecordKind.APPOINTMENT, record_id)
+    psa.close()
+    held = harness.sync(AVA)
+    (user,) = held.users
+    assert user.outcome == "held" and "deletions held" in user.message
+    assert len(harness.stamped(AVA)) > len(keys) - 1
+    status = json.loads(harness.cli("status", "--json").stdout)
+    assert any(row["guard"] for row in status["users"])
+    released = harness.cli("sync", "--once", "--user", AVA, "--allow-deletions", "--json")
+    assert json.loads(released.stdout)["deleted"] >= len(keys)
+
+
+@pytest.mark.slow
+def test_kills_at_random_points_leave_no_duplicate_and_no_loss() -> None:
+    """Invariant 1 under crashes: a `msext sync` subprocess killed with SIGKILL at 50 random
+    points, then resumed, ends exactly where an uninterrupted sync ends."""
+    clean = Harness.create("crash-clean")
+    try:
+        clean.settled()
+        expected = snapshot(clean)
+    finally:
+        clean.close()
+    harness = Harness.create("crash")
+    chance = random.Random(7)
+    try:
+        for _ in range(50):
+            process = harness.popen("sync", "--once")
+            time.sleep(chance.uniform(0.3, 2.5))
+            process.kill()
+            process.wait()
+        harness.settled()
+        assert snapshot(harness) == expected
+    finally:
+        harness.close()
