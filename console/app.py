@@ -18,6 +18,8 @@ from console.screens.admin import (
     TeamsScreen,
 )
 from console.screens.base import PageScreen
+from console.screens.exchange import ExchangeScreen
+from console.screens.outlook import OutlookScreen
 from console.screens.users import UsersScreen
 from engine.profile import Profile
 from engine.psa.model import Resource
@@ -38,6 +40,8 @@ class MsextApp(App[None]):
     def __init__(self, profile: Profile) -> None:
         super().__init__()
         self.profile = profile
+        # Under NO_COLOR, focus and cursors are shown by reverse video (see app.tcss).
+        self.set_class(self.no_color, "-no-color")
 
     def on_mount(self) -> None:
         keymap = self.profile.settings.console.keymap
@@ -51,6 +55,8 @@ class MsextApp(App[None]):
             ExtensionsScreen,
             MicrosoftExtensionsScreen,
             ActiveDirectoryScreen,
+            OutlookScreen,
+            ExchangeScreen,
             TeamsScreen,
             UsersScreen,
         ]
@@ -60,12 +66,16 @@ class MsextApp(App[None]):
         """Actions the palette offers besides pages and users."""
         return []
 
-    @work(exclusive=True, group="navigation")
-    async def go(self, page: type[PageScreen] | PageScreen) -> None:
+    def go(self, page: type[PageScreen] | PageScreen) -> None:
         """Show a page with the whole admin path beneath it, as if opened step by step."""
         current = self.screen
-        if isinstance(current, PageScreen) and not await current.can_leave():
-            return
+        if isinstance(current, PageScreen):
+            current.request_leave(lambda: self._rebuild_path(page))
+        else:
+            self._rebuild_path(page)
+
+    @work(exclusive=True, group="navigation")
+    async def _rebuild_path(self, page: type[PageScreen] | PageScreen) -> None:
         target = page if isinstance(page, PageScreen) else page()
         while len(self.screen_stack) > 1:
             await self.pop_screen()

@@ -9,6 +9,7 @@ import tomli_w
 from console.commands.output import emit, emit_json
 from engine.errors import SettingsError, UserError
 from engine.profile import Profile
+from engine.settings.store import flat_keys
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def show_settings(args: argparse.Namespace, profile: Profile) -> int:
     settings = profile.settings
     document = settings.model_dump(mode="json", exclude_none=True)
-    overridden = sorted(_flatten(profile.store.env_overrides()))
+    overridden = sorted(flat_keys(profile.store.env_overrides()))
     if args.json:
         emit_json(
             {
@@ -100,13 +101,3 @@ def check_settings(args: argparse.Namespace, profile: Profile) -> int:
     if problems:
         return 2
     return 1 if warnings else 0
-
-
-def _flatten(document: dict[str, object], prefix: str = "") -> list[str]:
-    keys: list[str] = []
-    for key, value in document.items():
-        if isinstance(value, dict):
-            keys.extend(_flatten(value, f"{prefix}{key}."))
-        else:
-            keys.append(f"{prefix}{key}")
-    return keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -65,17 +66,17 @@ class PageScreen(Screen[None]):
         """The page's own widgets, between the breadcrumb and the footer."""
         yield from ()
 
-    async def can_leave(self) -> bool:
-        """Whether the page may close now; pages with unsaved changes ask first."""
-        return True
+    def request_leave(self, proceed: Callable[[], object]) -> None:
+        """Leave the page by calling ``proceed``; pages with unsaved changes ask first."""
+        proceed()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The root page has no level above it: no Back key in its footer."""
         return not (action == "back" and self.PARENT is None)
 
-    async def action_back(self) -> None:
-        if self.PARENT is not None and await self.can_leave():
-            self.dismiss()
+    def action_back(self) -> None:
+        if self.PARENT is not None:
+            self.request_leave(self.dismiss)
 
     def action_help(self) -> None:
         from console.screens.help import HelpScreen

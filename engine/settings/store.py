@@ -185,6 +185,17 @@ def parse_value(path: list[str], raw: str) -> Any:
     return raw
 
 
+def flat_keys(document: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys a nested document sets, e.g. for listing environment overrides."""
+    keys: list[str] = []
+    for key, value in document.items():
+        if isinstance(value, Mapping):
+            keys.extend(flat_keys(value, f"{prefix}{key}."))
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
 def _unwrap_optional(annotation: Any) -> Any:
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]

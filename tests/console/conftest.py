@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input
@@ -22,11 +24,25 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Input, "cursor_blink", False)
 
 
+XDG_DIRS = ("xdg_config_home", "xdg_data_home", "xdg_state_home")
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo profile made once; each test gets a copy (making it takes seconds)."""
+    root = tmp_path_factory.mktemp("demo-template")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in XDG_DIRS:
+            patch.setenv(name.upper(), str(root / name))
+        create_demo_profile(ProfilePaths.for_profile("demo"), today=DEMO_DAY)
+    return root
+
+
 @pytest.fixture
-def demo_profile() -> Profile:
-    paths = ProfilePaths.for_profile("demo")
-    create_demo_profile(paths, today=DEMO_DAY)
-    profile = Profile(paths)
+def demo_profile(demo_template: Path, isolated_dirs: Path) -> Profile:
+    for name in XDG_DIRS:
+        shutil.copytree(demo_template / name, isolated_dirs / name, dirs_exist_ok=True)
+    profile = Profile(ProfilePaths.for_profile("demo"))
     yield profile
     profile.close()
 

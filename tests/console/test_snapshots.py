@@ -14,6 +14,8 @@ from console.screens.admin import (
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
+from console.screens.exchange import ExchangeScreen
+from console.screens.outlook import OutlookScreen
 from console.screens.users import UsersScreen
 
 Setup = Callable[[Pilot], object]
@@ -31,6 +33,24 @@ def goto(page: type, *keys: str) -> Callable[[Pilot], object]:
     return setup
 
 
+def exchange_tab(tab: str, *keys: str, focus: str | None = None) -> Callable[[Pilot], object]:
+    """The MS Exchange page on one tab, optionally with a field focused and keys pressed."""
+
+    async def setup(pilot: Pilot) -> None:
+        await goto(ExchangeScreen)(pilot)
+        pilot.app.screen.query_one("#exchange-tabs").active = tab
+        await pilot.pause()
+        if focus:
+            pilot.app.screen.query_one(focus).focus()
+        await pilot.press(*keys)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return setup
+
+
+INTERVAL = "#f-exchange-sync-interval_minutes"
+
 SCREENS: dict[str, Setup | None] = {
     "admin": None,
     "extensions": goto(ExtensionsScreen),
@@ -41,8 +61,23 @@ SCREENS: dict[str, Setup | None] = {
     "users_filtered": goto(UsersScreen, "slash", *"kim"),
     "user_comparison": goto(UsersScreen, "slash", *"brooks", "enter", "enter"),
     "help": goto(UsersScreen, "question_mark"),
+    "exchange_general": exchange_tab("tab-general"),
+    "exchange_test_connection": exchange_tab("tab-general", "enter", focus="#test-connection"),
+    "exchange_sync": exchange_tab("tab-sync"),
+    "exchange_sync_invalid": exchange_tab(
+        "tab-sync", "end", "backspace", "backspace", "5", "ctrl+s", focus=INTERVAL
+    ),
+    "exchange_leave_unsaved": exchange_tab(
+        "tab-sync", "end", "backspace", "backspace", "2", "0", "escape", focus=INTERVAL
+    ),
+    "exchange_resources": exchange_tab("tab-resources"),
+    "exchange_resources_disable": exchange_tab(
+        "tab-resources", "space", "space", "d", focus="#resources-table"
+    ),
+    "exchange_mailbox": exchange_tab("tab-resources", "m", focus="#resources-table"),
+    "outlook": goto(OutlookScreen),
 }
-WIDE = ("microsoft_extensions", "users", "user_comparison")
+WIDE = ("microsoft_extensions", "users", "user_comparison", "exchange_general", "outlook")
 
 
 @pytest.mark.parametrize("name", SCREENS)
@@ -53,3 +88,14 @@ def test_screen_80x24(name: str, app: MsextApp, snap_compare) -> None:
 @pytest.mark.parametrize("name", WIDE)
 def test_screen_wide(name: str, app: MsextApp, snap_compare) -> None:
     assert snap_compare(app, terminal_size=(140, 40), run_before=SCREENS[name])
+
+
+@pytest.mark.parametrize("name", ("users", "exchange_sync_invalid"))
+def test_screen_no_color(
+    name: str, demo_profile, monkeypatch: pytest.MonkeyPatch, snap_compare
+) -> None:
+    """Under NO_COLOR the cursor and the focused field are still visible (reverse video)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = MsextApp(demo_profile)
+    assert app.has_class("-no-color")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=SCREENS[name])

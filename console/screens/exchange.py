@@ -1,0 +1,247 @@
+"""Admin > Extensions & Integrations > Microsoft Extensions > MS Exchange: three tabs (R13)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Select, Static, TabbedContent, TabPane
+
+from console.forms import Field
+from console.screens.admin import MicrosoftExtensionsScreen
+from console.screens.resources import ResourcesPane
+from console.screens.settings_page import Item, SettingsPage
+from engine.connection_check import Step, check_connection
+from engine.errors import SettingsError
+
+PRIVATE_NOTE = (
+    "Private Outlook appointments are also transferred to the PSA calendar, but only with"
+    ' the name "Appointment"; only date and time are transferred, not the details. (R05)'
+)
+
+GENERAL: tuple[Item, ...] = (
+    Field("exchange.general.enabled", "MS Exchange extension enabled", "switch"),
+    Field(
+        "exchange.general.server_type",
+        "Exchange server",
+        "select",
+        (("On-premises", "on_premises"), ("Hosted", "hosted"), ("Office 365", "office365")),
+    ),
+    Field(
+        "exchange.general.ews_url",
+        "EWS URL",
+        placeholder="https://mail.example.com/EWS/Exchange.asmx",
+    ),
+    Field(
+        "exchange.general.autodiscover_email",
+        "Autodiscover e-mail address (instead of the EWS URL)",
+        placeholder="someone@example.com",
+    ),
+    "Synchronization account (R14)",
+    Field(
+        "exchange.general.sync_account",
+        "User name",
+        note="A dedicated account set up with the Exchange administrator; it acts for every"
+        " user. A domain administrator account is discouraged.",
+        placeholder="svc-msext@example.com or DOMAIN\\svc-msext",
+    ),
+    Field(
+        "exchange.general.secret",
+        "Secret reference (never the password itself)",
+        placeholder="env:MSEXT_EWS_SECRET or file:ews-service-account",
+    ),
+    Field(
+        "exchange.general.impersonation",
+        "Use these credentials for every user (impersonation)",
+        "check",
+    ),
+    Field(
+        "exchange.general.auth_type",
+        "Authentication",
+        "select",
+        (("NTLM", "ntlm"), ("Basic", "basic"), ("OAuth2 (app registration)", "oauth2")),
+    ),
+    Field("exchange.general.oauth_tenant_id", "OAuth2 tenant id (OAuth2 only)"),
+    Field("exchange.general.oauth_client_id", "OAuth2 client id (OAuth2 only)"),
+    Field(
+        "exchange.general.exchange_version",
+        "Exchange version",
+        "select",
+        (
+            ("Detect automatically", "auto"),
+            ("Exchange 2013", "2013"),
+            ("Exchange 2013 SP1", "2013_sp1"),
+            ("Exchange 2016", "2016"),
+            ("Exchange 2019", "2019"),
+        ),
+    ),
+    Field("exchange.general.verify_tls", "Verify the server's TLS certificate", "check"),
+    Field("exchange.general.timeout_seconds", "Request timeout (seconds)", "int"),
+    Field(
+        "exchange.general.error_recipients",
+        "Send sync error notifications to (R18)",
+        "list",
+        placeholder="it@example.com, admin@example.com",
+    ),
+)
+
+SYNCHRONIZATION: tuple[Item, ...] = (
+    Field(
+        "exchange.sync.interval_minutes",
+        "Synchronization interval (minutes)",
+        "int",
+        note="Set for all users; at least 10 minutes (R01). A sync can take longer when"
+        " other items are still in the Exchange server's queue.",
+    ),
+    "Export PSA entries to Exchange",
+    Field("exchange.sync.export_appointments", "Appointments", "check"),
+    Field("exchange.sync.export_todos", "To-dos", "check"),
+    Field("exchange.sync.export_service_calls", "Service calls", "check"),
+    Field(
+        "exchange.sync.share_contacts",
+        "Share contacts",
+        "check",
+        note="...for which the resource is account manager or opportunity owner. Clear it"
+        " when a user syncs contacts with the Outlook extension instead (R12).",
+    ),
+    Field(
+        "exchange.sync.contact_scope",
+        "Contacts shared (R08)",
+        "select",
+        (("Account manager or opportunity owner", "owned"), ("All contacts", "all")),
+    ),
+    Field(
+        "exchange.sync.todo_folder",
+        "To-dos go to",
+        "select",
+        (("The calendar, as appointments (R15)", "calendar"), ("The tasks folder", "tasks")),
+    ),
+    "Import Exchange entries to the PSA",
+    Field(
+        "exchange.sync.import_appointments",
+        "Appointments",
+        "select",
+        (
+            ("With full details", "full"),
+            ("Without details (date and time)", "without_details"),
+            ("Do not import", "off"),
+        ),
+        note=PRIVATE_NOTE,
+    ),
+    "Date range",
+    Field("exchange.sync.days_back", "Days back", "int"),
+    Field("exchange.sync.days_ahead", "Days ahead", "int"),
+    "Advanced",
+    Field(
+        "exchange.sync.max_delete_percent",
+        "Hold a run that would delete more than this share of a mailbox's items (%)",
+        "int",
+    ),
+    Field("exchange.sync.workers", "Mailboxes synced at once (1-10)", "int"),
+)
+
+
+class ExchangeScreen(SettingsPage):
+    CRUMB = "MS Exchange"
+    PARENT = MicrosoftExtensionsScreen
+    CSS_PATH = "settings.tcss"
+    HELP = (
+        "The MS Exchange extension's configuration, as on the PSA's page: **General** (where"
+        " Exchange is, the synchronization account that impersonates every user, who gets"
+        " error notifications, and *Test connection*), **Synchronization** (the interval and"
+        " what goes which way), **Resources** (who syncs, with which mailbox). Changes are"
+        " checked as you leave a field and again on Save; nothing is saved while a setting"
+        " breaks a rule."
+    )
+    TABS: ClassVar = {
+        "tab-general": ("General", "exchange.general"),
+        "tab-sync": ("Synchronization", "exchange.sync"),
+        "tab-resources": ("Resources", "exchange.resources"),
+    }
+
+    def compose_page(self) -> ComposeResult:
+        yield from self.compose_status()
+        with TabbedContent(id="exchange-tabs"):
+            with TabPane("General", id="tab-general"), VerticalScroll(can_focus=False):
+                if self.msext.profile.settings.sandbox.enabled:
+                    yield Static(
+                        "Demo profile: the engine talks to the embedded EWS emulator, so the"
+                        " EWS URL may stay empty.",
+                        classes="note",
+                        markup=False,
+                    )
+                yield Static("", id="tls-warning", markup=False)
+                yield from self.compose_fields(GENERAL)
+                yield from self.compose_connection_test()
+            with TabPane("Synchronization", id="tab-sync"), VerticalScroll(can_focus=False):
+                yield from self.compose_fields(SYNCHRONIZATION)
+            with TabPane("Resources", id="tab-resources"):
+                yield ResourcesPane(self.draft, self.msext.profile)
+        yield from self.compose_actions()
+
+    def compose_connection_test(self) -> ComposeResult:
+        yield Static("Test connection", classes="section", markup=False)
+        profile = self.msext.profile
+        mailboxes = [
+            (
+                f"{resource.name} <{profile.mailbox_address(resource)}>",
+                profile.mailbox_address(resource),
+            )
+            for resource in profile.resources()
+            if resource.active
+        ]
+        with Horizontal(id="connection-test"):
+            yield Select(mailboxes, allow_blank=False, compact=True, id="test-mailbox")
+            yield Button("Test connection", compact=True, id="test-connection")
+        yield Static(
+            "Checks the endpoint, the account's credentials and the impersonation of the chosen"
+            " mailbox, with the settings as they are on this page.",
+            id="test-result",
+            markup=False,
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.after_edit(None)
+
+    def after_edit(self, field: Field | None) -> None:
+        off = self.draft.get("exchange.general.verify_tls") is False
+        self.query_one("#tls-warning", Static).update(
+            "Warning: TLS verification is off; the server's identity is not checked." if off else ""
+        )
+
+    @on(ResourcesPane.Edited)
+    def _resources_edited(self) -> None:
+        self.refresh_markers()
+
+    def after_save(self) -> None:
+        self.query_one(ResourcesPane).fill()
+
+    @on(Button.Pressed, "#test-connection")
+    def _test(self) -> None:
+        try:
+            settings = self.draft.settings()
+        except SettingsError as error:
+            self.show_problems(error.problems)
+            self.query_one("#test-result", Static).update(
+                "Correct the settings marked above first; nothing was tested."
+            )
+            return
+        mailbox = str(self.query_one("#test-mailbox", Select).value)
+        self.query_one("#test-result", Static).update(f"Testing {mailbox} ...")
+        self.run_test(settings, mailbox)
+
+    @work(thread=True, exclusive=True, group="connection-test", exit_on_error=False)
+    def run_test(self, settings: object, mailbox: str) -> None:
+        lines: list[str] = []
+        for step in check_connection(settings, self.msext.profile.paths, mailbox):  # type: ignore[arg-type]
+            lines.append(_line(step))
+            self.app.call_from_thread(
+                self.query_one("#test-result", Static).update, "\n".join(lines)
+            )
+
+
+def _line(step: Step) -> str:
+    return f"[{'ok' if step.ok else 'failed'}] {step.name}: {step.detail}"

@@ -1,0 +1,242 @@
+"""The MS Exchange and MS Outlook pages, driven by keys as an administrator would."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent
+
+from console.app import MsextApp
+from console.screens.admin import MicrosoftExtensionsScreen
+from console.screens.dialogs import ConfirmScreen, LeaveScreen
+from console.screens.exchange import ExchangeScreen
+from console.screens.mailbox_dialog import MailboxScreen
+from console.screens.outlook import OutlookScreen
+from engine.profile import Profile
+
+INTERVAL = "#f-exchange-sync-interval_minutes"
+INTERVAL_MESSAGE = "#m-exchange-sync-interval_minutes"
+
+
+async def open_exchange(app: MsextApp, pilot, tab: str | None = None) -> ExchangeScreen:
+    app.go(ExchangeScreen)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, ExchangeScreen)
+    if tab:
+        screen.query_one(TabbedContent).active = tab
+        await pilot.pause()
+    return screen
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    await pilot.press("end", *["backspace"] * len(field.value), *text)
+
+
+def saved(profile: Profile):
+    return profile.store.load_saved()
+
+
+async def test_keys_alone_reach_ms_exchange_and_its_three_tabs(app: MsextApp) -> None:
+    """R13: Admin > Extensions & Integrations > Microsoft Extensions > MS Exchange by keys,
+    a page of exactly three tabs switched with the arrow keys."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "enter", "down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExchangeScreen)
+        tabs = app.screen.query_one(TabbedContent)
+        assert [str(tab.label) for tab in tabs.query("Tab")] == [
+            "General",
+            "Synchronization",
+            "Resources",
+        ]
+        app.screen.query_one("Tabs").focus()
+        await pilot.press("right")
+        assert tabs.active == "tab-sync"
+        await pilot.press("right")
+        assert tabs.active == "tab-resources"
+
+
+async def test_interval_of_five_is_refused_and_fifteen_is_saved(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """R01: 5 shows the model's message next to the field and saves nothing; 15 saves."""
+    before = demo_profile.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "5")
+        await pilot.press("tab")
+        message = screen.query_one(INTERVAL_MESSAGE, Static)
+        assert str(message.render()) == "! sync interval must be at least 10 minutes (R01)"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert demo_profile.store.path.read_bytes() == before
+        await type_into(pilot, INTERVAL, "15")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert str(message.render()) == ""
+    assert saved(demo_profile).exchange.sync.interval_minutes == 15
+    assert "interval_minutes = 15" in demo_profile.store.path.read_text()
+
+
+async def test_errors_on_another_tab_bring_it_forward(app: MsextApp) -> None:
+    """Save validates the whole page: a bad value on the General tab is shown there."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot)
+        await type_into(pilot, "#f-exchange-general-error_recipients", "not-an-address")
+        screen.query_one(TabbedContent).active = "tab-sync"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "tab-general"
+        problem = screen.query_one("#m-exchange-general-error_recipients", Static)
+        assert "e-mail address" in str(problem.render())
+
+
+async def test_unsaved_changes_are_marked_and_confirmed_on_leaving(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """Stay keeps the page, Discard leaves without saving, Save leaves with the change."""
+    before = demo_profile.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "45")
+        assert "Unsaved changes" in str(screen.query_one("#page-status").render())
+        tab = screen.query_one(TabbedContent).get_tab("tab-sync")
+        assert str(tab.label) == "Synchronization *"
+        await pilot.press("escape")
+        assert isinstance(app.screen, LeaveScreen)
+        await pilot.click("#stay")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")
+        await pilot.click("#discard")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MicrosoftExtensionsScreen)
+        assert demo_profile.store.path.read_bytes() == before
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "45")
+        await pilot.press("escape")
+        await pilot.click("#save")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MicrosoftExtensionsScreen)
+    assert saved(demo_profile).exchange.sync.interval_minutes == 45
+
+
+async def test_cancel_discards_after_asking(app: MsextApp, demo_profile: Profile) -> None:
+    before = demo_profile.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "60")
+        await pilot.click("#cancel")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#yes")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MicrosoftExtensionsScreen)
+    assert demo_profile.store.path.read_bytes() == before
+
+
+async def test_leaving_by_palette_asks_too(app: MsextApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "60")
+        await pilot.press("ctrl+p", *"users")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, LeaveScreen)
+
+
+async def test_clearing_share_contacts_removes_the_conflict(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """R12: clear "Share contacts ..." and save: Ben Brooks' contact conflict is gone."""
+    ben = demo_profile.find_user("ben.brooks@contoso.example")
+    assert "contacts_both" in [c.code for c in demo_profile.comparison(ben).conflicts]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        screen.query_one("#f-exchange-sync-share_contacts").focus()
+        await pilot.press("space", "ctrl+s")
+        await pilot.pause()
+    assert "contacts_both" not in [c.code for c in demo_profile.comparison(ben).conflicts]
+
+
+async def test_resources_filter_disable_enable_and_mailbox(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """Resources tab: filter, select, disable after confirming, enable, edit the mailbox with
+    the model's check; saved together."""
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-resources")
+        table = screen.query_one("#resources-table", DataTable)
+        assert table.row_count == 30
+        table.focus()
+        await pilot.press("slash", *"fischer", "enter")
+        assert table.row_count == 1
+        await pilot.press("space", "d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#yes")
+        await pilot.pause()
+        await pilot.pause()
+        assert table.get_row_at(0)[1] == "no"
+        assert str(screen.query_one(TabbedContent).get_tab("tab-resources").label).endswith("*")
+        await pilot.press("m")
+        assert isinstance(app.screen, MailboxScreen)
+        field = app.screen.query_one("#mailbox-input", Input)
+        field.value = "not an address"
+        await pilot.press("enter")
+        assert "e-mail address" in str(app.screen.query_one("#mailbox-problem").render())
+        field.value = "ava@mail.contoso.example"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert table.get_row_at(0)[3] == "ava@mail.contoso.example"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    settings = saved(demo_profile)
+    assert settings.resource(1).enabled is False
+    assert settings.resource(1).mailbox == "ava@mail.contoso.example"
+
+
+async def test_test_connection_reports_each_step(app: MsextApp) -> None:
+    """R14: endpoint, credentials, impersonation; a mailbox not granted fails its step."""
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_exchange(app, pilot)
+        select = screen.query_one("#test-mailbox", Select)
+        select.value = "ava.fischer@contoso.example"
+        screen.query_one("#test-connection").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(screen.query_one("#test-result").render())
+        assert "[ok] EWS endpoint" in result and "[ok] Impersonation" in result
+        select.value = "chloe.reyes@contoso.example"
+        screen.query_one("#test-connection").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(screen.query_one("#test-result").render())
+        assert "[failed] Impersonation of chloe.reyes@contoso.example (R14)" in result
+
+
+async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Profile) -> None:
+    """R03, R11: the Outlook page edits the administrator's limits and says which users have
+    their Outlook send actions disabled."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "enter", "down", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, OutlookScreen)
+        usage = str(screen.query_one("#outlook-usage").render())
+        assert usage.startswith("Installed for 3 user(s); for 3 of them MS Exchange")
+        screen.query_one("#f-outlook-limits-allow_service_calls").focus()
+        await pilot.press("space", "ctrl+s")
+        await pilot.pause()
+    assert saved(demo_profile).outlook.limits.allow_service_calls is True
