@@ -142,25 +142,31 @@ def _slot(rng: random.Random, today: date, days: tuple[int, int]) -> tuple[datet
     return start, start + timedelta(minutes=rng.choice((30, 60, 90, 120)))
 
 
+def _resource_name(index: int) -> tuple[str, str]:
+    """Distinct name pairs for the first 900 resources; the first 30 keep their demo names."""
+    round_, position = divmod(index, len(FIRST_NAMES))
+    return FIRST_NAMES[position], LAST_NAMES[(round_ + position) % len(LAST_NAMES)]
+
+
 def seed_demo_psa(
     psa: EmbeddedPsa, today: date, seed: int = DEMO_SEED, size: DemoSize | None = None
 ) -> None:
     """Fill an empty embedded PSA with the demo data set."""
     size = size or DemoSize()
     rng = random.Random(seed)
-    resource_ids = [
-        psa.insert(
-            "resources",
-            first_name=FIRST_NAMES[index % len(FIRST_NAMES)],
-            last_name=LAST_NAMES[index % len(LAST_NAMES)],
-            email=(
-                f"{FIRST_NAMES[index % len(FIRST_NAMES)]}.{LAST_NAMES[index % len(LAST_NAMES)]}"
-                f"@{DEMO_DOMAIN}"
-            ).lower(),
-            active=0 if index == size.resources - 1 else 1,
+    resource_ids = []
+    for index in range(size.resources):
+        first, last = _resource_name(index)
+        suffix = "" if index < len(FIRST_NAMES) * len(LAST_NAMES) else str(index)
+        resource_ids.append(
+            psa.insert(
+                "resources",
+                first_name=first,
+                last_name=last,
+                email=f"{first}.{last}{suffix}@{DEMO_DOMAIN}".lower(),
+                active=0 if index == size.resources - 1 else 1,
+            )
         )
-        for index in range(size.resources)
-    ]
     company_ids: list[int] = []
     for index in range(size.companies):
         name = f"{COMPANY_WORDS[index % len(COMPANY_WORDS)]} {rng.choice(COMPANY_KINDS)}"
