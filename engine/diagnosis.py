@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from engine.connect import exchange_connector
 from engine.errors import UserError
+from engine.humanize import age
 from engine.mailbox.base import MailboxConnector, MailboxError
 from engine.profile import Profile
 from engine.psa.model import Resource
@@ -92,6 +93,11 @@ def diagnose(profile: Profile, user: Resource) -> Diagnosis:
             return _diagnosis(profile, user, connector, "")
     except (UserError, MailboxError) as error:
         return _diagnosis(profile, user, None, f"no connection to Exchange: {error}")
+
+
+def diagnose_with(profile: Profile, user: Resource, connector: MailboxConnector) -> Diagnosis:
+    """Every check over a connection already open (a run's, for its error notifications)."""
+    return _diagnosis(profile, user, connector, "")
 
 
 def _diagnosis(
@@ -191,7 +197,8 @@ def _exchange_checks(
             Verdict.FAILED,
             str(error),
             "Ask the Exchange administrator to grant the synchronization account"
-            " impersonation of this mailbox (see the setup wizard's impersonation step).",
+            " impersonation of this mailbox (New-ManagementRoleAssignment -Role"
+            f" ApplicationImpersonation -User {profile.settings.exchange.general.sync_account}).",
         )
         yield Check("folders", titles["folders"], Verdict.SKIPPED, "not checked: no access")
         return
@@ -225,12 +232,13 @@ def _last_run(profile: Profile, user: Resource, now: datetime | None = None) -> 
     if state is None or state.last_attempt_at is None:
         return Check("last_run", title, Verdict.WARNING, "never synced", fix)
     now = now or utc_now()
-    age = now - state.last_attempt_at
+    elapsed = now - state.last_attempt_at
     minutes = profile.settings.exchange.sync.interval_minutes
-    evidence = f"{state.last_outcome} {_age(age)} ago (interval {minutes} min)"
+    evidence = f"{state.last_outcome} {age(elapsed)} ago (interval {minutes} min)"
     if state.last_outcome == "error":
+        fix = f"Correct the cause named above, then run: msext sync --once --user {user.email}"
         return Check("last_run", title, Verdict.FAILED, f"{evidence}: {state.last_error}", fix)
-    if age > 2 * interval:
+    if elapsed > 2 * interval:
         return Check("last_run", title, Verdict.WARNING, f"{evidence}: overdue", fix)
     if state.last_outcome != "ok":
         detail = f"{evidence}: {state.last_error or ''}"
@@ -241,7 +249,7 @@ def _last_run(profile: Profile, user: Resource, now: datetime | None = None) -> 
 def _pending(profile: Profile, user: Resource) -> Check:
     title = "Pending items and the last errors"
     runs = profile.state.user_runs(user.id, limit=1)
-    failed = profile.state.events(user.id, outcome="failed", limit=5)
+    failed = profile.state.failed_items(user.id)
     pending = runs[0].pending if runs else 0
     if not failed and not pending:
         return Check("pending", title, Verdict.OK, "nothing pending, no failed item")
@@ -310,12 +318,3 @@ def _guard(profile: Profile, user: Resource) -> Check:
             " --allow-deletions",
         )
     return Check("guard", title, Verdict.OK, "not holding this mailbox")
-
-
-def _age(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} days"

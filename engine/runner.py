@@ -20,6 +20,7 @@ from queue import Empty, SimpleQueue
 
 from engine.capabilities import exchange_scope
 from engine.mailbox.base import (
+    AccessDeniedError,
     CalendarContent,
     ChangePage,
     FolderKind,
@@ -28,6 +29,7 @@ from engine.mailbox.base import (
     MailboxConnector,
     MailboxError,
     MailboxItem,
+    MailboxNotFoundError,
     NewItem,
     SyncStateExpiredError,
     ThrottledError,
@@ -65,6 +67,10 @@ from engine.state import EventDraft, StateStore, UserRun, UserState
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
+_ERROR_KINDS: dict[type[MailboxError], str] = {
+    AccessDeniedError: "access_denied",
+    MailboxNotFoundError: "mailbox_not_found",
+}
 WRITE_CHUNK = 50
 
 
@@ -101,7 +107,8 @@ class UserResult:
     skipped: int = 0
     errors: int = 0
     pending: int = 0
-    requests_before: int = 0
+    error_kind: str = ""
+    """Why the whole user failed (access_denied, mailbox_not_found, mailbox, internal)."""
     planned: list[dict[str, str | None]] = field(default_factory=list)
 
     def count(self, side: str, what: str, amount: int = 1) -> None:
@@ -382,16 +389,17 @@ class _UserSync:
         except ThrottledError as error:
             self.fail(str(error), "deferred")
         except MailboxError as error:
-            self.fail(str(error), "error")
+            self.fail(str(error), "error", _ERROR_KINDS.get(type(error), "mailbox"))
         except Exception as error:
             log.exception("sync of user %s failed", self.uid)
-            self.fail(f"internal error: {error}", "error")
+            self.fail(f"internal error: {error}", "error", "internal")
         finally:
             self.finish(started)
 
-    def fail(self, message: str, outcome: str) -> None:
+    def fail(self, message: str, outcome: str, kind: str = "") -> None:
         self.result.outcome = outcome
         self.result.message = message
+        self.result.error_kind = kind
         if outcome == "error":
             self.result.errors += 1
         self.events.append(EventDraft(self.run_id, "run", "failed", "-", message, error=message))

@@ -8,6 +8,7 @@ at any instant resumes without a duplicate and without a loss. The schema is ver
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,6 +71,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_by_user ON events(user_id, id);
     CREATE INDEX events_by_key ON events(user_id, key);
     CREATE INDEX events_by_item ON events(user_id, item_id);
+    """,
+    """
+    CREATE TABLE notifications (
+        user_id INTEGER NOT NULL, kind TEXT NOT NULL, day TEXT NOT NULL,
+        sent_at INTEGER NOT NULL, PRIMARY KEY (user_id, kind, day));
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -411,27 +417,17 @@ class StateStore:
         ]
 
     def user_runs(self, user_id: int, limit: int = 20) -> list[UserRun]:
-        return [
-            UserRun(
-                run_id=row["run_id"],
-                user_id=row["user_id"],
-                outcome=row["outcome"],
-                created=row["created"],
-                updated=row["updated"],
-                deleted=row["deleted"],
-                imported=row["imported"],
-                skipped=row["skipped"],
-                errors=row["errors"],
-                pending=row["pending"],
-                message=row["message"],
-                started_at=moment(row["started_at"]),  # type: ignore[arg-type]
-                finished_at=moment(row["finished_at"]),  # type: ignore[arg-type]
-            )
-            for row in self._rows(
-                "SELECT * FROM run_users WHERE user_id = ? ORDER BY run_id DESC LIMIT ?",
-                (user_id, limit),
-            )
-        ]
+        """One user's runs, newest first."""
+        rows = self._rows(
+            "SELECT * FROM run_users WHERE user_id = ? ORDER BY run_id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [_user_run(row) for row in rows]
+
+    def run_users(self, run_id: int) -> list[UserRun]:
+        """Every user's part in one run."""
+        rows = self._rows("SELECT * FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,))
+        return [_user_run(row) for row in rows]
 
     def events(
         self,
@@ -453,23 +449,90 @@ class StateStore:
             params.append(outcome)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return [
-            Event(
-                id=row["id"],
-                run_id=row["run_id"],
-                user_id=row["user_id"],
-                at=moment(row["at"]),  # type: ignore[arg-type]
-                verb=row["verb"],
-                outcome=row["outcome"],
-                key=row["key"],
-                item_id=row["item_id"],
-                rule=row["rule"],
-                reason=row["reason"],
-                error=row["error"],
-            )
+            _event(row)
             for row in self._rows(
                 f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*params, limit)
             )
         ]
+
+    def history(self, user_id: int, query: str, limit: int = 200) -> list[Event]:
+        """Every event of the records and items a search names, newest first.
+
+        ``query`` is a record key (``appointment:12``), a mailbox item id, or part of an
+        item's subject as the mailbox shows it; a key also finds its item's events and
+        the other way round.
+        """
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
+        rows = self._rows(
+            """
+            WITH hits(key, item_id) AS (
+                SELECT ?, ?
+                UNION SELECT stamp, item_id FROM mirror WHERE user_id = ?
+                    AND (subject LIKE ? ESCAPE '\\' OR item_id = ? OR stamp = ?)
+                UNION SELECT key, item_id FROM links WHERE user_id = ?
+                    AND (key = ? OR item_id = ?))
+            SELECT * FROM events WHERE user_id = ? AND (
+                key IN (SELECT key FROM hits) OR item_id IN (SELECT item_id FROM hits))
+            ORDER BY id DESC LIMIT ?
+            """,
+            (
+                query,
+                query,
+                user_id,
+                pattern,
+                query,
+                query,
+                user_id,
+                query,
+                query,
+                user_id,
+                limit,
+            ),
+        )
+        return [_event(row) for row in rows]
+
+    def subjects(self, user_id: int, item_ids: Iterable[str]) -> dict[str, str]:
+        """The mailbox subjects of these items, as last pulled (absent once deleted)."""
+        wanted = sorted(set(item_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self._rows(
+                f"SELECT item_id, subject FROM mirror WHERE user_id = ? AND item_id IN ({marks})",
+                (user_id, *chunk),
+            ):
+                found[row["item_id"]] = row["subject"] or ""
+        return found
+
+    def failed_items(self, user_id: int, limit: int = 5) -> list[Event]:
+        """The newest failed item writes (a whole user's failed run is not an item)."""
+        rows = self._rows(
+            "SELECT * FROM events WHERE user_id = ? AND outcome = 'failed' AND verb != 'run'"
+            " ORDER BY id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [_event(row) for row in rows]
+
+    # -- error notifications (R18) ----------------------------------------------------------
+
+    def claim_notification(self, user_id: int, kind: str, day: str, at: datetime) -> bool:
+        """Reserve the one message for this user, error kind and day; False if taken."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notifications(user_id, kind, day, sent_at)"
+                " VALUES (?, ?, ?, ?)",
+                (user_id, kind, day, epoch(at)),
+            )
+            return cursor.rowcount == 1
+
+    def release_notification(self, user_id: int, kind: str, day: str) -> None:
+        """Give a claim back when the message could not be sent, so a later run retries."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM notifications WHERE user_id = ? AND kind = ? AND day = ?",
+                (user_id, kind, day),
+            )
 
     def prune_events(self, keep: int = 200_000) -> None:
         with self.transaction() as db:
@@ -579,6 +642,40 @@ def _link(row: sqlite3.Row) -> Link:
         start=moment(row["start"]),
         end=moment(row["end"]),
         detached=bool(row["detached"]),
+    )
+
+
+def _user_run(row: sqlite3.Row) -> UserRun:
+    return UserRun(
+        run_id=row["run_id"],
+        user_id=row["user_id"],
+        outcome=row["outcome"],
+        created=row["created"],
+        updated=row["updated"],
+        deleted=row["deleted"],
+        imported=row["imported"],
+        skipped=row["skipped"],
+        errors=row["errors"],
+        pending=row["pending"],
+        message=row["message"],
+        started_at=moment(row["started_at"]),  # type: ignore[arg-type]
+        finished_at=moment(row["finished_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(
+        id=row["id"],
+        run_id=row["run_id"],
+        user_id=row["user_id"],
+        at=moment(row["at"]),  # type: ignore[arg-type]
+        verb=row["verb"],
+        outcome=row["outcome"],
+        key=row["key"],
+        item_id=row["item_id"],
+        rule=row["rule"],
+        reason=row["reason"],
+        error=row["error"],
     )
 
 

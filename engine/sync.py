@@ -1,15 +1,18 @@
-"""What ``msext sync`` and the console's "sync now" run: a profile's users through the runner."""
+"""What ``msext sync`` and the console's "sync now" run: a profile's users through the runner,
+then the error notifications the run calls for (R18)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 
 from engine.connect import exchange_connector
 from engine.errors import UserError
+from engine.notify import notify_errors
 from engine.profile import Profile
 from engine.psa.model import Resource
-from engine.runner import Progress, RunFinished, Runner
+from engine.runner import Progress, RunFinished, Runner, utc_now
 
 
 def select_users(profile: Profile, queries: Sequence[str] = ()) -> list[Resource]:
@@ -45,12 +48,16 @@ def sync(
     trigger: str = "cli",
     cancel: threading.Event | None = None,
     allow_mass_delete: bool = False,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Iterator[Progress | RunFinished]:
-    """One run over ``users``; progress events, then :class:`RunFinished`."""
+    """One run over ``users``; progress events, then :class:`RunFinished`.
+
+    ``clock`` is the run's idea of now (the sync window is reckoned from it).
+    """
     settings = profile.settings
     with exchange_connector(settings, profile.paths) as connector:
-        runner = Runner(settings, profile.psa, profile.state, connector)
-        yield from runner.run(
+        runner = Runner(settings, profile.psa, profile.state, connector, clock=clock)
+        for event in runner.run(
             users,
             dry_run=dry_run,
             trigger=trigger,
@@ -58,4 +65,7 @@ def sync(
             allow_mass_delete=frozenset(user.id for user in users)
             if allow_mass_delete
             else frozenset(),
-        )
+        ):
+            if isinstance(event, RunFinished):
+                notify_errors(profile, connector, event.result, now=clock())
+            yield event

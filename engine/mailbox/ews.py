@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import requests
 from exchangelib import (
     BASIC,
+    DELEGATE,
     IMPERSONATION,
     NTLM,
     OAUTH2,
@@ -33,6 +34,7 @@ from exchangelib import (
     ExtendedProperty,
     FaultTolerance,
     Identity,
+    Message,
     OAuth2Credentials,
     Task,
     Version,
@@ -227,6 +229,22 @@ class EwsConnector:
             and (getattr(entry, "email_address", "") or "").lower() == address.lower()
             for entry in found
         )
+
+    def send_message(self, recipients: Sequence[str], subject: str, body: str) -> None:
+        """Send a plain-text message from the synchronization account's own mailbox."""
+        sender = self.general.sync_account
+        account = Account(
+            primary_smtp_address=sender,
+            config=self.config,
+            autodiscover=False,
+            access_type=DELEGATE,
+            default_timezone=UTC_TZ,
+        )
+        message = Message(
+            account=account, subject=subject, body=body, to_recipients=list(recipients)
+        )
+        with translate_errors(sender):
+            retrying(message.send)
 
     def close(self) -> None:
         self.protocol.close()
