@@ -10,6 +10,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from console.palette import NavigationCommands
+from console.screens.activity import ActivityScreen
 from console.screens.admin import (
     ActiveDirectoryScreen,
     AdminScreen,
@@ -21,8 +22,11 @@ from console.screens.base import PageScreen
 from console.screens.exchange import ExchangeScreen
 from console.screens.outlook import OutlookScreen
 from console.screens.users import UsersScreen
+from console.sync_session import SyncSession
+from engine.errors import UserError
 from engine.profile import Profile
 from engine.psa.model import Resource
+from engine.sync import select_users
 
 
 class MsextApp(App[None]):
@@ -40,6 +44,7 @@ class MsextApp(App[None]):
     def __init__(self, profile: Profile) -> None:
         super().__init__()
         self.profile = profile
+        self.sync_session = SyncSession(self)
         # Under NO_COLOR, focus and cursors are shown by reverse video (see app.tcss).
         self.set_class(self.no_color, "-no-color")
 
@@ -59,12 +64,23 @@ class MsextApp(App[None]):
             ExchangeScreen,
             TeamsScreen,
             UsersScreen,
+            ActivityScreen,
         ]
         return [page for page in candidates if page.PALETTE]
 
     def palette_actions(self) -> list[tuple[str, Callable[[], object], str]]:
         """Actions the palette offers besides pages and users."""
-        return []
+        return [("Sync now: all enabled users", self.sync_all_now, "Start a run now")]
+
+    def sync_all_now(self) -> None:
+        """Start a run for every enabled user and show it on the Activity page."""
+        try:
+            users = select_users(self.profile)
+        except UserError as error:
+            self.notify(str(error), severity="error")
+            return
+        if self.sync_session.start(users):
+            self.go(ActivityScreen)
 
     def go(self, page: type[PageScreen] | PageScreen) -> None:
         """Show a page with the whole admin path beneath it, as if opened step by step."""

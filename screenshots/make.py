@@ -1,7 +1,8 @@
 """Regenerate the SVG screenshots in this directory: every screen of the snapshot suite.
 
 Run from anywhere: ``python screenshots/make.py``. The screens are the ones the snapshot
-tests check (same demo profile, same fixed day, same keys), rendered at 80x24 and, for the
+tests check (same demo profile, synced first where the suite syncs it, same fixed day,
+same keys), rendered at 80x24 and, for the
 main ones, at 140x40, in a throw-away profile so that nothing on this machine is touched.
 """
 
@@ -45,13 +46,17 @@ def main() -> None:
         from engine.demo import create_demo_profile
         from engine.paths import ProfilePaths
         from tests.console.conftest import DEMO_DAY
-        from tests.console.test_snapshots import SCREENS, WIDE
+        from tests.console.synced import sync_demo
+        from tests.console.test_snapshots import SCREENS, SYNCED, WIDE
 
         Input.cursor_blink = False
         shots = [(name, (80, 24), f"{name}.svg") for name in SCREENS]
         shots += [(name, (140, 40), f"{name}-wide.svg") for name in WIDE]
         for name, size, file_name in shots:
-            create_demo_profile(ProfilePaths.for_profile("demo"), today=DEMO_DAY, reset=True)
+            paths = ProfilePaths.for_profile("demo")
+            create_demo_profile(paths, today=DEMO_DAY, reset=True)
+            if name in SYNCED:
+                sync_demo(paths)
             svg = asyncio.run(shoot(name, size, SCREENS[name]))
             (HERE / file_name).write_text(svg, encoding="utf-8")
             print(f"{file_name}  {size[0]}x{size[1]}")

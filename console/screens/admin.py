@@ -15,11 +15,13 @@ class AdminScreen(MenuScreen):
     CRUMB = "Admin"
     HELP = (
         "The administrator's home. Open **Extensions & Integrations** to configure the"
-        " Microsoft extension modules, or **Users** to see what each module does for one user."
+        " Microsoft extension modules, **Users** to see what each module does for one user"
+        " and why their sync fails, or **Sync activity** to watch and start runs."
     )
     INTRO = "Configure the PSA's Microsoft extensions, or look at one user."
 
     def entries(self) -> list[MenuEntry]:
+        from console.screens.activity import ActivityScreen
         from console.screens.users import UsersScreen
 
         return [
@@ -33,6 +35,12 @@ class AdminScreen(MenuScreen):
                 "PSA resources: what the Outlook and the Exchange extension do for each",
                 UsersScreen,
                 state=f"{len(self.msext.profile.resources())} resources",
+            ),
+            MenuEntry(
+                "Sync activity",
+                "Runs in progress with their log; sync now for one user or all",
+                ActivityScreen,
+                state="running" if self.msext.sync_session.state.running else "",
             ),
         ]
 

@@ -1,4 +1,4 @@
-"""Admin > Users > one user: what the Outlook and the Exchange extension each do (R20)."""
+"""Admin > Users > one user: the two modules side by side, diagnosis, runs, item history."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, TabbedContent, TabPane
 
 from console.screens.base import PageScreen
 from console.screens.users import UsersScreen
-from engine.capabilities import Comparison, RowState
+from console.user.comparison import ComparisonPane
+from console.user.diagnosis import DiagnosisPane
+from console.user.history import HistoryPane
+from console.user.runs import RunsPane
 from engine.psa.model import Resource
 
 
@@ -21,13 +23,18 @@ class UserScreen(PageScreen):
     PALETTE = False
     CSS_PATH = "user.tcss"
     HELP = (
-        "One user, the MS Outlook extension and the MS Exchange extension side by side: each"
-        " row of the source document's comparison, the state of each module for this user"
-        " (on, off, blocked by limit, disabled, not available, info) and, below the table,"
-        " the full text of the highlighted row. Conflicts between the modules come last,"
-        " each with its remedy step by step."
+        "One user, for support. **Comparison**: the MS Outlook and the MS Exchange extension"
+        " side by side, row by row of the source document, with each conflict and its remedy."
+        " **Diagnosis**: the checks of `msext doctor` in order (PSA, settings, Exchange,"
+        " impersonation, folders, last run, failed items, conflicts, limits, deletion guard),"
+        " each with its evidence and a one-line fix; **r** checks again. **Runs**: this user's"
+        " recent runs. **Items**: search a subject, a PSA record key or a mailbox item id and"
+        " see every event the engine recorded for it, with the rule that decided."
+        " **s** syncs this user now (progress on the Sync activity page)."
     )
     BINDINGS: ClassVar = [
+        Binding("s", "sync_now", "Sync now", id="user_sync"),
+        Binding("r", "check_again", "Check again", id="user_check"),
         Binding("j", "cursor_down", "Down", show=False, id="user_down"),
         Binding("k", "cursor_up", "Up", show=False, id="user_up"),
     ]
@@ -41,64 +48,65 @@ class UserScreen(PageScreen):
         return self.resource.name
 
     def compose_page(self) -> ComposeResult:
-        self.comparison = self.msext.profile.comparison(self.resource)
-        with TabbedContent(id="user-tabs"), TabPane("Comparison", id="tab-comparison"):
-            yield Static(_summary(self.comparison), id="comparison-summary", markup=False)
-            table: DataTable[str] = DataTable(id="comparison-table", cursor_type="row")
-            table.add_columns("Row", "MS Outlook", "MS Exchange")
-            for index, state in enumerate(self.comparison.rows):
-                table.add_row(
-                    state.row.label, str(state.outlook), str(state.exchange), key=str(index)
-                )
-            yield table
-            with VerticalScroll(id="comparison-detail"):
-                yield Static(id="row-detail", markup=False)
-                yield Static(_conflicts(self.comparison), id="conflicts", markup=False)
+        profile = self.msext.profile
+        with TabbedContent(id="user-tabs"):
+            with TabPane("Comparison", id="tab-comparison"):
+                yield ComparisonPane(profile.comparison(self.resource))
+            with TabPane("Diagnosis", id="tab-diagnosis"):
+                yield DiagnosisPane(profile, self.resource)
+            with TabPane("Runs", id="tab-runs"):
+                yield RunsPane(profile, self.resource)
+            with TabPane("Items", id="tab-items"):
+                yield HistoryPane(profile, self.resource)
 
     def on_mount(self) -> None:
         self.query_one("#comparison-table").focus()
-        self._show_row(0)
+        self.msext.sync_session.subscribe(self._session_changed)
 
-    @on(DataTable.RowHighlighted, "#comparison-table")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_row(int(event.row_key.value or 0))
+    def on_unmount(self) -> None:
+        self.msext.sync_session.unsubscribe(self._session_changed)
 
-    def _show_row(self, index: int) -> None:
-        state = self.comparison.rows[index]
-        self.query_one("#row-detail", Static).update(_row_detail(state))
+    @on(TabbedContent.TabActivated, "#user-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        diagnosis = self.query_one(DiagnosisPane)
+        if event.pane.id == "tab-diagnosis" and diagnosis.diagnosis is None:
+            diagnosis.run_checks()
+        self.refresh_bindings()
+
+    def _session_changed(self) -> None:
+        """After a run, show its outcome here too."""
+        if not self.msext.sync_session.state.running:
+            self.query_one(RunsPane).reload()
+            self.query_one(HistoryPane).reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "check_again":
+            return self.query_one("#user-tabs", TabbedContent).active == "tab-diagnosis"
+        return super().check_action(action, parameters)
+
+    def action_check_again(self) -> None:
+        self.query_one(DiagnosisPane).run_checks()
+
+    def action_sync_now(self) -> None:
+        settings = self.msext.profile.settings
+        enabled = settings.exchange.general.enabled and settings.resource(self.resource.id).enabled
+        if not (enabled and self.resource.active):
+            self.notify(
+                f"{self.resource.name} is not enabled for the MS Exchange extension: enable"
+                " the user on the MS Exchange page's Resources tab first.",
+                severity="warning",
+            )
+            return
+        if self.msext.sync_session.start([self.resource]):
+            self.notify(f"Syncing {self.resource.name}; progress on Admin > Sync activity.")
+
+    def _focused_table(self) -> DataTable | None:
+        return self.focused if isinstance(self.focused, DataTable) else None
 
     def action_cursor_down(self) -> None:
-        self.query_one("#comparison-table", DataTable).action_cursor_down()
+        if table := self._focused_table():
+            table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one("#comparison-table", DataTable).action_cursor_up()
-
-
-def _summary(comparison: Comparison) -> str:
-    exchange = "enabled" if comparison.exchange_enabled else "not enabled"
-    outlook = "installed" if comparison.outlook_installed else "not installed"
-    return (
-        f"{comparison.user.email}   MS Exchange: {exchange}   MS Outlook: {outlook}"
-        f"   Conflicts: {len(comparison.problems) or 'none'}"
-    )
-
-
-def _row_detail(state: RowState) -> str:
-    rules = f" ({', '.join(state.row.rules)})" if state.row.rules else ""
-    return (
-        f"{state.row.section} / {state.row.label}{rules}\n"
-        f"MS Outlook: {state.outlook}, {state.outlook_detail}. {state.row.outlook}\n"
-        f"MS Exchange: {state.exchange}, {state.exchange_detail}. {state.row.exchange}"
-    )
-
-
-def _conflicts(comparison: Comparison) -> str:
-    actions = ", ".join(action for _, action, _ in comparison.actions)
-    lines = [f"\nOutlook add-in actions (MS Outlook only, never MS Exchange): {actions}."]
-    if not comparison.conflicts:
-        lines.append("\nNo conflicts between the modules for this user.")
-    for conflict in comparison.conflicts:
-        lines.append(f"\n[{conflict.severity}] {conflict.title} ({', '.join(conflict.rules)})")
-        lines.append(conflict.detail)
-        lines.extend(f"  {n}. {step}" for n, step in enumerate(conflict.remedy, start=1))
-    return "\n".join(lines)
+        if table := self._focused_table():
+            table.action_cursor_up()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -38,15 +39,44 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def demo_profile(demo_template: Path, isolated_dirs: Path) -> Profile:
+@pytest.fixture(scope="session")
+def synced_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo template after one sync of every user, stamped at a fixed moment."""
+    from tests.console.synced import sync_demo
+
+    root = tmp_path_factory.mktemp("synced-template")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in XDG_DIRS:
+            shutil.copytree(demo_template / name, root / name)
+            patch.setenv(name.upper(), str(root / name))
+        sync_demo(ProfilePaths.for_profile("demo"))
+    return root
+
+
+def _profile_from(template: Path, isolated_dirs: Path) -> Iterator[Profile]:
     for name in XDG_DIRS:
-        shutil.copytree(demo_template / name, isolated_dirs / name, dirs_exist_ok=True)
+        shutil.copytree(template / name, isolated_dirs / name, dirs_exist_ok=True)
     profile = Profile(ProfilePaths.for_profile("demo"))
     yield profile
     profile.close()
 
 
 @pytest.fixture
+def demo_profile(demo_template: Path, isolated_dirs: Path) -> Iterator[Profile]:
+    yield from _profile_from(demo_template, isolated_dirs)
+
+
+@pytest.fixture
+def synced_profile(synced_template: Path, isolated_dirs: Path) -> Iterator[Profile]:
+    """The demo profile as it is after its first sync."""
+    yield from _profile_from(synced_template, isolated_dirs)
+
+
+@pytest.fixture
 def app(demo_profile: Profile) -> MsextApp:
     return MsextApp(demo_profile)
+
+
+@pytest.fixture
+def synced_app(synced_profile: Profile) -> MsextApp:
+    return MsextApp(synced_profile)

@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 
 from console.app import MsextApp
+from console.screens.activity import ActivityScreen
 from console.screens.admin import (
     ActiveDirectoryScreen,
     ExtensionsScreen,
@@ -49,6 +50,21 @@ def exchange_tab(tab: str, *keys: str, focus: str | None = None) -> Callable[[Pi
     return setup
 
 
+def user_tab(query: str, tab: str) -> Callable[[Pilot], object]:
+    """One user's page on one tab, with what the tab loads in the background loaded."""
+
+    async def setup(pilot: Pilot) -> None:
+        app = pilot.app
+        app.open_user(app.profile.find_user(query))
+        await pilot.pause()
+        app.screen.query_one("#user-tabs").active = tab
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return setup
+
+
 INTERVAL = "#f-exchange-sync-interval_minutes"
 
 SCREENS: dict[str, Setup | None] = {
@@ -76,18 +92,39 @@ SCREENS: dict[str, Setup | None] = {
     ),
     "exchange_mailbox": exchange_tab("tab-resources", "m", focus="#resources-table"),
     "outlook": goto(OutlookScreen),
+    "user_diagnosis": user_tab("chloe", "tab-diagnosis"),
+    "user_diagnosis_conflict": user_tab("ben", "tab-diagnosis"),
+    "user_runs": user_tab("chloe", "tab-runs"),
+    "user_items": user_tab("chloe", "tab-items"),
+    "activity": goto(ActivityScreen),
+    "activity_synced": goto(ActivityScreen),
 }
-WIDE = ("microsoft_extensions", "users", "user_comparison", "exchange_general", "outlook")
+WIDE = (
+    "microsoft_extensions",
+    "users",
+    "user_comparison",
+    "user_diagnosis",
+    "exchange_general",
+    "outlook",
+    "activity_synced",
+)
+SYNCED = frozenset({"user_runs", "user_items", "activity_synced"})
+"""Screens shown on the demo after its first sync (see tests/console/synced.py)."""
+
+
+@pytest.fixture
+def shown_app(name: str, request: pytest.FixtureRequest) -> MsextApp:
+    return request.getfixturevalue("synced_app" if name in SYNCED else "app")
 
 
 @pytest.mark.parametrize("name", SCREENS)
-def test_screen_80x24(name: str, app: MsextApp, snap_compare) -> None:
-    assert snap_compare(app, terminal_size=(80, 24), run_before=SCREENS[name])
+def test_screen_80x24(name: str, shown_app: MsextApp, snap_compare) -> None:
+    assert snap_compare(shown_app, terminal_size=(80, 24), run_before=SCREENS[name])
 
 
 @pytest.mark.parametrize("name", WIDE)
-def test_screen_wide(name: str, app: MsextApp, snap_compare) -> None:
-    assert snap_compare(app, terminal_size=(140, 40), run_before=SCREENS[name])
+def test_screen_wide(name: str, shown_app: MsextApp, snap_compare) -> None:
+    assert snap_compare(shown_app, terminal_size=(140, 40), run_before=SCREENS[name])
 
 
 @pytest.mark.parametrize("name", ("users", "exchange_sync_invalid"))

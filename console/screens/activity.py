@@ -1,0 +1,204 @@
+"""Admin > Sync activity: runs in progress, their log, and "sync now" for one user or all."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Log, ProgressBar, Select, Static
+
+from console.screens.admin import AdminScreen
+from console.screens.base import PageScreen
+from console.sync_session import Level, LogEntry, UserProgress
+from engine.errors import UserError
+from engine.psa.model import Resource
+from engine.sync import select_users
+
+if TYPE_CHECKING:
+    from console.sync_session import SyncSession
+
+BAR_WIDTH = 10
+LEVELS: list[tuple[str, int]] = [
+    ("All levels", 0),
+    ("Warnings and errors", Level.WARNING),
+    ("Errors only", Level.ERROR),
+]
+
+
+class ActivityScreen(PageScreen):
+    CRUMB = "Sync activity"
+    PARENT = AdminScreen
+    CSS_PATH = "activity.tcss"
+    HELP = (
+        "What the engine is doing. **s** syncs every enabled user now, **u** only the user"
+        " under the cursor; the run goes on in the background, so you can keep working and"
+        " even leave this page. Each user has a progress bar, the bar on top counts finished"
+        " users, and a finished run shows its totals on the top line (the same as `msext"
+        " status`). **x** cancels: users already syncing finish their current step. The log"
+        " below can be narrowed to warnings and errors, or to users whose name contains the"
+        " text typed after **/**."
+    )
+    BINDINGS: ClassVar = [
+        Binding("s", "sync_all", "Sync all", id="activity_sync_all"),
+        Binding("u", "sync_user", "Sync user", id="activity_sync_user"),
+        Binding("x", "cancel", "Cancel", id="activity_cancel"),
+        Binding("slash", "filter", "Filter log", key_display="/", id="activity_filter"),
+        Binding("j", "cursor_down", "Down", show=False, id="activity_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="activity_up"),
+    ]
+
+    def compose_page(self) -> ComposeResult:
+        yield Static(id="activity-status", markup=False)
+        yield ProgressBar(id="activity-overall", show_eta=False)
+        table: DataTable[str] = DataTable(id="activity-users", cursor_type="row")
+        table.add_columns("User", "Progress", "State", "New", "Upd", "Del", "Err")
+        yield table
+        with Horizontal(id="activity-filters"):
+            yield Select(LEVELS, value=0, allow_blank=False, id="activity-level", compact=True)
+            yield Input(placeholder="Filter log by user  (/)", id="activity-who")
+        yield Log(id="activity-log", max_lines=5000)
+
+    @property
+    def session(self) -> SyncSession:
+        return self.msext.sync_session
+
+    def on_mount(self) -> None:
+        self._users = self._enabled_users()
+        self._shown = 0
+        self._fill_users()
+        self.session.load_history()
+        self._refresh()
+        self.session.subscribe(self._refresh)
+        self.query_one("#activity-users").focus()
+
+    def on_unmount(self) -> None:
+        self.session.unsubscribe(self._refresh)
+
+    def _enabled_users(self) -> list[Resource]:
+        try:
+            return select_users(self.msext.profile)
+        except UserError as error:
+            self.notify(str(error), severity="warning")
+            return []
+
+    # -- showing the session ---------------------------------------------------------------
+
+    def _fill_users(self) -> None:
+        table = self.query_one("#activity-users", DataTable)
+        states = self.msext.profile.state.users()
+        for user in self._users:
+            state = states.get(user.id)
+            last = "never synced"
+            if state is not None and state.last_attempt_at is not None:
+                last = f"{state.last_outcome}, {state.last_attempt_at:%m-%d %H:%M} UTC"
+            table.add_row(user.name, _bar(0.0, idle=True), last, "", "", "", "", key=str(user.id))
+
+    def _refresh(self) -> None:
+        state = self.session.state
+        self.query_one("#activity-status", Static).update(self._status_line())
+        bar = self.query_one("#activity-overall", ProgressBar)
+        bar.display = bool(state.users)
+        if state.users:
+            bar.update(total=len(state.users), progress=state.done)
+        table = self.query_one("#activity-users", DataTable)
+        for user_id, progress in state.users.items():
+            if str(user_id) in table.rows:
+                for column, value in enumerate(_cells(progress), start=1):
+                    table.update_cell_at((table.get_row_index(str(user_id)), column), value)
+        self._write_log(state.log)
+
+    def _status_line(self) -> str:
+        state = self.session.state
+        if state.running:
+            verb = "Cancelling" if state.cancelling else "Syncing"
+            return f"{verb}: {state.done} of {len(state.users)} users done."
+        if state.result is not None:
+            totals = state.result.totals
+            return (
+                f"Run {state.result.run_id} ({state.elapsed:.1f} s): {state.result.outcome};"
+                f" created {totals['created']}, updated {totals['updated']}, deleted"
+                f" {totals['deleted']}, skipped {totals['skipped']}, errors {totals['errors']}."
+            )
+        runs = self.msext.profile.state.runs(limit=1)
+        if not runs:
+            return f"No run yet. {len(self._users)} users enabled; s syncs them all now."
+        run = runs[0]
+        return (
+            f"Last run {run.id} ({run.trigger}): {run.outcome or 'unfinished'}; created"
+            f" {run.created}, updated {run.updated}, deleted {run.deleted}, errors {run.errors}."
+        )
+
+    def _write_log(self, entries: list[LogEntry]) -> None:
+        log = self.query_one("#activity-log", Log)
+        fresh = [entry for entry in entries[self._shown :] if self._matches(entry)]
+        self._shown = len(entries)
+        if fresh:
+            log.write_lines(entry.line() for entry in fresh)
+
+    def _matches(self, entry: LogEntry) -> bool:
+        level = self.query_one("#activity-level", Select).value
+        who = self.query_one("#activity-who", Input).value.strip().lower()
+        return entry.level >= int(level) and (not who or who in entry.user.lower())  # type: ignore[arg-type]
+
+    @on(Select.Changed, "#activity-level")
+    @on(Input.Changed, "#activity-who")
+    def _filter_changed(self) -> None:
+        self.query_one("#activity-log", Log).clear()
+        self._shown = 0
+        self._write_log(self.session.state.log)
+
+    @on(Input.Submitted, "#activity-who")
+    def _filter_done(self) -> None:
+        self.query_one("#activity-users").focus()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def action_sync_all(self) -> None:
+        self.session.start(self._users)
+
+    def action_sync_user(self) -> None:
+        table = self.query_one("#activity-users", DataTable)
+        if not table.row_count:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        self.session.start([user for user in self._users if str(user.id) == row_key.value])
+
+    def action_cancel(self) -> None:
+        if self.session.state.running:
+            self.session.cancel()
+        else:
+            self.notify("No sync is running.")
+
+    def action_filter(self) -> None:
+        self.query_one("#activity-who").focus()
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#activity-users", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#activity-users", DataTable).action_cursor_up()
+
+
+def _cells(progress: UserProgress) -> tuple[str, ...]:
+    result = progress.result
+    if result is None:
+        return (_bar(progress.fraction), progress.phase, "", "", "", "")
+    totals = result.totals
+    return (
+        _bar(1.0),
+        result.outcome,
+        str(totals["created"]),
+        str(totals["updated"]),
+        str(totals["deleted"]),
+        str(result.errors),
+    )
+
+
+def _bar(fraction: float, idle: bool = False) -> str:
+    if idle:
+        return "·" * BAR_WIDTH + "     "
+    filled = round(fraction * BAR_WIDTH)
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {fraction:4.0%}"
