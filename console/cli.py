@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from console.commands import compare, config, doctor, sandbox, sync
+from console.commands import compare, config, doctor, sandbox, serve, sync
 from engine.demo import create_demo_profile
 from engine.errors import UserError
 from engine.logs import configure_logging
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.register(commands)
     doctor.register(commands)
     sandbox.register(commands)
+    serve.register(commands)
     return parser
 
 

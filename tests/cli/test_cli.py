@@ -126,6 +126,7 @@ def test_help_lists_only_working_verbs() -> None:
         "demo",
         "doctor",
         "sandbox",
+        "serve",
         "status",
         "sync",
     ]
