@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,13 @@ def service_secret(settings: Settings, paths: ProfilePaths) -> str:
     return resolve_secret(general.secret, paths)
 
 
+def _allow_loopback_oauth() -> None:
+    """The emulator's token endpoint is plain http on 127.0.0.1; oauthlib refuses http
+    unless told otherwise. Only a profile whose Exchange is the emulator gets here, and its
+    process talks to nothing else."""
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+
+
 @contextmanager
 def exchange_connector(settings: Settings, paths: ProfilePaths) -> Iterator[EwsConnector]:
     """The EWS connection of a profile; with ``sandbox.enabled`` it is the local emulator."""
@@ -40,6 +48,7 @@ def exchange_connector(settings: Settings, paths: ProfilePaths) -> Iterator[EwsC
     emulator = EwsEmulator(db_path=paths.sandbox_db, service_account=(general.sync_account, secret))
     url = emulator.start(port=settings.sandbox.port)
     try:
+        _allow_loopback_oauth()
         token_url = emulator.token_url(general.oauth_tenant_id or "demo")
         connector = EwsConnector(
             general, secret, endpoint=url, workers=workers, token_url=token_url

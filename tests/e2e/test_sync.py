@@ -194,3 +194,20 @@ def test_clearing_share_contacts_removes_them(harness: Harness) -> None:
     harness.set("exchange.sync.max_delete_percent", "100")
     harness.settled()
     assert harness.stamped(BEN, "contacts") == {}
+
+
+def test_office365_mailboxes_are_reached_through_ews_with_oauth2(harness: Harness) -> None:
+    """R19: an Office 365 tenant through EWS: the client-credentials token comes from the
+    token endpoint, every request carries it, and the sync runs as with basic auth."""
+    harness.set("sandbox.enabled", "true")
+    for key, value in (
+        ("exchange.general.server_type", "office365"),
+        ("exchange.general.oauth_client_id", "11111111-2222-3333-4444-555555555555"),
+        ("exchange.general.oauth_tenant_id", "contoso.onmicrosoft.com"),
+        ("exchange.general.auth_type", "oauth2"),
+    ):
+        harness.set(key, value)
+    result = harness.sync(AVA)
+    (ava,) = result.users
+    assert ava.outcome == "ok" and ava.totals["created"] > 0
+    assert harness.stamped(AVA), "the items are in Ava's mailbox"
