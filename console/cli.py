@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def open_console(args: argparse.Namespace, profile: Profile) -> int:
     from console.app import MsextApp
 
+    profile.resources()  # a profile without a PSA is told so here, not inside the console
     MsextApp(profile).run()
     return EXIT_OK
 

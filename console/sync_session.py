@@ -191,6 +191,7 @@ class SyncSession:
             return
         user.phase = event.phase
         if event.phase == "done":
+            user.phase = event.message or event.phase
             self.state.done = event.done
             user.fraction = 1.0
             return

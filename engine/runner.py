@@ -255,7 +255,9 @@ class Runner:
                     continue
                 if isinstance(event, UserResult):
                     results.append(event)
-                    yield Progress(event.user_id, event.name, "done", len(results), len(users))
+                    yield Progress(
+                        event.user_id, event.name, "done", len(results), len(users), event.outcome
+                    )
                 else:
                     yield event
         results.sort(key=lambda result: result.name.lower())

@@ -120,7 +120,7 @@ class ActivityScreen(PageScreen):
             return (
                 f"Run {state.result.run_id} ({state.elapsed:.1f} s): {state.result.outcome};"
                 f" created {totals['created']}, updated {totals['updated']}, deleted"
-                f" {totals['deleted']}, skipped {totals['skipped']}, errors {totals['errors']}."
+                f" {totals['deleted']}, errors {totals['errors']}."
             )
         runs = self.msext.profile.state.runs(limit=1)
         if not runs:

@@ -146,3 +146,10 @@ def test_no_traceback_for_a_broken_config_file(demo: ProfilePaths) -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_console_on_an_empty_profile_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    """`msext` with nothing configured exits 2 with one line naming the next step."""
+    code, out, err = run(capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "msext demo --seed-only" in err and "Traceback" not in err
