@@ -45,8 +45,16 @@ class MsextApp(App[None]):
         super().__init__()
         self.profile = profile
         self.sync_session = SyncSession(self)
+        self.failure: BaseException | None = None
         # Under NO_COLOR, focus and cursors are shown by reverse video (see app.tcss).
         self.set_class(self.no_color, "-no-color")
+
+    def _fatal_error(self) -> None:
+        """Never a traceback on screen: keep the failure for the command line to report in
+        one line (and in full in the log file), then close."""
+        self.failure = self._exception
+        self.bell()
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         keymap = self.profile.settings.console.keymap

@@ -60,7 +60,10 @@ def open_console(args: argparse.Namespace, profile: Profile) -> int:
     from console.app import MsextApp
 
     profile.resources()  # a profile without a PSA is told so here, not inside the console
-    MsextApp(profile).run()
+    app = MsextApp(profile)
+    app.run()
+    if app.failure is not None:
+        raise app.failure
     return EXIT_OK
 
 

@@ -153,3 +153,34 @@ def test_console_on_an_empty_profile_says_what_to_do(capsys: pytest.CaptureFixtu
     code, out, err = run(capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "msext demo --seed-only" in err and "Traceback" not in err
+
+
+def test_a_failure_inside_the_console_is_one_line_not_a_traceback(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that fails to build closes the console; the CLI says why in one line, exit 70,
+    and the traceback goes to the log file only."""
+    from console.screens.admin import AdminScreen
+
+    def broken(self: AdminScreen) -> list:
+        raise RuntimeError("page exploded")
+
+    monkeypatch.setattr(AdminScreen, "entries", broken)
+    monkeypatch.setattr("console.app.MsextApp.run", _headless_run)
+    code, out, err = run(capsys, "--profile", "demo")
+    assert code == 70 and "Traceback" not in out + err
+    assert err.startswith("msext: internal error: page exploded (details in ")
+    assert "Traceback" in demo.log_file.read_text(encoding="utf-8")
+
+
+def _headless_run(self) -> None:
+    """App.run without a terminal, as the console's tests drive it."""
+    import asyncio
+    import contextlib
+
+    async def drive() -> None:
+        async with self.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+
+    with contextlib.suppress(RuntimeError):  # run_test re-raises the page's error; run does not
+        asyncio.run(drive())
