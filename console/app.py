@@ -20,7 +20,10 @@ from console.screens.admin import (
 )
 from console.screens.base import PageScreen
 from console.screens.exchange import ExchangeScreen
+from console.screens.menu import MenuScreen
 from console.screens.outlook import OutlookScreen
+from console.screens.setup import SetupScreen
+from console.screens.tour import CARDS, TourScreen
 from console.screens.users import UsersScreen
 from console.sync_session import SyncSession
 from engine.errors import UserError
@@ -38,14 +41,18 @@ class MsextApp(App[None]):
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit", id="quit"),
     ]
-    MODES: ClassVar = {"admin": AdminScreen}
+    MODES: ClassVar = {"admin": AdminScreen, "setup": SetupScreen}
     DEFAULT_MODE = "admin"
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, offer_tour: bool = False) -> None:
+        # A profile with no settings file starts in the setup wizard.
+        self.DEFAULT_MODE = "admin" if profile.store.exists() else "setup"  # type: ignore[misc]
         super().__init__()
         self.profile = profile
         self.sync_session = SyncSession(self)
         self.failure: BaseException | None = None
+        self._offer_tour = offer_tour
+        self._tour_card: int | None = None
         # Under NO_COLOR, focus and cursors are shown by reverse video (see app.tcss).
         self.set_class(self.no_color, "-no-color")
 
@@ -60,6 +67,19 @@ class MsextApp(App[None]):
         keymap = self.profile.settings.console.keymap
         if keymap:
             self.set_keymap(keymap)
+        if self._offer_tour and not self.profile.settings.console.tour_seen:
+            self.call_after_refresh(self.tour)
+
+    def tour(self, card: int = 0) -> None:
+        """Show one card of the demo's tour over the page it is about."""
+        self._tour_card = card
+        self.go(CARDS[card].page)
+
+    def end_tour(self) -> None:
+        """The tour is over (finished or ended): remembered, so it is not offered again."""
+        self._tour_card = None
+        self.profile.store.set_value("console.tour_seen", "true")
+        self.profile.reload()
 
     def pages(self) -> list[type[PageScreen]]:
         """The pages the command palette can jump to."""
@@ -78,7 +98,19 @@ class MsextApp(App[None]):
 
     def palette_actions(self) -> list[tuple[str, Callable[[], object], str]]:
         """Actions the palette offers besides pages and users."""
-        return [("Sync now: all enabled users", self.sync_all_now, "Start a run now")]
+        return [
+            ("Sync now: all enabled users", self.sync_all_now, "Start a run now"),
+            ("Setup wizard: MS Exchange extension", self.open_setup, "Step by step, saved last"),
+            ("Guided tour of the admin path", self.tour, "Five short cards, each on its page"),
+        ]
+
+    def open_setup(self) -> None:
+        def done(saved: bool | None) -> None:
+            if saved and isinstance(self.screen, MenuScreen):
+                self.screen.refresh_entries()
+
+        self.go(AdminScreen)
+        self.call_after_refresh(lambda: self.push_screen(SetupScreen(), done))
 
     def sync_all_now(self) -> None:
         """Start a run for every enabled user and show it on the Activity page."""
@@ -107,6 +139,10 @@ class MsextApp(App[None]):
             await self.push_screen(ancestor())
         if type(target) is not AdminScreen:
             await self.push_screen(target)
+        if self._tour_card is not None:
+            # The page is drawn first, so that it shows under the card.
+            card = self._tour_card
+            self.call_after_refresh(lambda: self.push_screen(TourScreen(card)))
 
     def open_user(self, resource: Resource) -> None:
         from console.screens.user import UserScreen

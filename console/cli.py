@@ -56,11 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_console(args: argparse.Namespace, profile: Profile) -> int:
+def open_console(args: argparse.Namespace, profile: Profile, offer_tour: bool = False) -> int:
     from console.app import MsextApp
 
-    profile.resources()  # a profile without a PSA is told so here, not inside the console
-    app = MsextApp(profile)
+    if profile.store.exists():
+        profile.resources()  # a configured profile without a PSA is told so here
+    app = MsextApp(profile, offer_tour=offer_tour)
     app.run()
     if app.failure is not None:
         raise app.failure
@@ -73,7 +74,7 @@ def run_demo(args: argparse.Namespace, profile: Profile) -> int:
         state = "created" if created else "already exists"
         print(f"demo profile {profile.name!r} {state}: {profile.paths.config_file}")
         return EXIT_OK
-    return open_console(args, profile)
+    return open_console(args, profile, offer_tour=True)
 
 
 def _profile_name(args: argparse.Namespace) -> str:

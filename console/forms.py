@@ -184,6 +184,7 @@ class FieldRow(Vertical):
         background: $boost;
     }
     FieldRow Select:focus > SelectCurrent {
+        border: none;
         background: $primary 30%;
     }
     FieldRow Checkbox, FieldRow Switch {

@@ -31,10 +31,16 @@ def _allow_loopback_oauth() -> None:
 
 
 @contextmanager
-def exchange_connector(settings: Settings, paths: ProfilePaths) -> Iterator[EwsConnector]:
-    """The EWS connection of a profile; with ``sandbox.enabled`` it is the local emulator."""
+def exchange_connector(
+    settings: Settings, paths: ProfilePaths, secret: str | None = None
+) -> Iterator[EwsConnector]:
+    """The EWS connection of a profile; with ``sandbox.enabled`` it is the local emulator.
+
+    ``secret`` is the synchronization account's secret when it is not saved yet (the setup
+    wizard tests what is typed before anything is written).
+    """
     general = settings.exchange.general
-    secret = service_secret(settings, paths)
+    secret = service_secret(settings, paths) if secret is None else secret
     workers = settings.exchange.sync.workers
     if not settings.sandbox.enabled:
         connector = EwsConnector(general, secret, workers=workers)

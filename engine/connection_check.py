@@ -21,10 +21,15 @@ class Step:
     detail: str
 
 
-def check_connection(settings: Settings, paths: ProfilePaths, mailbox: str) -> Iterator[Step]:
-    """Each step as it completes; the first failure ends the test (later steps need it)."""
+def check_connection(
+    settings: Settings, paths: ProfilePaths, mailbox: str | None, secret: str | None = None
+) -> Iterator[Step]:
+    """Each step as it completes; the first failure ends the test (later steps need it).
+
+    Without a mailbox only the endpoint and the account's credentials are checked.
+    """
     try:
-        with exchange_connector(settings, paths) as connector:
+        with exchange_connector(settings, paths, secret) as connector:
             endpoint = _endpoint(
                 connector.endpoint,
                 "the embedded EWS emulator" if settings.sandbox.enabled else connector.endpoint,
@@ -34,11 +39,13 @@ def check_connection(settings: Settings, paths: ProfilePaths, mailbox: str) -> I
             if not endpoint.ok:
                 return
             try:
-                known = connector.resolve(mailbox)
+                known = connector.resolve(mailbox or settings.exchange.general.sync_account)
             except MailboxError as error:
                 yield Step("Credentials of the synchronization account", False, str(error))
                 return
             yield Step("Credentials of the synchronization account", True, "accepted by Exchange")
+            if mailbox is None:
+                return
             if not known:
                 yield Step("Mailbox", False, f"Exchange does not know {mailbox}")
                 return

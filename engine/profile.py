@@ -18,10 +18,16 @@ from engine.state import StateStore
 class Profile:
     """Opens what a profile needs lazily; close it when done."""
 
-    def __init__(self, paths: ProfilePaths, store: SettingsStore | None = None) -> None:
+    def __init__(
+        self,
+        paths: ProfilePaths,
+        store: SettingsStore | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        """``settings`` stands in for the saved ones (a draft the setup wizard tries out)."""
         self.paths = paths
         self.store = store or SettingsStore(paths)
-        self._settings: Settings | None = None
+        self._settings: Settings | None = settings
 
     @property
     def name(self) -> str:

@@ -49,13 +49,15 @@ def sync(
     cancel: threading.Event | None = None,
     allow_mass_delete: bool = False,
     clock: Callable[[], datetime] = utc_now,
+    secret: str | None = None,
 ) -> Iterator[Progress | RunFinished]:
     """One run over ``users``; progress events, then :class:`RunFinished`.
 
-    ``clock`` is the run's idea of now (the sync window is reckoned from it).
+    ``clock`` is the run's idea of now (the sync window is reckoned from it); ``secret`` is
+    the account's secret when it is not saved yet (the setup wizard's dry run).
     """
     settings = profile.settings
-    with exchange_connector(settings, profile.paths) as connector:
+    with exchange_connector(settings, profile.paths, secret) as connector:
         runner = Runner(settings, profile.psa, profile.state, connector, clock=clock)
         for event in runner.run(
             users,

@@ -223,7 +223,11 @@ class EwsConnector:
     def resolve(self, address: str) -> bool:
         """Whether Exchange knows a mailbox with this address (ResolveNames)."""
         with translate_errors(address):
-            found = retrying(lambda: self.protocol.resolve_names([address]))
+            protocol = self.protocol
+            # With the version on "auto", ResolveNames needs the server's version guessed first
+            # (an Account does that itself; a bare protocol call does not).
+            retrying(lambda: protocol.version)
+            found = retrying(lambda: protocol.resolve_names([address]))
         return any(
             not isinstance(entry, Exception)
             and (getattr(entry, "email_address", "") or "").lower() == address.lower()

@@ -78,5 +78,13 @@ def app(demo_profile: Profile) -> MsextApp:
 
 
 @pytest.fixture
+def fresh_app(isolated_dirs: Path) -> Iterator[MsextApp]:
+    """The console on a profile with nothing configured yet."""
+    profile = Profile(ProfilePaths.for_profile("fresh"))
+    yield MsextApp(profile)
+    profile.close()
+
+
+@pytest.fixture
 def synced_app(synced_profile: Profile) -> MsextApp:
     return MsextApp(synced_profile)

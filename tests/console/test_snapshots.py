@@ -50,6 +50,25 @@ def exchange_tab(tab: str, *keys: str, focus: str | None = None) -> Callable[[Pi
     return setup
 
 
+def keys(*pressed: str) -> Callable[[Pilot], object]:
+    async def setup(pilot: Pilot) -> None:
+        await pilot.press(*pressed)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return setup
+
+
+def tour_card(card: int) -> Callable[[Pilot], object]:
+    async def setup(pilot: Pilot) -> None:
+        pilot.app.tour(card)
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return setup
+
+
 def user_tab(query: str, tab: str) -> Callable[[Pilot], object]:
     """One user's page on one tab, with what the tab loads in the background loaded."""
 
@@ -98,6 +117,9 @@ SCREENS: dict[str, Setup | None] = {
     "user_items": user_tab("chloe", "tab-items"),
     "activity": goto(ActivityScreen),
     "activity_synced": goto(ActivityScreen),
+    "tour": tour_card(2),
+    "setup_psa": None,
+    "setup_exchange": keys("ctrl+n", "ctrl+n"),
 }
 WIDE = (
     "microsoft_extensions",
@@ -110,11 +132,14 @@ WIDE = (
 )
 SYNCED = frozenset({"user_runs", "user_items", "activity_synced"})
 """Screens shown on the demo after its first sync (see tests/console/synced.py)."""
+FRESH = frozenset({"setup_psa", "setup_exchange"})
+"""Screens shown on a profile with nothing configured (the setup wizard)."""
 
 
 @pytest.fixture
 def shown_app(name: str, request: pytest.FixtureRequest) -> MsextApp:
-    return request.getfixturevalue("synced_app" if name in SYNCED else "app")
+    fixture = "synced_app" if name in SYNCED else "fresh_app" if name in FRESH else "app"
+    return request.getfixturevalue(fixture)
 
 
 @pytest.mark.parametrize("name", SCREENS)

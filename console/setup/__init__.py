@@ -1,0 +1,1 @@
+"""The guided first-time setup of the MS Exchange extension, one step per widget."""

@@ -1,0 +1,205 @@
+"""The setup wizard, walked with the keyboard from an empty profile against the EWS emulator."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from exchangelib.protocol import close_connections
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from console.app import MsextApp
+from console.screens.admin import AdminScreen
+from console.screens.setup import SetupScreen
+from engine.paths import ProfilePaths
+from engine.profile import Profile
+from engine.psa.demo import seed_demo_psa
+from engine.psa.embedded import EmbeddedPsa
+from engine.sandbox.ews import EwsEmulator, MailboxSpec
+
+ACCOUNT = "svc-msext@contoso.example"
+SECRET = "Typed-in-S3cret"
+CHLOE = "chloe.reyes@contoso.example"
+AVA = "ava.fischer@contoso.example"
+EMMA_ID, CHLOE_ID = 5, 3
+
+
+@pytest.fixture
+def exchange(tmp_path: Path) -> Iterator[EwsEmulator]:
+    """Mailboxes for the demo's resources: Chloe's not granted yet, Emma without one."""
+    psa = EmbeddedPsa(tmp_path / "resources.sqlite")
+    seed_demo_psa(psa, date.today())
+    resources = psa.resources()
+    psa.close()
+    specs = [
+        MailboxSpec(r.email, r.name, granted=r.id != CHLOE_ID) for r in resources if r.id != EMMA_ID
+    ]
+    emulator = EwsEmulator(
+        db_path=tmp_path / "exchange.sqlite", service_account=(ACCOUNT, SECRET), mailboxes=specs
+    )
+    emulator.start()
+    yield emulator
+    close_connections()
+    emulator.stop()
+
+
+@pytest.fixture
+def fresh() -> ProfilePaths:
+    return ProfilePaths.for_profile("fresh")
+
+
+def text(app: MsextApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def type_into(pilot: Pilot, selector: str, value: str) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await pilot.press(*value)
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press_button(pilot: Pilot, selector: str) -> None:
+    pilot.app.screen.query_one(selector).focus()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_wizard_from_an_empty_profile_to_a_saved_configuration(
+    fresh: ProfilePaths, exchange: EwsEmulator
+) -> None:
+    """R14, R01: the wizard opens on an empty profile; the connection is tested; a failed
+    impersonation check is fixed by the grant and passes; unmatched resources are listed;
+    an interval of 5 is refused; the dry run writes nothing; only the last step saves."""
+    profile = Profile(fresh)
+    app = MsextApp(profile)
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert isinstance(app.screen, SetupScreen)
+        assert text(app, "#setup-title") == "Step 1 of 8: PSA connection"
+        await pilot.press("ctrl+n")
+        assert fresh.psa_db.exists(), "Next on step 1 creates the embedded PSA"
+
+        await type_into(pilot, "#f-exchange-general-ews_url", exchange.url)
+        await type_into(pilot, "#f-exchange-general-sync_account", ACCOUNT)
+        app.screen.query_one("#f-exchange-general-auth_type").focus()
+        await pilot.press("enter", "down", "enter")
+        await type_into(pilot, "#setup-secret", SECRET)
+        await pilot.press("ctrl+n")
+        assert "test the connection first" in text(app, "#setup-problem")
+        await press_button(pilot, "#setup-test")
+        assert "ok  Credentials of the synchronization account" in text(app, "#exchange-result")
+        await pilot.press("ctrl+n")
+
+        assert text(app, "#setup-title") == "Step 3 of 8: Impersonation rights"
+        commands = text(app, "#impersonation-commands")
+        assert "-Role ApplicationImpersonation -User svc-msext@contoso.example" in commands
+        await type_into(pilot, "#setup-mailbox", CHLOE)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text(app, "#impersonation-result").startswith("FAILED")
+        await pilot.press("ctrl+n")
+        assert "must pass" in text(app, "#setup-problem")
+        exchange.grant(CHLOE)
+        app.screen.query_one("#setup-mailbox").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text(app, "#impersonation-result").startswith("ok")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+
+        assert "28 of 29 selected. Not found in Exchange: Emma Novak." in text(
+            app, "#match-summary"
+        )
+        table = app.screen.query_one("#match-table", DataTable)
+        table.focus()
+        await pilot.press("down", "space")
+        assert "27 of 29 selected" in text(app, "#match-summary")
+        await pilot.press("ctrl+n", "ctrl+n")
+
+        assert text(app, "#setup-title") == "Step 6 of 8: Interval"
+        await type_into(pilot, "#f-exchange-sync-interval_minutes", "5")
+        await pilot.press("ctrl+n")
+        assert "at least 10 minutes" in text(app, "#setup-problem")
+        await type_into(pilot, "#f-exchange-sync-interval_minutes", "15")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+
+        assert app.screen.query_one("#dry-table", DataTable).row_count == 27
+        assert text(app, "#dry-summary").startswith("In all: create ")
+        assert exchange.items(AVA) == [], "the dry run wrote nothing"
+        assert not fresh.config_file.exists(), "nothing saved before the last step"
+        await pilot.press("ctrl+b", "ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        assert "for 27 resources, every 15 minutes" in text(app, "#save-summary")
+        await press_button(pilot, "#setup-save")
+        assert isinstance(app.screen, AdminScreen) and app.current_mode == "admin"
+
+    saved = Profile(fresh)
+    settings = saved.settings
+    assert settings.exchange.general.enabled and settings.exchange.sync.interval_minutes == 15
+    assert settings.exchange.general.secret == "file:ews-service-account"
+    enabled = {rid for rid, resource in settings.exchange.resources.items() if resource.enabled}
+    assert len(enabled) == 27 and EMMA_ID not in enabled and CHLOE_ID in enabled
+    secret = fresh.secrets_dir / "ews-service-account"
+    assert secret.read_text(encoding="utf-8") == SECRET
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert SECRET not in fresh.config_file.read_text(encoding="utf-8")
+    saved.close()
+    profile.close()
+
+
+async def test_leaving_the_wizard_midway_saves_nothing(
+    fresh: ProfilePaths, exchange: EwsEmulator
+) -> None:
+    """Esc, then Leave (Cancel has the focus): no settings file, no secret, and the PSA
+    that step 1 created is gone."""
+    profile = Profile(fresh)
+    app = MsextApp(profile)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await type_into(pilot, "#f-exchange-general-ews_url", exchange.url)
+        await type_into(pilot, "#setup-secret", SECRET)
+        await pilot.press("ctrl+b")
+        assert text(app, "#setup-title") == "Step 1 of 8: PSA connection"
+        await pilot.press("ctrl+n")
+        field = app.screen.query_one("#f-exchange-general-ews_url", Input)
+        assert field.value == exchange.url, "Back and Next keep what was entered"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("shift+tab", "enter")
+        await pilot.pause()
+    assert not fresh.config_file.exists()
+    assert not (fresh.secrets_dir / "ews-service-account").exists()
+    assert not fresh.psa_db.exists()
+    profile.close()
+
+
+async def test_palette_opens_the_wizard_on_a_configured_profile(app: MsextApp) -> None:
+    """Later, the wizard is one palette entry away and starts from the saved settings."""
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"setup wizard")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        assert "Embedded PSA found: 30 resources." in text(app, "#psa-result")
+        await pilot.press("ctrl+n")
+        url = app.screen.query_one("#f-exchange-general-sync_account", Input).value
+        assert url == "svc-msext@contoso.example"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("shift+tab", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AdminScreen)
