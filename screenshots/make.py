@@ -46,7 +46,7 @@ def main() -> None:
 
         from engine.demo import create_demo_profile
         from engine.paths import ProfilePaths
-        from tests.console.conftest import DEMO_DAY
+        from tests.conftest import DEMO_DAY
         from tests.console.synced import sync_demo
         from tests.console.test_snapshots import FRESH, SCREENS, SYNCED, WIDE
 

@@ -45,6 +45,8 @@ def _check_url(value: str) -> str:
         raise ValueError("must be an http(s) URL like https://mail.example.com/EWS/Exchange.asmx")
     if any(ch.isspace() for ch in value):
         raise ValueError("must not contain spaces")
+    if len(value) > 2048 or len(parts.hostname) > 253:
+        raise ValueError("is too long for a URL (at most 2048 characters, host 253)")
     return value
 
 
@@ -57,6 +59,11 @@ def _check_secret_ref(value: str) -> str:
     if kind == "env" and _ENV_NAME.match(target):
         return value
     if kind == "file" and target.strip():
+        if not target.startswith(("/", "~")) and ".." in target.replace("\\", "/").split("/"):
+            raise ValueError(
+                "a relative file: reference names a file in the secrets directory; give an"
+                " absolute path for a file elsewhere"
+            )
         return value
     raise ValueError(
         "must be a secret reference, env:VARIABLE or file:PATH; secrets are never stored"

@@ -4,39 +4,21 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from console.app import MsextApp
-from engine.demo import create_demo_profile
 from engine.paths import ProfilePaths
 from engine.profile import Profile
-
-DEMO_DAY = date(2026, 11, 24)
-"""Every console test and screenshot sees the demo data of this day."""
+from tests.conftest import XDG_DIRS, copy_profiles
 
 
 @pytest.fixture(autouse=True)
 def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """A blinking cursor makes two screenshots of the same screen differ."""
     monkeypatch.setattr(Input, "cursor_blink", False)
-
-
-XDG_DIRS = ("xdg_config_home", "xdg_data_home", "xdg_state_home")
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo profile made once; each test gets a copy (making it takes seconds)."""
-    root = tmp_path_factory.mktemp("demo-template")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in XDG_DIRS:
-            patch.setenv(name.upper(), str(root / name))
-        create_demo_profile(ProfilePaths.for_profile("demo"), today=DEMO_DAY)
-    return root
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +36,7 @@ def synced_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def _profile_from(template: Path, isolated_dirs: Path) -> Iterator[Profile]:
-    for name in XDG_DIRS:
-        shutil.copytree(template / name, isolated_dirs / name, dirs_exist_ok=True)
+    copy_profiles(template, isolated_dirs)
     profile = Profile(ProfilePaths.for_profile("demo"))
     yield profile
     profile.close()

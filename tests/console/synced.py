@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.sync import select_users, sync
-from tests.console.conftest import DEMO_DAY
+from tests.conftest import DEMO_DAY
 
 SYNCED_AT = datetime.combine(DEMO_DAY, time(9, 0), UTC)
 STAMPED_COLUMNS = {
