@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from engine.errors import UserError
-from engine.mailbox.ews import EwsConnector
 from engine.paths import ProfilePaths
 from engine.settings.model import Settings
 from engine.settings.secrets import resolve_secret
+
+if TYPE_CHECKING:
+    from engine.mailbox.ews import EwsConnector
 
 
 def service_secret(settings: Settings, paths: ProfilePaths) -> str:
@@ -39,6 +42,10 @@ def exchange_connector(
     ``secret`` is the synchronization account's secret when it is not saved yet (the setup
     wizard tests what is typed before anything is written).
     """
+    # exchangelib takes a sixth of a second to import: only code that connects pays for it
+    # (the console's first frame does not).
+    from engine.mailbox.ews import EwsConnector
+
     general = settings.exchange.general
     secret = service_secret(settings, paths) if secret is None else secret
     workers = settings.exchange.sync.workers

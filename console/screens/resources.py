@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from console.forms import Draft
 from console.screens.dialogs import ConfirmScreen
 from console.screens.mailbox_dialog import MailboxScreen
+from console.tables import MAX_ROWS, capped_note, keep_long_lived
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.state import UserState
@@ -40,6 +41,7 @@ class ResourcesPane(Vertical):
         self.draft = draft
         self.profile = profile
         self.resources: list[Resource] = profile.resources()
+        self.by_id = {resource.id: resource for resource in self.resources}
         self.states: dict[int, UserState] = (
             profile.state.users() if profile.paths.state_db.exists() else {}
         )
@@ -53,25 +55,34 @@ class ResourcesPane(Vertical):
         yield Static("", id="resources-note", markup=False)
 
     def on_mount(self) -> None:
+        keep_long_lived()
         self.fill()
 
     def mailbox(self, resource: Resource) -> tuple[str, bool]:
         """The mailbox address, and whether it is the PSA e-mail by default."""
-        chosen = self.draft.get(f"exchange.resources.{resource.id}.mailbox")
+        chosen = self._setting(resource).get("mailbox")
         return (chosen, False) if chosen else (resource.email.lower(), True)
 
     def enabled(self, resource: Resource) -> bool:
-        return bool(self.draft.get(f"exchange.resources.{resource.id}.enabled"))
+        return bool(self._setting(resource).get("enabled"))
+
+    def _setting(self, resource: Resource) -> dict:
+        """The draft's Resources-tab entry of one resource (one dict lookup: tables are long)."""
+        section = self.draft.document.get("exchange", {}).get("resources", {})
+        return section.get(str(resource.id)) or section.get(resource.id) or {}
 
     def fill(self) -> None:
         table = self.query_one("#resources-table", DataTable)
         needle = self.query_one("#resources-filter", Input).value.strip().lower()
         row = table.cursor_row
         table.clear()
-        for resource in self.resources:
-            address, default = self.mailbox(resource)
-            if needle and needle not in resource.name.lower() and needle not in address:
-                continue
+        rows = [(resource, *self.mailbox(resource)) for resource in self.resources]
+        matches = [
+            (resource, address, default)
+            for resource, address, default in rows
+            if not needle or needle in resource.name.lower() or needle in address
+        ]
+        for resource, address, default in matches[:MAX_ROWS]:
             state = self.states.get(resource.id)
             table.add_row(
                 "[x]" if resource.id in self.selected else "[ ]",
@@ -90,6 +101,7 @@ class ResourcesPane(Vertical):
         self.query_one("#resources-note", Static).update(
             f"{enabled} of {len(self.resources)} enabled, {len(self.selected)} selected."
             " * = the PSA e-mail. space select, e/d enable/disable, m mailbox"
+            + capped_note(min(len(matches), MAX_ROWS), len(matches))
         )
 
     def _current(self) -> Resource | None:
@@ -97,7 +109,7 @@ class ResourcesPane(Vertical):
         if not table.row_count:
             return None
         key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return next(r for r in self.resources if str(r.id) == key.value)
+        return self.by_id[int(key.value or 0)]
 
     def _targets(self) -> list[Resource]:
         chosen = [r for r in self.resources if r.id in self.selected]

@@ -7,10 +7,11 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
+from console.tables import MAX_ROWS, capped_note, keep_long_lived
 
 
 class UsersScreen(PageScreen):
@@ -34,9 +35,11 @@ class UsersScreen(PageScreen):
         table: DataTable[str] = DataTable(id="users-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Exchange", "Outlook", "Conflicts", "Mailbox")
         yield table
+        yield Static(id="users-note", markup=False)
 
     def on_mount(self) -> None:
         self._resources = self.msext.profile.resources()
+        keep_long_lived()
         self._fill("")
         self.query_one("#users-table").focus()
 
@@ -49,10 +52,17 @@ class UsersScreen(PageScreen):
         table = self.query_one("#users-table", DataTable)
         table.clear()
         needle = text.strip().lower()
-        for resource in self._resources:
-            mailbox = profile.mailbox_address(resource)
-            if needle and needle not in resource.name.lower() and needle not in mailbox:
-                continue
+        matches = [
+            (resource, profile.mailbox_address(resource))
+            for resource in self._resources
+            if not needle
+            or needle in resource.name.lower()
+            or needle in profile.mailbox_address(resource)
+        ]
+        note = self.query_one("#users-note", Static)
+        note.update(capped_note(min(len(matches), MAX_ROWS), len(matches)).strip())
+        note.display = len(matches) > MAX_ROWS
+        for resource, mailbox in matches[:MAX_ROWS]:
             comparison = profile.comparison(resource)
             conflicts = comparison.problems
             exchange = "enabled" if comparison.exchange_enabled else "off"

@@ -148,8 +148,12 @@ def test_no_traceback_for_a_broken_config_file(demo: ProfilePaths) -> None:
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_console_on_an_empty_profile_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
-    """`msext` with nothing configured exits 2 with one line naming the next step."""
+def test_console_on_a_configured_profile_without_psa_says_what_to_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A profile with settings but no PSA data exits 2 with one line naming the next step
+    (an empty profile opens the setup wizard instead, see tests/console/test_setup.py)."""
+    assert run(capsys, "config", "set", "exchange.sync.interval_minutes", "15")[0] == 0
     code, out, err = run(capsys)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "msext demo --seed-only" in err and "Traceback" not in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from console.app import MsextApp
 from console.screens.admin import (
     ActiveDirectoryScreen,
@@ -10,6 +12,7 @@ from console.screens.admin import (
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
+from console.screens.exchange import ExchangeScreen
 from console.screens.help import HelpScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
@@ -119,3 +122,26 @@ async def test_q_quits(app: MsextApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("q")
         assert app.return_code == 0 or not app.is_running
+
+
+async def test_long_tables_draw_a_page_and_say_so(
+    app: MsextApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than a table draws, the Users and Resources tables show the first
+    ones and say how many there are; the filter narrows them."""
+    monkeypatch.setattr("console.screens.users.MAX_ROWS", 10)
+    monkeypatch.setattr("console.screens.resources.MAX_ROWS", 10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(UsersScreen)
+        await pilot.pause()
+        assert app.screen.query_one("#users-table").row_count == 10
+        note = app.screen.query_one("#users-note")
+        assert note.display and "Showing 10 of 30 matches" in str(note.render())
+        await pilot.press("slash", *"kim")
+        assert app.screen.query_one("#users-table").row_count == 1 and not note.display
+        app.go(ExchangeScreen)
+        await pilot.pause()
+        app.screen.query_one("#exchange-tabs").active = "tab-resources"
+        await pilot.pause()
+        assert app.screen.query_one("#resources-table").row_count == 10
+        assert "Showing 10 of 30 matches" in str(app.screen.query_one("#resources-note").render())
