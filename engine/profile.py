@@ -10,9 +10,26 @@ from engine.paths import ProfilePaths
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
-from engine.settings.model import PsaKind, Settings
+from engine.settings.model import PsaKind, PsaSettings, Settings
 from engine.settings.store import SettingsStore
 from engine.state import StateStore
+
+
+def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = None) -> PsaSource:
+    """The PSA's REST API as a source (zone discovery happens here); ``secret`` is the API
+    user's secret when it is not saved yet (the setup wizard)."""
+    from engine.psa.rest import OriginMap, RestPsa
+    from engine.psa.rest_client import PsaRestClient
+    from engine.settings.secrets import resolve_secret
+
+    if not (psa.rest_url and psa.rest_username and psa.rest_integration_code):
+        raise UserError("set the PSA REST API's URL, API user and integration code")
+    if secret is None:
+        if not psa.rest_secret:
+            raise UserError("set the secret reference of the PSA's API user (psa.rest_secret)")
+        secret = resolve_secret(psa.rest_secret, paths)
+    client = PsaRestClient(psa.rest_url, psa.rest_username, secret, psa.rest_integration_code)
+    return RestPsa(client, OriginMap(paths.state_dir / "psa-rest.sqlite"))
 
 
 class Profile:
@@ -23,11 +40,14 @@ class Profile:
         paths: ProfilePaths,
         store: SettingsStore | None = None,
         settings: Settings | None = None,
+        psa: PsaSource | None = None,
     ) -> None:
-        """``settings`` stands in for the saved ones (a draft the setup wizard tries out)."""
+        """``settings`` and ``psa`` stand in for the saved ones (the setup wizard's trials)."""
         self.paths = paths
         self.store = store or SettingsStore(paths)
         self._settings: Settings | None = settings
+        if psa is not None:
+            self.__dict__["psa"] = psa
 
     @property
     def name(self) -> str:
@@ -48,9 +68,7 @@ class Profile:
     def psa(self) -> PsaSource:
         settings = self.settings
         if settings.psa.kind is PsaKind.REST:
-            raise UserError(
-                "the PSA REST connection is not available in this release; set psa.kind to embedded"
-            )
+            return open_rest_psa(settings.psa, self.paths)
         if not self.paths.psa_db.exists():
             raise UserError(
                 f"profile {self.name!r} has no embedded PSA yet ({self.paths.psa_db});"

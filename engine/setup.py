@@ -17,6 +17,8 @@ from engine.settings.model import ServerType
 
 SECRET_NAME = "ews-service-account"
 """The file in the profile's secrets directory that holds the account's secret (0600)."""
+PSA_SECRET_NAME = "psa-rest"
+"""The file that holds the PSA API user's secret."""
 
 
 def impersonation_commands(sync_account: str, server_type: ServerType) -> list[str]:

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import signal
 import sys
 import threading
 from datetime import date
+from typing import TYPE_CHECKING
 
 from engine.connect import service_secret
 from engine.demo import create_demo_profile
 from engine.errors import UserError
 from engine.profile import Profile
+from engine.settings.secrets import resolve_secret, write_secret_file
+from engine.setup import PSA_SECRET_NAME
+
+if TYPE_CHECKING:
+    from engine.sandbox.psa_rest import PsaRestEmulator
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     sandbox = commands.add_parser(
         "sandbox",
-        help="run the demo's loopback EWS emulator in the foreground",
-        description="Serves the profile's emulated mailboxes on 127.0.0.1 until Ctrl-C. The"
-        " account it prints is the emulator's own demo account, not a real secret.",
+        help="run the demo's loopback EWS emulator and PSA REST API in the foreground",
+        description="Serves the profile's emulated mailboxes and its PSA's REST API on"
+        " 127.0.0.1 until Ctrl-C. The accounts it prints are the peers' own demo accounts,"
+        " not real secrets.",
     )
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
     sandbox.add_argument(
@@ -48,6 +56,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         url = emulator.start(port=args.port)
     except OSError as error:
         raise UserError(f"cannot listen on port {args.port}: {error.strerror}") from None
+    psa_peer = _psa_peer(profile)
     mailboxes = emulator.mailboxes()
     details = {
         "ews_url": url,
@@ -56,11 +65,25 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         "mailboxes": [address for address, granted in mailboxes if granted],
         "denied_mailboxes": [address for address, granted in mailboxes if not granted],
     }
+    if psa_peer is not None:
+        details |= {
+            "psa_rest_url": psa_peer.url,
+            "psa_username": psa_peer.user.username,
+            "psa_secret": psa_peer.user.secret,
+            "psa_integration_code": psa_peer.user.integration_code,
+        }
     # The emulator's demo account is printed on purpose: scripts log in with it.
     if args.json:
         print(json.dumps(details), flush=True)
     else:
         print(f"EWS emulator at {url}\nservice account: {account} / {password}", flush=True)
+        if psa_peer is not None:
+            user = psa_peer.user
+            print(
+                f"PSA REST API at {psa_peer.url}\nAPI user: {user.username} / {user.secret}"
+                f" (integration code {user.integration_code})",
+                flush=True,
+            )
         print(f"mailboxes ({len(details['mailboxes'])} granted):", flush=True)
         for address in details["mailboxes"]:
             print(f"  {address}")
@@ -75,4 +98,23 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         pass
     finally:
         emulator.stop()
+        if psa_peer is not None:
+            psa_peer.stop()
     return 0
+
+
+def _psa_peer(profile: Profile) -> PsaRestEmulator | None:
+    """The PSA REST peer over the profile's embedded PSA, with the demo API user's secret
+    (made once, kept in the secrets directory)."""
+    from engine.sandbox.psa_rest import PsaRestEmulator
+
+    if not profile.paths.psa_db.exists():
+        return None
+    try:
+        secret = resolve_secret(f"file:{PSA_SECRET_NAME}", profile.paths)
+    except UserError:
+        write_secret_file(profile.paths, PSA_SECRET_NAME, secrets.token_urlsafe(18))
+        secret = resolve_secret(f"file:{PSA_SECRET_NAME}", profile.paths)
+    peer = PsaRestEmulator(profile.paths.psa_db, secret=secret)
+    peer.start()
+    return peer

@@ -78,11 +78,19 @@ def _one_run(args: argparse.Namespace, profile: Profile) -> int:
     if show_progress:
         print(file=sys.stderr)
     assert result is not None
+    usage = psa_usage(profile)
     if args.json:
-        emit_json(result.as_dict())
+        emit_json(result.as_dict() | ({"psa_api": usage} if usage else {}))
     else:
-        emit(render_run(result))
+        emit(render_run(result) + (f"\n{usage}" if usage else ""))
     return 0 if result.outcome == "ok" else 1
+
+
+def psa_usage(profile: Profile) -> str | None:
+    """The PSA API requests and hourly budget, when the PSA is read through its REST API."""
+    from engine.psa.rest import RestPsa
+
+    return profile.psa.usage() if isinstance(profile.psa, RestPsa) else None
 
 
 def render_run(result: RunResult) -> str:
@@ -188,7 +196,11 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
             if isinstance(event, RunFinished):
                 totals = event.result.totals
                 log.info(
-                    "run %s finished: %s %s", event.result.run_id, event.result.outcome, totals
+                    "run %s finished: %s %s%s",
+                    event.result.run_id,
+                    event.result.outcome,
+                    totals,
+                    f"; {psa_usage(profile)}" if psa_usage(profile) else "",
                 )
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)

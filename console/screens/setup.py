@@ -32,7 +32,7 @@ from console.setup.steps import (
 from console.widgets.breadcrumb import Breadcrumb
 from engine.errors import SettingsError
 from engine.settings.secrets import write_secret_file
-from engine.setup import SECRET_NAME
+from engine.setup import PSA_SECRET_NAME, SECRET_NAME
 
 if TYPE_CHECKING:
     from console.app import MsextApp
@@ -190,6 +190,8 @@ class SetupScreen(Screen[bool]):
             self.query_one("#setup-problem", Static).update(f"! Not saved: {error}")
             return
         write_secret_file(state.profile.paths, SECRET_NAME, state.secret)
+        if state.rest():
+            write_secret_file(state.profile.paths, PSA_SECRET_NAME, state.psa_secret)
         draft.save()
         self.msext.profile.reload()
         self.notify(

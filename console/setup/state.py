@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from console.forms import Draft
-from engine.profile import Profile
+from engine.profile import Profile, open_rest_psa
+from engine.psa.model import Resource
+from engine.psa.source import PsaSource
 from engine.runner import RunResult
-from engine.settings.model import Settings
+from engine.settings.model import PsaKind, Settings
 from engine.setup import MailboxMatch
 
 
@@ -16,6 +18,9 @@ class SetupState:
     profile: Profile
     draft: Draft
     secret: str = ""
+    psa_secret: str = ""
+    """The PSA API user's secret, typed on the first step (REST API only)."""
+    psa_ok: bool = False
     psa_created: bool = False
     connection_ok: bool = False
     impersonation_ok: bool = False
@@ -31,6 +36,22 @@ class SetupState:
             self.draft.set(f"exchange.resources.{resource_id}.enabled", True)
         return self.draft.settings()
 
+    def rest(self) -> bool:
+        return self.draft.get("psa.kind") == PsaKind.REST.value
+
+    def source(self) -> PsaSource:
+        """A new connection to the PSA chosen on the first step; the caller closes it."""
+        if self.rest():
+            return open_rest_psa(self.draft.settings().psa, self.profile.paths, self.psa_secret)
+        return Profile(self.profile.paths).psa
+
+    def resources(self) -> list[Resource]:
+        source = self.source()
+        try:
+            return source.resources()
+        finally:
+            source.close()
+
     def trial_profile(self) -> Profile:
         """The profile as it would be with the draft saved, for checks and the dry run."""
-        return Profile(self.profile.paths, settings=self.settings())
+        return Profile(self.profile.paths, settings=self.settings(), psa=self.source())

@@ -8,7 +8,8 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from console.forms import Draft, Field, FieldRow
@@ -23,6 +24,7 @@ from engine.settings.model import ServerType
 from engine.settings.secrets import redactor
 from engine.setup import (
     IMPERSONATION_SCOPE_NOTE,
+    PSA_SECRET_NAME,
     impersonation_commands,
     match_mailboxes,
     seed_embedded_psa,
@@ -108,8 +110,8 @@ class PsaStep(SetupStep):
     def compose(self) -> ComposeResult:
         yield Static(
             "Where msext reads PSA resources, appointments, to-dos, service calls and"
-            " contacts. The embedded PSA lives in this profile; the PSA's REST API is not"
-            " available in this release.",
+            " contacts: the embedded PSA in this profile, or the PSA's REST API (the API"
+            " user's secret is stored in the profile's secrets directory on the last step).",
             classes="explain",
             markup=False,
         )
@@ -119,15 +121,35 @@ class PsaStep(SetupStep):
                 "psa.kind",
                 "PSA connection",
                 "select",
-                (
-                    ("Embedded PSA in this profile", "embedded"),
-                    ("PSA REST API (not available in this release)", "rest"),
-                ),
+                (("Embedded PSA in this profile", "embedded"), ("PSA REST API", "rest")),
             ),
         )
+        with Vertical(id="rest-fields"):
+            yield from self.field_rows(
+                "psa.rest_url",
+                "psa.rest_username",
+                "psa.rest_integration_code",
+                rest_url=Field(
+                    "psa.rest_url",
+                    "Zone discovery URL",
+                    placeholder="https://webservices.example.com/ATServicesRest/",
+                ),
+                rest_username=Field("psa.rest_username", "API user"),
+                rest_integration_code=Field("psa.rest_integration_code", "Integration code"),
+            )
+            with Horizontal():
+                yield Static("API user's secret", classes="label", markup=False)
+                yield Input(password=True, id="setup-psa-secret", placeholder="typed, never shown")
+            with Horizontal():
+                yield Button("Test PSA connection", compact=True, id="setup-psa-test")
         yield Static(id="psa-result", classes="result", markup=False)
 
     def entered(self) -> None:
+        rest = self.state.rest()
+        self.query_one("#rest-fields").display = rest
+        if rest:
+            self.result("#psa-result", "Test the connection, then Next.")
+            return
         paths = self.state.profile.paths
         if paths.psa_db.exists():
             count = len(self.state.profile.resources())
@@ -140,13 +162,51 @@ class PsaStep(SetupStep):
                 " service calls). Leaving the setup removes it again.",
             )
 
+    @on(FieldRow.Edited)
+    @on(Input.Changed, "#setup-psa-secret")
+    def _psa_changed(self, event: Message) -> None:
+        self.state.psa_secret = self.query_one("#setup-psa-secret", Input).value
+        self.state.psa_ok = False
+        self.state.matches = []
+        if isinstance(event, FieldRow.Edited) and event.field.key == "psa.kind":
+            self.state.draft.set(event.field.key, event.value)
+            rest = event.value == "rest"
+            self.state.draft.set("psa.rest_secret", f"file:{PSA_SECRET_NAME}" if rest else None)
+            self.entered()
+
+    @on(Button.Pressed, "#setup-psa-test")
+    def _test(self) -> None:
+        self.result("#psa-result", "Testing...")
+        self._run_test()
+
+    @work(thread=True, exclusive=True, group="setup-psa-test", exit_on_error=False)
+    def _run_test(self) -> None:
+        try:
+            count = len(self.state.resources())
+        except (UserError, SettingsError) as error:
+            self.app.call_from_thread(self.result, "#psa-result", f"FAILED  {error}")
+            return
+        except Exception as error:
+            self.failed("#psa-result", error)
+            return
+        self.app.call_from_thread(self._tested, count)
+
+    def _tested(self, count: int) -> None:
+        self.state.psa_ok = True
+        self.result("#psa-result", f"ok  The PSA's REST API answers: {count} resources.")
+
     def problem(self) -> str | None:
-        if self.state.draft.get("psa.kind") == "rest":
-            return "the PSA REST API is not available in this release; choose the embedded PSA"
-        return super().problem()
+        problem = super().problem()
+        if problem or not self.state.rest():
+            return problem
+        if not self.state.psa_secret:
+            return "enter the API user's secret"
+        if not self.state.psa_ok:
+            return "test the PSA connection first (Test PSA connection)"
+        return None
 
     def left_forward(self) -> None:
-        if seed_embedded_psa(self.state.profile.paths, date.today()):
+        if not self.state.rest() and seed_embedded_psa(self.state.profile.paths, date.today()):
             self.state.psa_created = True
             self.app.notify("Embedded PSA created with the demo data set.")
 
@@ -261,7 +321,7 @@ class ImpersonationStep(SetupStep):
         self.result("#impersonation-commands", "\n".join(commands))
         mailbox = self.query_one("#setup-mailbox", Input)
         if not mailbox.value:
-            active = [r for r in self.state.profile.resources() if r.active]
+            active = [r for r in self.state.resources() if r.active]
             mailbox.value = active[0].email.lower() if active else ""
 
     @on(Input.Changed, "#setup-mailbox")
@@ -336,7 +396,7 @@ class ResourcesStep(SetupStep):
             with exchange_connector(state.settings(), state.profile.paths, state.secret) as conn:
                 matches = match_mailboxes(
                     conn,
-                    state.profile.resources(),
+                    state.resources(),
                     lambda done, total: self.app.call_from_thread(
                         bar.update, total=total, progress=done
                     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -103,6 +104,10 @@ def from_epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class EmbeddedPsa:
     """The SQLite PSA; thread-safe (one connection behind a lock, WAL for readers)."""
 
@@ -118,10 +123,22 @@ class EmbeddedPsa:
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_modification_times()
         self.queries = 0
         """Statements run, for benchmarks."""
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _add_modification_times(self) -> None:
+        """Every sequenced row also carries when it last changed (milliseconds since the
+        epoch), which the REST API shows as its last-modified fields. Older databases get
+        the column on open."""
+        for table in sorted(_SEQUENCED):
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if "modified_ms" not in columns:
+                self._db.execute(
+                    f"ALTER TABLE {table} ADD COLUMN modified_ms INTEGER NOT NULL DEFAULT 0"
+                )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -350,12 +367,12 @@ class EmbeddedPsa:
             seq = self.next_seq()
             row = db.execute(
                 "INSERT INTO appointments(resource_id, title, description, start, end, all_day,"
-                " origin_key, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " origin_key, seq, modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(origin_key) DO UPDATE SET resource_id = excluded.resource_id,"
                 " title = excluded.title, description = excluded.description,"
                 " start = excluded.start, end = excluded.end, all_day = excluded.all_day,"
-                " seq = excluded.seq RETURNING id",
-                (*values, appointment.origin_key, seq),
+                " seq = excluded.seq, modified_ms = excluded.modified_ms RETURNING id",
+                (*values, appointment.origin_key, seq, now_ms()),
             ).fetchone()
         return int(row[0])
 
@@ -369,8 +386,8 @@ class EmbeddedPsa:
             raise ValueError(f"only appointments and to-dos take date changes (R16), not {kind}")
         with self.transaction() as db:
             db.execute(
-                f"UPDATE {table} SET start = ?, end = ?, seq = ? WHERE id = ?",
-                (to_epoch(start), to_epoch(end), self.next_seq(), record_id),
+                f"UPDATE {table} SET start = ?, end = ?, seq = ?, modified_ms = ? WHERE id = ?",
+                (to_epoch(start), to_epoch(end), self.next_seq(), now_ms(), record_id),
             )
 
     def delete(self, kind: RecordKind, record_id: int, only_imported: bool = False) -> None:
@@ -398,8 +415,8 @@ class EmbeddedPsa:
         assignments = ", ".join(f"{column} = ?" for column in columns)
         with self.transaction() as db:
             db.execute(
-                f"UPDATE {table} SET {assignments}, seq = ? WHERE id = ?",
-                (*columns.values(), self.next_seq(), record_id),
+                f"UPDATE {table} SET {assignments}, seq = ?, modified_ms = ? WHERE id = ?",
+                (*columns.values(), self.next_seq(), now_ms(), record_id),
             )
 
     def insert(self, table: str, **columns: Any) -> int:
@@ -410,6 +427,7 @@ class EmbeddedPsa:
         with self.transaction() as db:
             if table in _SEQUENCED:
                 columns["seq"] = self.next_seq()
+                columns["modified_ms"] = now_ms()
             names = ", ".join(columns)
             marks = ", ".join("?" * len(columns))
             row = db.execute(

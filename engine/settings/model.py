@@ -320,9 +320,20 @@ class PsaSettings(_Section):
     web_url: Url = "https://psa.example.com"
     """Base of the links to PSA records written into mailbox items (R15)."""
     rest_url: Url | None = None
+    """Where zone discovery asks (e.g. https://webservices.example.com/ATServicesRest/)."""
     rest_username: str | None = None
     rest_integration_code: str | None = None
     rest_secret: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _complete_for_rest(self) -> PsaSettings:
+        if self.kind is PsaKind.REST:
+            for name in ("rest_url", "rest_username", "rest_integration_code", "rest_secret"):
+                if not getattr(self, name):
+                    raise FieldRuleError(
+                        name, "the REST API needs its URL, API user, integration code and secret"
+                    )
+        return self
 
 
 class SandboxSettings(_Section):

@@ -20,6 +20,7 @@ from engine.profile import Profile
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
+from engine.sandbox.psa_rest import PsaRestEmulator
 
 ACCOUNT = "svc-msext@contoso.example"
 SECRET = "Typed-in-S3cret"
@@ -203,3 +204,68 @@ async def test_palette_opens_the_wizard_on_a_configured_profile(app: MsextApp) -
         await pilot.press("shift+tab", "enter")
         await settle(pilot)
         assert isinstance(app.screen, AdminScreen)
+
+
+@pytest.fixture
+def psa_api(tmp_path: Path) -> Iterator[PsaRestEmulator]:
+    """The PSA's REST API over the demo data (somewhere else than the profile)."""
+    psa = EmbeddedPsa(tmp_path / "psa-behind-the-api.sqlite")
+    seed_demo_psa(psa, date.today())
+    psa.close()
+    with PsaRestEmulator(tmp_path / "psa-behind-the-api.sqlite", secret="api-S3cret") as peer:
+        yield peer
+
+
+async def test_wizard_reads_the_psa_through_its_rest_api(
+    fresh: ProfilePaths, exchange: EwsEmulator, psa_api: PsaRestEmulator
+) -> None:
+    """The PSA step takes the REST API: a wrong secret fails the test, the right one passes;
+    no embedded PSA is created; the resources to match come from the API; the API user's
+    secret is saved in the secrets directory (0600) and only as a reference in the file."""
+    profile = Profile(fresh)
+    app = MsextApp(profile)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.screen.query_one("#f-psa-kind").focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#rest-fields").display
+        await type_into(pilot, "#f-psa-rest_url", psa_api.url)
+        await type_into(pilot, "#f-psa-rest_username", psa_api.user.username)
+        await type_into(pilot, "#f-psa-rest_integration_code", psa_api.user.integration_code)
+        await type_into(pilot, "#setup-psa-secret", "wrong")
+        await press_button(pilot, "#setup-psa-test")
+        assert "refused the API user" in text(app, "#psa-result")
+        await pilot.press("ctrl+n")
+        assert "test the PSA connection first" in text(app, "#setup-problem")
+        await type_into(pilot, "#setup-psa-secret", "api-S3cret")
+        await press_button(pilot, "#setup-psa-test")
+        assert text(app, "#psa-result") == "ok  The PSA's REST API answers: 30 resources."
+        await pilot.press("ctrl+n")
+        assert not fresh.psa_db.exists(), "no embedded PSA with the REST API"
+
+        await type_into(pilot, "#f-exchange-general-ews_url", exchange.url)
+        await type_into(pilot, "#f-exchange-general-sync_account", ACCOUNT)
+        app.screen.query_one("#f-exchange-general-auth_type").focus()
+        await pilot.press("enter", "down", "enter")
+        await type_into(pilot, "#setup-secret", SECRET)
+        await press_button(pilot, "#setup-test")
+        await pilot.press("ctrl+n")
+        await type_into(pilot, "#setup-mailbox", AVA)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert "28 of 29 selected" in text(app, "#match-summary")
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")
+        await settle(pilot)
+        assert app.screen.query_one("#dry-table", DataTable).row_count == 28
+        await pilot.press("ctrl+n")
+        await press_button(pilot, "#setup-save")
+        assert app.current_mode == "admin"
+    saved = Profile(fresh).settings.psa
+    assert saved.kind.value == "rest" and saved.rest_secret == "file:psa-rest"
+    secret = fresh.secrets_dir / "psa-rest"
+    assert secret.read_text(encoding="utf-8") == "api-S3cret"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert "api-S3cret" not in fresh.config_file.read_text(encoding="utf-8")
+    profile.close()

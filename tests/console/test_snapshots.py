@@ -119,6 +119,7 @@ SCREENS: dict[str, Setup | None] = {
     "activity_synced": goto(ActivityScreen),
     "tour": tour_card(2),
     "setup_psa": None,
+    "setup_psa_rest": keys("enter", "down", "enter"),
     "setup_exchange": keys("ctrl+n", "ctrl+n"),
 }
 WIDE = (
@@ -132,7 +133,7 @@ WIDE = (
 )
 SYNCED = frozenset({"user_runs", "user_items", "activity_synced"})
 """Screens shown on the demo after its first sync (see tests/console/synced.py)."""
-FRESH = frozenset({"setup_psa", "setup_exchange"})
+FRESH = frozenset({"setup_psa", "setup_psa_rest", "setup_exchange"})
 """Screens shown on a profile with nothing configured (the setup wizard)."""
 
 

@@ -31,9 +31,11 @@ from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.demo import DemoSize
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.rest import OriginMap
 from engine.runner import RunFinished, RunResult
 from engine.sandbox.ews import EwsEmulator
-from engine.settings.secrets import resolve_secret
+from engine.sandbox.psa_rest import PsaRestEmulator
+from engine.settings.secrets import resolve_secret, write_secret_file
 from engine.sync import select_users, sync
 
 SMALL = DemoSize(
@@ -55,9 +57,11 @@ class Harness:
     paths: ProfilePaths
     emulator: EwsEmulator
     secret: str
+    psa_peer: PsaRestEmulator | None = None
+    """The PSA REST peer, when the engine reads the PSA through its REST API."""
 
     @classmethod
-    def create(cls, name: str = "e2e", size: DemoSize = SMALL) -> Harness:
+    def create(cls, name: str = "e2e", size: DemoSize = SMALL, psa: str = "embedded") -> Harness:
         paths = ProfilePaths.for_profile(name)
         create_demo_profile(paths, today=date.today(), size=size)
         secret = resolve_secret("file:ews-service-account", paths)
@@ -66,7 +70,40 @@ class Harness:
         harness = cls(paths, emulator, secret)
         harness.set("exchange.general.ews_url", url)
         harness.set("sandbox.enabled", "false")
+        if psa == "rest":
+            harness.use_rest_psa()
         return harness
+
+    def use_rest_psa(self) -> None:
+        """Serve the profile's PSA through the REST peer and point the settings at it."""
+        api_secret = "api-" + self.secret
+        self.psa_peer = PsaRestEmulator(self.paths.psa_db, secret=api_secret)
+        url = self.psa_peer.start()
+        ref = write_secret_file(self.paths, "psa-rest", api_secret)
+        for key, value in (
+            ("psa.rest_url", url),
+            ("psa.rest_username", self.psa_peer.user.username),
+            ("psa.rest_integration_code", self.psa_peer.user.integration_code),
+            ("psa.rest_secret", ref),
+            ("psa.kind", "rest"),
+        ):
+            self.set(key, value)
+
+    def imported(self) -> list[dict]:
+        """The PSA's appointments that came from a mailbox, with their origin keys."""
+        psa = self.psa()
+        try:
+            rows = [dict(row) for row in psa._rows("SELECT * FROM appointments ORDER BY id")]
+        finally:
+            psa.close()
+        if self.psa_peer is None:
+            return [row for row in rows if row["origin_key"]]
+        origins = OriginMap(self.paths.state_dir / "psa-rest.sqlite")
+        try:
+            keys = origins.all()
+        finally:
+            origins.close()
+        return [row | {"origin_key": keys[row["id"]]} for row in rows if row["id"] in keys]
 
     def set(self, key: str, value: str) -> None:
         Profile(self.paths).store.set_value(key, value)
@@ -164,3 +201,5 @@ class Harness:
 
     def close(self) -> None:
         self.emulator.stop()
+        if self.psa_peer is not None:
+            self.psa_peer.stop()

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from engine.profile import Profile
+from engine.psa.demo import DemoSize
 from engine.psa.model import RecordKind
 from engine.sandbox.ews import FaultKind
 from tests.e2e.harness import AVA, Harness
@@ -31,27 +32,36 @@ def snapshot(harness: Harness) -> dict[str, object]:
                     item.get("end"),
                     item.get("given_name"),
                 )
-    psa = harness.psa()
     imported = sorted(
         (row["resource_id"], row["title"], row["start"], row["end"], row["description"])
-        for row in psa._rows("SELECT * FROM appointments WHERE origin_key IS NOT NULL")
+        for row in harness.imported()
     )
-    psa.close()
     return {"stamped": stamped, "imported": imported}
 
 
-def test_every_fault_kind_converges_to_the_clean_result(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """The engine's runs with every emulator fault switched on end in the same state as a clean
-    run: busy with back-off, resets, 500s, slow answers, connection-count and expired states."""
-    clean = Harness.create("clean")
+SOAK = DemoSize(
+    resources=200,
+    companies=40,
+    contacts_per_company=(1, 2),
+    opportunities=40,
+    appointments_per_resource=(2, 4),
+    todos_per_resource=(1, 2),
+    service_calls=40,
+)
+"""200 users with a few records each: every fault has many chances to strike."""
+
+
+def test_every_fault_kind_converges_to_the_clean_result() -> None:
+    """The engine's runs over 200 users with every emulator fault at 10% of requests end in
+    the same state as a clean run: busy with back-off, resets, 500s, slow answers,
+    connection-count and expired states."""
+    clean = Harness.create("clean", size=SOAK)
     try:
         clean.settled()
         expected = snapshot(clean)
     finally:
         clean.close()
-    faulty = Harness.create("faulty")
+    faulty = Harness.create("faulty", size=SOAK)
     try:
         for kind in FaultKind:
             faulty.emulator.faults.set(kind, probability=0.1, back_off_ms=50, delay_ms=50)

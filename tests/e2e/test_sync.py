@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from exchangelib import Contact
+from exchangelib.protocol import close_connections
 
 from engine.projection import PRIVATE_TITLE
 from engine.psa.model import RecordKind
 from engine.settings.model import ContactScope
 from tests.e2e.harness import AVA, BEN, CHLOE, Harness
+
+
+@pytest.fixture(params=["embedded", "rest"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """Every rule below holds with the embedded PSA and with the PSA's REST API."""
+    harness = Harness.create(psa=request.param)
+    yield harness
+    close_connections()
+    harness.close()
 
 
 def changes(result) -> tuple[int, int, int]:
@@ -107,9 +119,7 @@ def test_person_appointments_reach_the_psa_masked_and_as_singles(harness: Harnes
     as "Appointment" without details, details with the body, series as single appointments
     without a series link."""
     harness.settled()
-    psa = harness.psa()
-    rows = psa._rows("SELECT * FROM appointments WHERE origin_key IS NOT NULL")
-    psa.close()
+    rows = harness.imported()
     titles = {row["title"] for row in rows}
     assert {"Lunch with Harbor Logistics", PRIVATE_TITLE, "Focus time"} <= titles
     assert "Dentist" not in titles and not any("Root canal" in row["description"] for row in rows)

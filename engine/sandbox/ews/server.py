@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
@@ -33,6 +33,7 @@ from engine.sandbox.ews.soap import (
 )
 from engine.sandbox.ews.store import Store
 from engine.sandbox.ews.xml import SOAP, local, t
+from engine.sandbox.http import PromptHandler
 
 log = logging.getLogger(__name__)
 EWS_PATH = "/EWS/Exchange.asmx"
@@ -76,8 +77,7 @@ class ServerState:
     tokens: set[str] = field(default_factory=set)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(PromptHandler):
     server: EmulatorHttpServer
 
     def log_message(self, format: str, *args: object) -> None:

@@ -1,0 +1,423 @@
+"""The PSA read and written through its REST API: the source real deployments use.
+
+Entities and fields are the API's (Resources, Companies, Contacts, Opportunities,
+Appointments, CompanyToDos, ServiceCalls with their tickets and tasks). Two things the API
+does not give are kept here: which appointments came from a mailbox (their origin keys, in
+a small SQLite file beside the sync state), and deletions, which the API does not list: a
+record deleted in the PSA leaves the mailbox at the user's next full reconcile (daily, or
+as soon as anything else of that user changes).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.psa.model import (
+    Appointment,
+    CalendarRecord,
+    ChangeSummary,
+    Company,
+    Contact,
+    ImportedAppointment,
+    RecordKind,
+    Resource,
+    ServiceCall,
+    ToDo,
+    parse_record_key,
+)
+from engine.psa.rest_client import Filter, PsaRestClient, every
+from engine.settings.model import ContactScope
+
+CURSOR_MARGIN = timedelta(seconds=5)
+"""Changes are read from a little before the cursor: clocks differ, and a change seen
+twice only costs a reconcile."""
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _in(field: str, values: Iterable[int]) -> Filter:
+    return [{"op": "in", "field": field, "value": sorted(set(values))}]
+
+
+def _overlapping(owner_field: str, owner: int, start: datetime, end: datetime) -> Filter:
+    return [
+        {"op": "eq", "field": owner_field, "value": owner},
+        {"op": "lt", "field": "startDateTime", "value": iso(end)},
+        {"op": "gt", "field": "endDateTime", "value": iso(start)},
+    ]
+
+
+class OriginMap:
+    """Appointment id <-> the mailbox item it was imported from."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS imports (origin_key TEXT PRIMARY KEY,"
+            " appointment_id INTEGER NOT NULL UNIQUE)"
+        )
+        self._lock = threading.Lock()
+        path.chmod(0o600)
+
+    def all(self) -> dict[int, str]:
+        with self._lock:
+            rows = self._db.execute("SELECT appointment_id, origin_key FROM imports").fetchall()
+        return dict(rows)
+
+    def find(self, origin_key: str) -> int | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT appointment_id FROM imports WHERE origin_key = ?", (origin_key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def put(self, origin_key: str, appointment_id: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO imports VALUES (?, ?) ON CONFLICT(origin_key)"
+                " DO UPDATE SET appointment_id = excluded.appointment_id",
+                (origin_key, appointment_id),
+            )
+
+    def drop(self, appointment_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM imports WHERE appointment_id = ?", (appointment_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class RestPsa:
+    """A :class:`~engine.psa.source.PsaSource` over the PSA's REST API."""
+
+    RESOURCES_FRESH_FOR = 60.0
+    """Seconds a read of the resources is reused: the console asks often, they rarely change."""
+
+    def __init__(self, client: PsaRestClient, origins: OriginMap) -> None:
+        self.client = client
+        self.origins = origins
+        self._resources: tuple[float, list[Resource]] | None = None
+
+    @property
+    def queries(self) -> int:
+        """Requests sent, for benchmarks (the embedded PSA counts statements)."""
+        return self.client.requests
+
+    def close(self) -> None:
+        self.client.close()
+        self.origins.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def resources(self) -> list[Resource]:
+        found = [
+            Resource(
+                item["id"], item["firstName"], item["lastName"], item["email"], item["isActive"]
+            )
+            for item in self.client.query("Resources", every())
+        ]
+        return sorted(found, key=lambda r: (r.last_name, r.first_name, r.id))
+
+    def cursor(self) -> str:
+        return iso(datetime.now(UTC))
+
+    def changes_since(self, cursor: str) -> ChangeSummary:
+        since = iso((parse(cursor) or datetime.now(UTC)) - CURSOR_MARGIN)
+        new_cursor = self.cursor()
+
+        def changed(entity: str, field: str) -> list[dict[str, Any]]:
+            return list(self.client.query(entity, [{"op": "gte", "field": field, "value": since}]))
+
+        touched = {item["resourceID"] for item in changed("Appointments", "updateDateTime")}
+        touched |= {
+            item["assignedToResourceID"] for item in changed("CompanyToDos", "lastModifiedDate")
+        }
+        calls = [item["id"] for item in changed("ServiceCalls", "lastModifiedDateTime")]
+        if calls:
+            touched |= set(self._call_resources(calls).keys_resources())
+        contacts_changed = bool(changed("Contacts", "lastModifiedDate"))
+        owners_changed = bool(changed("Companies", "lastTrackedModifiedDateTime")) or bool(
+            changed("Opportunities", "lastActivity")
+        )
+        return ChangeSummary(
+            cursor=new_cursor,  # type: ignore[arg-type]
+            resource_ids=frozenset(touched),
+            contacts_changed=contacts_changed,
+            companies_or_opportunities_changed=owners_changed,
+        )
+
+    def calendar_records(
+        self, resource_id: int, start: datetime, end: datetime
+    ) -> list[CalendarRecord]:
+        origins = self.origins.all()
+        records: list[CalendarRecord] = [
+            Appointment(
+                id=item["id"],
+                resource_id=item["resourceID"],
+                title=item["title"] or "",
+                description=item["description"] or "",
+                start=parse(item["startDateTime"]),  # type: ignore[arg-type]
+                end=parse(item["endDateTime"]),  # type: ignore[arg-type]
+                origin_key=origins.get(item["id"]),
+            )
+            for item in self.client.query(
+                "Appointments", _overlapping("resourceID", resource_id, start, end)
+            )
+        ]
+        todos = list(
+            self.client.query(
+                "CompanyToDos", _overlapping("assignedToResourceID", resource_id, start, end)
+            )
+        )
+        calls = self._service_calls(resource_id, start, end)
+        companies = self._companies(
+            [item["companyID"] for item in todos] + [call["companyID"] for call in calls.items]
+        )
+        names = self._contact_names(item["contactID"] for item in todos if item["contactID"])
+        records += [
+            ToDo(
+                id=item["id"],
+                resource_id=item["assignedToResourceID"],
+                company=companies[item["companyID"]],
+                contact_name=names.get(item["contactID"]),
+                action_type=str(item["actionType"]),
+                description=item["activityDescription"] or "",
+                start=parse(item["startDateTime"]),  # type: ignore[arg-type]
+                end=parse(item["endDateTime"]),  # type: ignore[arg-type]
+                completed=parse(item["completedDate"]),
+            )
+            for item in todos
+        ]
+        records += calls.records(companies)
+        return sorted(
+            records, key=lambda record: (parse_record_key(record.key)[0].value, record.id)
+        )
+
+    def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
+        if scope is ContactScope.ALL:
+            items = list(self.client.query("Contacts", every()))
+        else:
+            owned = {
+                item["id"]
+                for item in self.client.query(
+                    "Companies", [{"op": "eq", "field": "ownerResourceID", "value": resource_id}]
+                )
+            }
+            owned |= {
+                item["companyID"]
+                for item in self.client.query(
+                    "Opportunities",
+                    [{"op": "eq", "field": "ownerResourceID", "value": resource_id}],
+                )
+            }
+            items = list(self.client.query("Contacts", _in("companyID", owned))) if owned else []
+        companies = self._companies(item["companyID"] for item in items)
+        return [
+            Contact(
+                id=item["id"],
+                company=companies[item["companyID"]],
+                first_name=item["firstName"],
+                last_name=item["lastName"],
+                email=item["emailAddress"],
+                phone=item["phone"],
+                title=item["title"],
+            )
+            for item in sorted(items, key=lambda item: item["id"])
+        ]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save_imported(self, resource_id: int, appointment: ImportedAppointment) -> int:
+        """Update the appointment made from this item before, or adopt an identical one a
+        crash left unrecorded, or create it."""
+        fields = {
+            "resourceID": resource_id,
+            "title": appointment.title,
+            "description": appointment.description,
+            "startDateTime": iso(appointment.start),
+            "endDateTime": iso(appointment.end),
+        }
+        record_id = self.origins.find(appointment.origin_key)
+        if record_id is None:
+            record_id = self._unrecorded_twin(fields)
+        if record_id is None:
+            record_id = self.client.create("Appointments", fields)
+        else:
+            self.client.update("Appointments", {"id": record_id, **fields})
+        self.origins.put(appointment.origin_key, record_id)
+        return record_id
+
+    def delete_imported(self, record_id: int) -> None:
+        self.client.delete("Appointments", record_id)
+        self.origins.drop(record_id)
+
+    def move(self, key: str, start: datetime, end: datetime) -> None:
+        kind, record_id = parse_record_key(key)
+        entity = {RecordKind.APPOINTMENT: "Appointments", RecordKind.TODO: "CompanyToDos"}.get(kind)
+        if entity is None:
+            raise ValueError(f"only appointments and to-dos take date changes (R16), not {kind}")
+        self.client.update(
+            entity, {"id": record_id, "startDateTime": iso(start), "endDateTime": iso(end)}
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _unrecorded_twin(self, fields: dict[str, Any]) -> int | None:
+        recorded = self.origins.all()
+        for item in self.client.query(
+            "Appointments",
+            [
+                {"op": "eq", "field": "resourceID", "value": fields["resourceID"]},
+                {"op": "eq", "field": "startDateTime", "value": fields["startDateTime"]},
+                {"op": "eq", "field": "endDateTime", "value": fields["endDateTime"]},
+                {"op": "eq", "field": "title", "value": fields["title"]},
+            ],
+        ):
+            if item["id"] not in recorded:
+                return int(item["id"])
+        return None
+
+    def _values(self, entity: str, field: str, filters: Filter) -> set[int]:
+        return {item[field] for item in self.client.query(entity, filters, (field,))}
+
+    def _companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        return {
+            item["id"]: Company(
+                id=item["id"],
+                name=item["companyName"],
+                address=item["address1"] or "",
+                owner_resource_id=item["ownerResourceID"],
+            )
+            for item in self.client.query("Companies", _in("id", wanted))
+        }
+
+    def _contact_names(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        return {
+            item["id"]: f"{item['firstName']} {item['lastName']}"
+            for item in self.client.query("Contacts", _in("id", wanted))
+        }
+
+    def _call_resources(self, call_ids: Iterable[int]) -> _CallLinks:
+        """Service calls -> their tickets, tasks and the resources working on them."""
+        links = _CallLinks()
+        wanted = set(call_ids)
+        for item in self.client.query("ServiceCallTickets", _in("serviceCallID", wanted)):
+            links.tickets.setdefault(item["serviceCallID"], []).append(item["ticketID"])
+            links.ticket_call[item["id"]] = item["serviceCallID"]
+        for item in self.client.query("ServiceCallTasks", _in("serviceCallID", wanted)):
+            links.tasks.setdefault(item["serviceCallID"], []).append(item["taskID"])
+            links.task_call[item["id"]] = item["serviceCallID"]
+        if links.ticket_call:
+            for item in self.client.query(
+                "ServiceCallTicketResources", _in("serviceCallTicketID", links.ticket_call)
+            ):
+                links.add(links.ticket_call[item["serviceCallTicketID"]], item["resourceID"])
+        if links.task_call:
+            for item in self.client.query(
+                "ServiceCallTaskResources", _in("serviceCallTaskID", links.task_call)
+            ):
+                links.add(links.task_call[item["serviceCallTaskID"]], item["resourceID"])
+        return links
+
+    def _service_calls(self, resource_id: int, start: datetime, end: datetime) -> _Calls:
+        """A resource's service calls, found through the tickets and tasks it works on."""
+        mine = [{"op": "eq", "field": "resourceID", "value": resource_id}]
+        tickets = self._values("ServiceCallTicketResources", "serviceCallTicketID", mine)
+        tasks = self._values("ServiceCallTaskResources", "serviceCallTaskID", mine)
+        call_ids: set[int] = set()
+        if tickets:
+            call_ids |= self._values("ServiceCallTickets", "serviceCallID", _in("id", tickets))
+        if tasks:
+            call_ids |= self._values("ServiceCallTasks", "serviceCallID", _in("id", tasks))
+        if not call_ids:
+            return _Calls([], _CallLinks(), {}, {})
+        window = [
+            {"op": "lt", "field": "startDateTime", "value": iso(end)},
+            {"op": "gt", "field": "endDateTime", "value": iso(start)},
+        ]
+        items = sorted(
+            self.client.query("ServiceCalls", [*_in("id", call_ids), *window]),
+            key=lambda item: item["id"],
+        )
+        links = self._call_resources(item["id"] for item in items) if items else _CallLinks()
+        ticket_ids = [t for ids in links.tickets.values() for t in ids]
+        task_ids = [t for ids in links.tasks.values() for t in ids]
+        numbers = {
+            i["id"]: (i["ticketNumber"], i["title"])
+            for i in (self.client.query("Tickets", _in("id", ticket_ids)) if ticket_ids else ())
+        }
+        titles = {
+            i["id"]: i["title"]
+            for i in (self.client.query("Tasks", _in("id", task_ids)) if task_ids else ())
+        }
+        return _Calls(items, links, numbers, titles)
+
+
+class _CallLinks:
+    def __init__(self) -> None:
+        self.tickets: dict[int, list[int]] = {}
+        self.tasks: dict[int, list[int]] = {}
+        self.ticket_call: dict[int, int] = {}
+        self.task_call: dict[int, int] = {}
+        self.resources: dict[int, set[int]] = {}
+
+    def add(self, call_id: int, resource_id: int) -> None:
+        self.resources.setdefault(call_id, set()).add(resource_id)
+
+    def keys_resources(self) -> set[int]:
+        return {resource for resources in self.resources.values() for resource in resources}
+
+
+class _Calls:
+    def __init__(
+        self,
+        items: list[dict[str, Any]],
+        links: _CallLinks,
+        tickets: dict[int, tuple[str, str]],
+        tasks: dict[int, str],
+    ) -> None:
+        self.items = items
+        self.links = links
+        self.tickets = tickets
+        self.tasks = tasks
+
+    def records(self, companies: dict[int, Company]) -> list[ServiceCall]:
+        return [
+            ServiceCall(
+                id=item["id"],
+                company=companies[item["companyID"]],
+                description=item["description"] or "",
+                start=parse(item["startDateTime"]),  # type: ignore[arg-type]
+                end=parse(item["endDateTime"]),  # type: ignore[arg-type]
+                complete=bool(item["isComplete"]),
+                resource_ids=tuple(sorted(self.links.resources.get(item["id"], ()))),
+                tickets=tuple(
+                    sorted(self.tickets[t] for t in self.links.tickets.get(item["id"], ()))
+                ),
+                tasks=tuple(sorted(self.tasks[t] for t in self.links.tasks.get(item["id"], ()))),
+            )
+            for item in self.items
+        ]

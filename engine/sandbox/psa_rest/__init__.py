@@ -1,0 +1,68 @@
+"""A loopback peer of the PSA's REST API, serving an embedded PSA's records.
+
+``msext sandbox`` serves it beside the EWS emulator, and the engine's tests sync through
+it with httpx exactly as against a real PSA: zone discovery, the three authentication
+headers, queries with paging, writes of appointments, and the API's limits (429).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+
+from engine.psa.embedded import EmbeddedPsa
+from engine.sandbox.psa_rest.server import ApiUser, PeerHttpServer, PeerState
+
+DEMO_API_USER = "msext-api@contoso.example"
+DEMO_INTEGRATION_CODE = "MSEXTSANDBOXINTEGRATIONCODE"
+
+
+class PsaRestEmulator:
+    """Start with :meth:`start`, stop with :meth:`stop` (or use it as a context manager)."""
+
+    def __init__(
+        self,
+        psa_db: Path | str,
+        username: str = DEMO_API_USER,
+        secret: str | None = None,
+        integration_code: str = DEMO_INTEGRATION_CODE,
+        hourly_limit: int = 10_000,
+    ) -> None:
+        self.user = ApiUser(username, secret or secrets.token_urlsafe(18), integration_code)
+        self.state = PeerState(EmbeddedPsa(psa_db), self.user, hourly_limit=hourly_limit)
+        self._server: PeerHttpServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve; returns the base URL to give zone discovery."""
+        self._server = PeerHttpServer((host, port), self.state)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="psa-rest-peer", daemon=True
+        )
+        self._thread.start()
+        self.url = f"{self._server.base_url}/atservicesrest/"
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.state.psa.close()
+
+    def throttle(self, requests: int, retry_after: float = 0.2, after: int = 0) -> None:
+        """Answer ``requests`` requests with 429 and a Retry-After, once ``after`` more
+        requests have been answered normally."""
+        with self.state.lock:
+            self.state.throttle_next = requests
+            self.state.throttle_after = after
+            self.state.retry_after = retry_after
+
+    def __enter__(self) -> PsaRestEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,205 @@
+"""The embedded PSA's tables as the REST API's entities, with the API's own field names.
+
+Each entity reads its rows straight from the embedded PSA's SQLite file, so the REST peer
+and the embedded source always show the same records. Times are ISO 8601 in UTC, as the
+API writes them; the last-modified fields come from each row's ``modified_ms``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.psa.embedded import EmbeddedPsa
+
+Item = dict[str, Any]
+
+
+def iso(seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def iso_ms(milliseconds: int) -> str:
+    moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+
+
+def _resources(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "firstName": row["first_name"],
+            "lastName": row["last_name"],
+            "email": row["email"],
+            "isActive": bool(row["active"]),
+        }
+        for row in psa._rows("SELECT * FROM resources ORDER BY id")
+    ]
+
+
+def _companies(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "companyName": row["name"],
+            "address1": row["address"],
+            "ownerResourceID": row["owner_resource_id"],
+            "lastTrackedModifiedDateTime": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM companies ORDER BY id")
+    ]
+
+
+def _contacts(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "companyID": row["company_id"],
+            "firstName": row["first_name"],
+            "lastName": row["last_name"],
+            "emailAddress": row["email"],
+            "phone": row["phone"],
+            "title": row["title"],
+            "lastModifiedDate": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM contacts ORDER BY id")
+    ]
+
+
+def _opportunities(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "companyID": row["company_id"],
+            "ownerResourceID": row["owner_resource_id"],
+            "title": row["title"],
+            "lastActivity": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM opportunities ORDER BY id")
+    ]
+
+
+def _appointments(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "resourceID": row["resource_id"],
+            "title": row["title"],
+            "description": row["description"],
+            "startDateTime": iso(row["start"]),
+            "endDateTime": iso(row["end"]),
+            "updateDateTime": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM appointments ORDER BY id")
+    ]
+
+
+def _todos(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "assignedToResourceID": row["resource_id"],
+            "companyID": row["company_id"],
+            "contactID": row["contact_id"],
+            "actionType": row["action_type"],
+            "activityDescription": row["description"],
+            "startDateTime": iso(row["start"]),
+            "endDateTime": iso(row["end"]),
+            "completedDate": iso(row["completed"]),
+            "lastModifiedDate": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM todos ORDER BY id")
+    ]
+
+
+def _service_calls(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {
+            "id": row["id"],
+            "companyID": row["company_id"],
+            "description": row["description"],
+            "startDateTime": iso(row["start"]),
+            "endDateTime": iso(row["end"]),
+            "isComplete": bool(row["complete"]),
+            "lastModifiedDateTime": iso_ms(row["modified_ms"]),
+        }
+        for row in psa._rows("SELECT * FROM service_calls ORDER BY id")
+    ]
+
+
+def _tickets(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {"id": row["rowid"], "ticketNumber": row["ticket_number"], "title": row["title"]}
+        for row in psa._rows("SELECT rowid, * FROM service_call_tickets ORDER BY rowid")
+    ]
+
+
+def _service_call_tickets(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {"id": row["rowid"], "serviceCallID": row["service_call_id"], "ticketID": row["rowid"]}
+        for row in psa._rows("SELECT rowid, * FROM service_call_tickets ORDER BY rowid")
+    ]
+
+
+def _service_call_ticket_resources(psa: EmbeddedPsa) -> list[Item]:
+    """A call's resources work on each of its tickets."""
+    return [
+        {"id": index, "serviceCallTicketID": row["ticket_id"], "resourceID": row["resource_id"]}
+        for index, row in enumerate(
+            psa._rows(
+                "SELECT t.rowid AS ticket_id, r.resource_id FROM service_call_tickets t"
+                " JOIN service_call_resources r ON r.service_call_id = t.service_call_id"
+                " ORDER BY t.rowid, r.resource_id"
+            ),
+            start=1,
+        )
+    ]
+
+
+def _tasks(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {"id": row["rowid"], "title": row["title"]}
+        for row in psa._rows("SELECT rowid, * FROM service_call_tasks ORDER BY rowid")
+    ]
+
+
+def _service_call_tasks(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {"id": row["rowid"], "serviceCallID": row["service_call_id"], "taskID": row["rowid"]}
+        for row in psa._rows("SELECT rowid, * FROM service_call_tasks ORDER BY rowid")
+    ]
+
+
+def _service_call_task_resources(psa: EmbeddedPsa) -> list[Item]:
+    return [
+        {"id": index, "serviceCallTaskID": row["task_id"], "resourceID": row["resource_id"]}
+        for index, row in enumerate(
+            psa._rows(
+                "SELECT t.rowid AS task_id, r.resource_id FROM service_call_tasks t"
+                " JOIN service_call_resources r ON r.service_call_id = t.service_call_id"
+                " ORDER BY t.rowid, r.resource_id"
+            ),
+            start=1,
+        )
+    ]
+
+
+READERS: dict[str, Callable[[EmbeddedPsa], list[Item]]] = {
+    "Resources": _resources,
+    "Companies": _companies,
+    "Contacts": _contacts,
+    "Opportunities": _opportunities,
+    "Appointments": _appointments,
+    "CompanyToDos": _todos,
+    "ServiceCalls": _service_calls,
+    "Tickets": _tickets,
+    "ServiceCallTickets": _service_call_tickets,
+    "ServiceCallTicketResources": _service_call_ticket_resources,
+    "Tasks": _tasks,
+    "ServiceCallTasks": _service_call_tasks,
+    "ServiceCallTaskResources": _service_call_task_resources,
+}
+"""Entity name as the API spells it -> its items."""

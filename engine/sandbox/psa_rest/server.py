@@ -1,0 +1,317 @@
+"""The HTTP side of the PSA REST peer: zone discovery, authentication, queries, writes, limits.
+
+Answers in the API's own JSON shapes (``zoneInformation`` fields, ``items`` with
+``pageDetails``, ``item``, ``itemId``, ``queryCount``, ``errors``). What it does not
+implement it refuses with an ``errors`` message that names it, never a silent success.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from engine.psa.embedded import EmbeddedPsa, to_epoch
+from engine.psa.model import RecordKind
+from engine.sandbox.http import PromptHandler
+from engine.sandbox.psa_rest.entities import READERS, Item
+from engine.sandbox.psa_rest.query import QueryError, lower_keys, matcher
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/atservicesrest/"
+VERSION = "v1.0"
+PAGE_SIZE = 500
+THREADS_PER_ENTITY = 3
+ENTITIES = {name.lower(): name for name in READERS}
+
+
+@dataclass
+class ApiUser:
+    username: str
+    secret: str
+    integration_code: str
+
+
+@dataclass
+class PeerState:
+    """What the handler threads share: the data, the API user, limits and counters."""
+
+    psa: EmbeddedPsa
+    user: ApiUser
+    hourly_limit: int = 10_000
+    requests: int = 0
+    throttled: int = 0
+    throttle_next: int = 0
+    throttle_after: int = 0
+    retry_after: float = 1.0
+    by_entity: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    in_flight: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: dict[str, tuple[str, list[Item]]] = field(default_factory=dict)
+
+    def items(self, entity: str) -> list[Item]:
+        """An entity's records, read again only after the PSA changed (its change cursor)."""
+        version = self.psa.cursor()
+        with self.lock:
+            cached = self.cache.get(entity)
+        if cached and cached[0] == version:
+            return cached[1]
+        items = READERS[entity](self.psa)
+        with self.lock:
+            self.cache[entity] = (version, items)
+        return items
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **headers: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers
+
+
+class Handler(PromptHandler):
+    server: PeerHttpServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("psa-rest %s", format % args)
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _serve(self, method: str) -> None:
+        url = urlsplit(self.path)
+        given = [part for part in url.path.split("/") if part]
+        if given and given[0].lower() == PREFIX.strip("/"):
+            given = given[1:]
+        parts = [part.lower() for part in given]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            if parts[:2] == [VERSION, "zoneinformation"] and method == "GET":
+                self._reply(200, self._zone(parse_qs(url.query).get("user", [""])[0]))
+                return
+            if not parts or parts[0] != VERSION:
+                raise ApiError(404, f"Not found: {url.path}")
+            self._authenticate()
+            entity = ENTITIES.get(parts[1]) if len(parts) > 1 else None
+            if entity is None:
+                raise ApiError(404, f"Unknown entity: {given[1] if len(given) > 1 else ''}")
+            with self._slot(entity):
+                body = lower_keys(json.loads(raw)) if raw else {}
+                self._reply(200, self._route(method, entity, parts[2:], url.query, body))
+        except ApiError as error:
+            self._reply(error.status, {"errors": [str(error)]}, **error.headers)
+        except (json.JSONDecodeError, QueryError, ValueError, KeyError) as error:
+            self._reply(400, {"errors": [str(error)]})
+
+    def _reply(self, status: int, payload: dict[str, Any], **headers: str) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _zone(self, user: str) -> dict[str, Any]:
+        if not user:
+            raise ApiError(400, "ZoneInformation needs ?user=API user name")
+        base = self.server.base_url
+        return {"zoneName": "msext sandbox", "url": f"{base}{PREFIX}", "webUrl": base, "ci": 1}
+
+    def _authenticate(self) -> None:
+        user = self.server.state.user
+        given = (
+            self.headers.get("UserName"),
+            self.headers.get("Secret"),
+            self.headers.get("ApiIntegrationCode"),
+        )
+        if given != (user.username, user.secret, user.integration_code):
+            raise ApiError(401, "Unauthorized: user name, secret or integration code is wrong")
+
+    def _slot(self, entity: str) -> _Slot:
+        return _Slot(self.server.state, entity)
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def _route(
+        self, method: str, entity: str, rest: list[str], query: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        if rest[:1] == ["query"]:
+            search = parse_qs(query).get("search", [""])[0]
+            request = lower_keys(json.loads(search)) if search else body
+            if rest[1:] == ["count"]:
+                return {"queryCount": len(self._select(entity, request))}
+            if rest[1:]:
+                raise ApiError(404, f"Not found: {entity}/query/{'/'.join(rest[1:])}")
+            return self._page(entity, request)
+        if method == "GET" and len(rest) == 1 and rest[0].isdigit():
+            found = [i for i in self.server.state.items(entity) if i["id"] == int(rest[0])]
+            if not found:
+                raise ApiError(404, f"{entity} {rest[0]} does not exist")
+            return {"item": found[0]}
+        return self._write(method, entity, rest, body)
+
+    def _select(self, entity: str, request: dict[str, Any]) -> list[Item]:
+        items = self.server.state.items(entity)
+        fields = {key.lower() for key in items[0]} if items else set()
+        test = matcher(request.get("filter") or [], fields) if items else (lambda _: True)
+        return [item for item in items if test({k.lower(): v for k, v in item.items()})]
+
+    def _page(self, entity: str, request: dict[str, Any]) -> dict[str, Any]:
+        size = max(1, min(int(request.get("maxrecords") or PAGE_SIZE), PAGE_SIZE))
+        found = self._select(entity, request)
+        wanted = [str(name).lower() for name in request.get("includefields") or []]
+        if wanted and "id" not in wanted and len(found) > size:
+            raise ApiError(
+                400, "IncludeFields must contain id when a query returns more than one page"
+            )
+        page = found[:size]
+        next_url = None
+        if len(found) > size:
+            following = dict(request)
+            following["filter"] = [
+                {
+                    "op": "and",
+                    "items": [
+                        *(request.get("filter") or []),
+                        {"op": "gt", "field": "id", "value": page[-1]["id"]},
+                    ],
+                }
+            ]
+            next_url = f"{self.server.base_url}{PREFIX}{VERSION}/{entity}/query?search=" + quote(
+                json.dumps(following)
+            )
+        if wanted:
+            page = [{k: v for k, v in item.items() if k.lower() in wanted} for item in page]
+        return {
+            "items": page,
+            "pageDetails": {
+                "count": len(page),
+                "requestCount": size,
+                "prevPageUrl": None,
+                "nextPageUrl": next_url,
+            },
+        }
+
+    def _write(
+        self, method: str, entity: str, rest: list[str], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        psa = self.server.state.psa
+        if entity == "Appointments" and method == "POST" and not rest:
+            record_id = psa.insert(
+                "appointments",
+                resource_id=int(body["resourceid"]),
+                title=str(body.get("title") or ""),
+                description=str(body.get("description") or ""),
+                start=_when(body["startdatetime"]),
+                end=_when(body["enddatetime"]),
+            )
+            return {"itemId": record_id}
+        if entity in ("Appointments", "CompanyToDos") and method == "PATCH" and not rest:
+            kind = RecordKind.APPOINTMENT if entity == "Appointments" else RecordKind.TODO
+            columns = _columns(kind, body)
+            if not columns:
+                raise ApiError(400, f"Nothing to update in {entity} {body.get('id')}")
+            psa.update(kind, int(body["id"]), **columns)
+            return {"itemId": int(body["id"])}
+        if entity == "Appointments" and method == "DELETE" and len(rest) == 1:
+            psa.delete(RecordKind.APPOINTMENT, int(rest[0]))
+            return {"itemId": int(rest[0])}
+        path = "/".join([entity, *rest])
+        raise ApiError(405, f"{method} {path} is not implemented by this peer")
+
+
+_WRITABLE = {
+    RecordKind.APPOINTMENT: {
+        "title": "title",
+        "description": "description",
+        "startdatetime": "start",
+        "enddatetime": "end",
+    },
+    RecordKind.TODO: {"startdatetime": "start", "enddatetime": "end"},
+}
+
+
+def _columns(kind: RecordKind, body: dict[str, Any]) -> dict[str, Any]:
+    columns = {}
+    for name, column in _WRITABLE[kind].items():
+        if name in body:
+            value = body[name]
+            columns[column] = to_epoch(_when(value)) if column in ("start", "end") else value
+    return columns
+
+
+def _when(value: str) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"date and time without a zone: {value}")
+    return moment
+
+
+class _Slot:
+    """Counts a request against the hour's budget and the entity's concurrent threads."""
+
+    def __init__(self, state: PeerState, entity: str) -> None:
+        self.state = state
+        self.entity = entity
+
+    def __enter__(self) -> None:
+        state = self.state
+        with state.lock:
+            state.requests += 1
+            state.by_entity[self.entity] += 1
+            if state.throttle_after:
+                state.throttle_after -= 1
+            elif state.throttle_next:
+                state.throttle_next -= 1
+                state.throttled += 1
+                raise ApiError(
+                    429, "Too many requests: try again later", Retry_After=f"{state.retry_after:g}"
+                )
+            if state.requests > state.hourly_limit:
+                state.throttled += 1
+                raise ApiError(
+                    429, "The hourly request limit of this database is used up", Retry_After="3600"
+                )
+            if state.in_flight[self.entity] >= THREADS_PER_ENTITY:
+                state.throttled += 1
+                raise ApiError(
+                    429,
+                    f"More than {THREADS_PER_ENTITY} concurrent requests on {self.entity}",
+                    Retry_After="1",
+                )
+            state.in_flight[self.entity] += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self.state.lock:
+            self.state.in_flight[self.entity] -= 1
+
+
+class PeerHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: PeerState) -> None:
+        super().__init__(address, Handler)
+        self.state = state
+        host, port = self.server_address[:2]
+        self.base_url = f"http://{host}:{port}"

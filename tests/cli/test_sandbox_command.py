@@ -1,0 +1,47 @@
+"""`msext sandbox`: both loopback peers of the demo, with the accounts to reach them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from engine.psa.rest_client import PsaRestClient, every
+from tests.conftest import copy_profiles
+
+
+def test_sandbox_serves_exchange_and_the_psa_rest_api(
+    demo_template: Path, isolated_dirs: Path
+) -> None:
+    """The --json line names the EWS endpoint and the PSA REST base with its API user; both
+    answer over loopback with what the line says."""
+    copy_profiles(demo_template, isolated_dirs)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--profile", "demo", "sandbox", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert process.stdout is not None
+        details = json.loads(process.stdout.readline())
+        assert details["ews_url"].startswith("http://127.0.0.1:")
+        assert httpx.post(details["ews_url"], content=b"").status_code == 401
+        assert "chloe.reyes@contoso.example" in details["denied_mailboxes"]
+        api = PsaRestClient(
+            details["psa_rest_url"],
+            details["psa_username"],
+            details["psa_secret"],
+            details["psa_integration_code"],
+        )
+        assert api.count("Resources", every()) == 30
+        api.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert process.returncode == 0

@@ -1,0 +1,174 @@
+"""The PSA REST peer and the httpx client, as a real integration would meet the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.psa.demo import seed_demo_psa
+from engine.psa.embedded import EmbeddedPsa
+from engine.psa.rest_client import (
+    PsaRestClient,
+    PsaRestError,
+    PsaThrottledError,
+    RequestBudget,
+    every,
+)
+from engine.sandbox.psa_rest import PsaRestEmulator
+
+SECRET = "api-S3cret"
+
+
+@pytest.fixture(scope="module")
+def psa_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("psa") / "psa.sqlite"
+    psa = EmbeddedPsa(path)
+    seed_demo_psa(psa, date(2026, 11, 24))
+    psa.close()
+    return path
+
+
+@pytest.fixture
+def peer(psa_db: Path) -> Iterator[PsaRestEmulator]:
+    with PsaRestEmulator(psa_db, secret=SECRET) as emulator:
+        yield emulator
+
+
+def client(peer: PsaRestEmulator, secret: str = SECRET, **options: object) -> PsaRestClient:
+    return PsaRestClient(
+        peer.url, peer.user.username, secret, peer.user.integration_code, **options
+    )
+
+
+def headers(peer: PsaRestEmulator) -> dict[str, str]:
+    return {
+        "UserName": peer.user.username,
+        "Secret": SECRET,
+        "ApiIntegrationCode": peer.user.integration_code,
+    }
+
+
+def test_zone_discovery_gives_the_versioned_base(peer: PsaRestEmulator) -> None:
+    """ZoneInformation answers a URL without a version; the client appends v1.0."""
+    zone = httpx.get(f"{peer.url}V1.0/ZoneInformation", params={"user": "someone"}).json()
+    assert set(zone) == {"zoneName", "url", "webUrl", "ci"} and "v1.0" not in zone["url"]
+    assert client(peer).base == f"{zone['url'].rstrip('/')}/v1.0"
+
+
+def test_paging_follows_next_page_urls_over_500_records(
+    peer: PsaRestEmulator, psa_db: Path
+) -> None:
+    """More than 500 contacts come in pages of 500, each fetched by the nextPageUrl."""
+    embedded = EmbeddedPsa(psa_db)
+    total = embedded.counts()["contacts"]
+    embedded.close()
+    assert total > 1000
+    api = client(peer)
+    items = list(api.query("Contacts", every()))
+    assert len(items) == total and len({item["id"] for item in items}) == total
+    assert api.requests == -(-total // 500)
+    assert api.count("Contacts", every()) == total
+
+
+def test_results_over_a_page_need_the_id_among_the_fields(peer: PsaRestEmulator) -> None:
+    answer = httpx.post(
+        f"{peer.url}v1.0/Contacts/query",
+        json={"IncludeFields": ["firstName"], "Filter": every()},
+        headers=headers(peer),
+    )
+    assert answer.status_code == 400 and "id" in answer.json()["errors"][0]
+
+
+def test_a_429_in_the_middle_is_waited_out(peer: PsaRestEmulator) -> None:
+    """The API says "too many requests" between two pages; the client waits as told and
+    goes on, and nothing is lost or repeated."""
+    api = client(peer)
+    pages = api.query("Contacts", every())
+    first = [next(pages) for _ in range(500)]
+    peer.throttle(2, retry_after=0.05)
+    rest = list(pages)
+    ids = [item["id"] for item in first + rest]
+    assert len(ids) == len(set(ids)) == api.count("Contacts", every())
+    assert peer.state.throttled == 2
+
+
+def test_throttling_longer_than_a_run_may_wait_is_an_error_for_the_next_run(
+    peer: PsaRestEmulator,
+) -> None:
+    peer.throttle(50, retry_after=0.2)
+    with pytest.raises(PsaThrottledError, match="next run"):
+        list(client(peer, max_wait=0.5).query("Resources", every()))
+
+
+def test_a_wrong_secret_is_refused_clearly(peer: PsaRestEmulator) -> None:
+    with pytest.raises(PsaRestError, match="refused the API user") as refused:
+        list(client(peer, secret="wrong").query("Resources", every()))
+    assert "wrong" not in str(refused.value)
+
+
+def test_the_hourly_budget_is_kept_centrally(peer: PsaRestEmulator) -> None:
+    """10,000 requests an hour per database: the client stops before the API has to."""
+    budget = RequestBudget(limit=3)
+    api = client(peer, budget=budget)
+    api.count("Resources", every())
+    api.count("Contacts", every())
+    api.count("Companies", every())
+    assert budget.used == 3
+    with pytest.raises(PsaThrottledError, match="hourly budget of 3"):
+        api.count("Tickets", every())
+
+
+def test_keys_and_paths_are_read_case_insensitively(peer: PsaRestEmulator) -> None:
+    answer = httpx.post(
+        f"{peer.url}V1.0/contacts/QUERY",
+        json={"filter": [{"OP": "eq", "FIELD": "ID", "VALUE": 7}]},
+        headers=headers(peer),
+    )
+    assert [item["id"] for item in answer.json()["items"]] == [7]
+
+
+def test_get_form_of_query_and_single_items(peer: PsaRestEmulator) -> None:
+    search = '{"filter":[{"op":"eq","field":"id","value":3}]}'
+    found = httpx.get(
+        f"{peer.url}v1.0/Resources/query", params={"search": search}, headers=headers(peer)
+    ).json()
+    (item,) = found["items"]
+    single = httpx.get(f"{peer.url}v1.0/Resources/3", headers=headers(peer)).json()
+    assert single == {"item": item}
+
+
+def test_what_the_peer_does_not_implement_is_named(peer: PsaRestEmulator) -> None:
+    """Never a silent success: unknown entities, operators and writes say what they are."""
+    unknown = httpx.post(f"{peer.url}v1.0/Invoices/query", json={}, headers=headers(peer))
+    assert unknown.status_code == 404 and "Invoices" in unknown.json()["errors"][0]
+    operator = httpx.post(
+        f"{peer.url}v1.0/Resources/query",
+        json={"Filter": [{"op": "like", "field": "id", "value": 1}]},
+        headers=headers(peer),
+    )
+    assert operator.status_code == 400 and "like" in operator.json()["errors"][0]
+    write = httpx.delete(f"{peer.url}v1.0/Contacts/1", headers=headers(peer))
+    assert write.status_code == 405 and "DELETE Contacts/1" in write.json()["errors"][0]
+
+
+def test_appointments_are_created_updated_and_deleted(peer: PsaRestEmulator) -> None:
+    api = client(peer)
+    new = api.create(
+        "Appointments",
+        {
+            "resourceID": 1,
+            "title": "From a mailbox",
+            "description": "",
+            "startDateTime": "2026-12-01T09:00:00.000Z",
+            "endDateTime": "2026-12-01T10:00:00.000Z",
+        },
+    )
+    api.update("Appointments", {"id": new, "title": "Renamed"})
+    (item,) = api.query("Appointments", [{"op": "eq", "field": "id", "value": new}])
+    assert item["title"] == "Renamed" and item["startDateTime"] == "2026-12-01T09:00:00.000Z"
+    api.delete("Appointments", new)
+    assert api.count("Appointments", [{"op": "eq", "field": "id", "value": new}]) == 0
