@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,13 +128,23 @@ class RestPsa:
     # -- reading ---------------------------------------------------------------------------
 
     def resources(self) -> list[Resource]:
+        if self._resources and time.monotonic() - self._resources[0] < self.RESOURCES_FRESH_FOR:
+            return list(self._resources[1])
         found = [
-            Resource(
-                item["id"], item["firstName"], item["lastName"], item["email"], item["isActive"]
-            )
-            for item in self.client.query("Resources", every())
+            Resource(i["id"], i["firstName"], i["lastName"], i["email"], i["isActive"])
+            for i in self.client.query("Resources", every())
         ]
-        return sorted(found, key=lambda r: (r.last_name, r.first_name, r.id))
+        found.sort(key=lambda r: (r.last_name, r.first_name, r.id))
+        self._resources = (time.monotonic(), found)
+        return list(found)
+
+    def usage(self) -> str:
+        """The API requests this connection sent, and the hour's budget used."""
+        budget = self.client.budget
+        return (
+            f"PSA API: {self.client.requests} requests; {budget.used:,} of {budget.limit:,}"
+            " in the last hour"
+        )
 
     def cursor(self) -> str:
         return iso(datetime.now(UTC))

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log, Select, Static
 
+from console import sync_session
 from console.app import MsextApp
 from console.cli import main
 from console.screens.activity import ActivityScreen
 from console.screens.user import UserScreen
 from console.sync_session import Level
 from engine.profile import Profile
+
+
+@pytest.fixture
+def held_run(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Console runs wait at their start until the test sets the event: a run is surely in
+    progress while the test presses keys, however fast the machine syncs."""
+    release = threading.Event()
+    real_sync = sync_session.sync
+
+    def held(*args: object, **kwargs: object) -> Iterator[object]:
+        release.wait(timeout=60)
+        yield from real_sync(*args, **kwargs)
+
+    monkeypatch.setattr(sync_session, "sync", held)
+    return release
 
 
 def cells(app: MsextApp, table_id: str) -> list[list[str]]:
@@ -122,7 +140,7 @@ async def test_item_history_finds_a_record_by_subject_and_key(synced_app: MsextA
 
 
 async def test_activity_sync_now_stays_responsive_and_totals_match_status(
-    app: MsextApp, capsys: pytest.CaptureFixture[str]
+    app: MsextApp, capsys: pytest.CaptureFixture[str], held_run: threading.Event
 ) -> None:
     """R04, R09: `s` on the Activity page syncs everyone in a worker; keys still work during
     the run; the finished run's totals equal what `msext status --json` reports."""
@@ -136,6 +154,7 @@ async def test_activity_sync_now_stays_responsive_and_totals_match_status(
         await pilot.press("j", "j", "j", "k")
         assert app.sync_session.state.running, "the keys were handled during the run"
         assert table.cursor_row == 2
+        held_run.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         result = app.sync_session.state.result
@@ -180,7 +199,9 @@ async def test_activity_log_filters_by_level_and_user(synced_app: MsextApp) -> N
         assert list(log.lines) and all("Ava Fischer" in line for line in log.lines)
 
 
-async def test_activity_cancel_skips_users_not_started(app: MsextApp) -> None:
+async def test_activity_cancel_skips_users_not_started(
+    app: MsextApp, held_run: threading.Event
+) -> None:
     """`x` cancels a run: users not yet started end as cancelled, nothing is half-written."""
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(ActivityScreen)
@@ -188,6 +209,7 @@ async def test_activity_cancel_skips_users_not_started(app: MsextApp) -> None:
         await pilot.press("s", "x")
         await pilot.pause()
         assert text(app, "#activity-status").startswith("Cancelling")
+        held_run.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         result = app.sync_session.state.result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 
@@ -39,8 +40,11 @@ def snapshot(harness: Harness) -> dict[str, object]:
     return {"stamped": stamped, "imported": imported}
 
 
+SOAK_USERS = int(os.environ.get("MSEXT_SOAK_USERS", "60"))
+"""60 in CI (about a minute); MSEXT_SOAK_USERS=200 for the full soak by hand (minutes:
+exchangelib backs off protocol-wide on every fault)."""
 SOAK = DemoSize(
-    resources=200,
+    resources=SOAK_USERS,
     companies=40,
     contacts_per_company=(1, 2),
     opportunities=40,
@@ -48,14 +52,13 @@ SOAK = DemoSize(
     todos_per_resource=(1, 2),
     service_calls=40,
 )
-"""200 users with a few records each: every fault has many chances to strike."""
+"""Many users with a few records each: every fault has many chances to strike."""
 
 
 def test_every_fault_kind_converges_to_the_clean_result() -> None:
-    """A run over 200 users with every emulator fault at 10% of requests, then runs without
+    """A run over many users with every emulator fault at 10% of requests, then runs without
     faults, end in the same state as a clean run: busy with back-off, resets, 500s, slow
-    answers, connection-count and expired states. (exchangelib backs off protocol-wide, so
-    the faulty run takes about two minutes: one is enough to meet every fault kind.)"""
+    answers, connection-count and expired states (R10: every series occurrence arrives)."""
     clean = Harness.create("clean", size=SOAK)
     try:
         clean.settled()
