@@ -380,6 +380,8 @@ class _UserSync:
         self.result = UserResult(resource.id, resource.name, runner.mailbox_address(resource))
         self.overlay: dict[str, MailboxItem] | None = None
         self.events: list[EventDraft] = []
+        self.resynced = False
+        """Whether a pull in this run had to start a folder afresh."""
 
     def progress(self, phase: str, done: int = 0, total: int = 0, message: str = "") -> None:
         self.emit(Progress(self.uid, self.resource.name, phase, done, total, message))
@@ -483,8 +485,13 @@ class _UserSync:
         self.hold(plan, user_state)
         self.apply(mailbox, plan)
         if plan.count(Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE):
+            self.resynced = False
             for folder in folders:
                 self.pull(mailbox, folder)
+            if self.resynced:
+                # Pulling a folder afresh forgot its series' occurrences; without them the
+                # next reconcile would take their appointments out of the PSA (R10).
+                self.expand_series(mailbox, policy)
         if self.cancel.is_set():
             self.result.outcome = "cancelled"
             return
@@ -526,6 +533,7 @@ class _UserSync:
                     f"the server no longer knows the {folder} sync state: pulling it afresh",
                 )
             )
+            self.resynced = True
             if self.overlay is None:
                 self.state.reset_folder(self.uid, folder)
             else:

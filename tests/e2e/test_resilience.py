@@ -6,6 +6,7 @@ import json
 import os
 import random
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -158,3 +159,39 @@ def test_kills_at_random_points_leave_no_duplicate_and_no_loss() -> None:
         assert snapshot(harness) == expected
     finally:
         harness.close()
+
+
+def test_a_resync_after_writing_keeps_the_series_occurrences(harness: Harness) -> None:
+    """R10: when the pull after a run's writes finds its sync state expired, the folder is
+    pulled afresh and its series expanded again, so the next reconcile keeps every imported
+    occurrence in the PSA. (Found by the 200-user soak: six occurrences left the PSA.)"""
+    harness.settled()
+    profile = Profile(harness.paths)
+    owner = next(user for user in profile.resources() if profile.state.masters(user.id))
+    profile.close()
+    before = sorted(row["origin_key"] for row in harness.imported() if "@" in row["origin_key"])
+    assert before, "the owner's series occurrences are in the PSA"
+
+    def psa_change(title: str) -> None:
+        psa = harness.psa()
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+        psa.insert(
+            "appointments",
+            resource_id=owner.id,
+            title=title,
+            description="",
+            start=start,
+            end=start + timedelta(hours=1),
+        )
+        psa.close()
+
+    psa_change("Written before the expired state")
+    harness.emulator.faults.set(
+        FaultKind.EXPIRED_SYNC_STATE, count=1, operations={"SyncFolderItems"}, after=2
+    )
+    harness.sync(owner.email)
+    assert harness.emulator.faults.injected["expired_sync_state"] == 1
+    psa_change("Reconciled after it")
+    harness.sync(owner.email)
+    after = sorted(row["origin_key"] for row in harness.imported() if "@" in row["origin_key"])
+    assert after == before

@@ -32,6 +32,8 @@ class _Rule:
     operations: frozenset[str]
     back_off_ms: int
     delay_ms: int
+    spared: int = 0
+    """Matching requests still to answer normally before the rule applies."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,17 @@ class Faults:
         operations: set[str] | frozenset[str] = frozenset(),
         back_off_ms: int = 200,
         delay_ms: int = 300,
+        after: int = 0,
     ) -> None:
-        """Inject ``kind`` into the next ``count`` requests, or each with ``probability``."""
+        """Inject ``kind`` into the next ``count`` requests, or each with ``probability``,
+        once ``after`` matching requests have been answered normally."""
         if (probability is None) == (count is None):
             raise ValueError("give either a probability or a count")
+        rule = _Rule(
+            kind, probability or 1.0, count, frozenset(operations), back_off_ms, delay_ms, after
+        )
         with self._lock:
-            self._rules.append(
-                _Rule(kind, probability or 1.0, count, frozenset(operations), back_off_ms, delay_ms)
-            )
+            self._rules.append(rule)
 
     def clear(self) -> None:
         with self._lock:
@@ -78,6 +83,9 @@ class Faults:
                 if rule.operations and operation not in rule.operations:
                     continue
                 if rule.kind is FaultKind.EXPIRED_SYNC_STATE and operation != "SyncFolderItems":
+                    continue
+                if rule.spared:
+                    rule.spared -= 1
                     continue
                 if rule.remaining is not None:
                     if rule.remaining <= 0:
