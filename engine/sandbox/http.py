@@ -1,9 +1,10 @@
-"""What the loopback peers' HTTP handlers share."""
+"""What the loopback peers share: their handlers' HTTP habits, and serving on a thread."""
 
 from __future__ import annotations
 
 import socket
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class PromptHandler(BaseHTTPRequestHandler):
@@ -18,3 +19,15 @@ class PromptHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class ServerThread:
+    """One peer's HTTP server, answering on a daemon thread until :meth:`stop`."""
+
+    def __init__(self, server: ThreadingHTTPServer, name: str) -> None:
+        self.server = server
+        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

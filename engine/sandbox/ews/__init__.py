@@ -7,7 +7,6 @@ sync states, and can be told to misbehave (busy, resets, 500s, slow, expired syn
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +17,7 @@ from engine.sandbox.ews.items import extended_properties
 from engine.sandbox.ews.server import EWS_PATH, EmulatorHttpServer, ServerState, Stats
 from engine.sandbox.ews.store import Mailbox, Store
 from engine.sandbox.ews.xml import local, t
+from engine.sandbox.http import ServerThread
 
 __all__ = ["EwsEmulator", "FaultKind", "MailboxSpec"]
 
@@ -66,30 +66,25 @@ class EwsEmulator:
         )
         for spec in mailboxes or ():
             self.add_mailbox(spec)
-        self._server: EmulatorHttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self.url = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = EmulatorHttpServer((host, port), self._state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ews-emulator", daemon=True
-        )
-        self._thread.start()
-        self.url = f"http://{host}:{self._server.server_address[1]}{EWS_PATH}"
+        server = EmulatorHttpServer((host, port), self._state)
+        self._serving = ServerThread(server, "ews-emulator")
+        self.url = f"http://{host}:{server.server_address[1]}{EWS_PATH}"
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
         self.store.close()
 
     def __enter__(self) -> EwsEmulator:
-        if self._server is None:
+        if self._serving is None:
             self.start()
         return self
 

@@ -8,10 +8,10 @@ headers, queries with paging, writes of appointments, and the API's limits (429)
 from __future__ import annotations
 
 import secrets
-import threading
 from pathlib import Path
 
 from engine.psa.embedded import EmbeddedPsa
+from engine.sandbox.http import ServerThread
 from engine.sandbox.psa_rest.server import ApiUser, PeerHttpServer, PeerState
 
 DEMO_API_USER = "msext-api@contoso.example"
@@ -31,25 +31,20 @@ class PsaRestEmulator:
     ) -> None:
         self.user = ApiUser(username, secret or secrets.token_urlsafe(18), integration_code)
         self.state = PeerState(EmbeddedPsa(psa_db), self.user, hourly_limit=hourly_limit)
-        self._server: PeerHttpServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
         self.url = ""
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve; returns the base URL to give zone discovery."""
-        self._server = PeerHttpServer((host, port), self.state)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="psa-rest-peer", daemon=True
-        )
-        self._thread.start()
-        self.url = f"{self._server.base_url}/atservicesrest/"
+        server = PeerHttpServer((host, port), self.state)
+        self._serving = ServerThread(server, "psa-rest-peer")
+        self.url = f"{server.base_url}/atservicesrest/"
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
         self.state.psa.close()
 
     def throttle(self, requests: int, retry_after: float = 0.2, after: int = 0) -> None:
