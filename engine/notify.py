@@ -51,13 +51,15 @@ def notify_errors(
     recipients = profile.settings.exchange.general.error_recipients
     if result.dry_run or not recipients:
         return []
+    problems = [(user, kind) for user in result.users if (kind := error_kind(user))]
+    if not problems:
+        return []
     now = now or utc_now()
     day = now.date().isoformat()
     resources = {resource.id: resource for resource in profile.resources()}
     sent = []
-    for user in result.users:
-        kind = error_kind(user)
-        if kind is None or not profile.state.claim_notification(user.user_id, kind, day, now):
+    for user, kind in problems:
+        if not profile.state.claim_notification(user.user_id, kind, day, now):
             continue
         try:
             diagnosis = diagnose_with(profile, resources[user.user_id], connector)

@@ -195,12 +195,13 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
         for event in sync(profile, select_users(profile), trigger="schedule"):
             if isinstance(event, RunFinished):
                 totals = event.result.totals
+                usage = psa_usage(profile)
                 log.info(
                     "run %s finished: %s %s%s",
                     event.result.run_id,
                     event.result.outcome,
                     totals,
-                    f"; {psa_usage(profile)}" if psa_usage(profile) else "",
+                    f"; {usage}" if usage else "",
                 )
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)

@@ -133,15 +133,16 @@ class ActivityScreen(PageScreen):
 
     def _write_log(self, entries: list[LogEntry]) -> None:
         log = self.query_one("#activity-log", Log)
-        fresh = [entry for entry in entries[self._shown :] if self._matches(entry)]
+        level = int(self.query_one("#activity-level", Select).value)  # type: ignore[arg-type]
+        who = self.query_one("#activity-who", Input).value.strip().lower()
+        fresh = [
+            entry
+            for entry in entries[self._shown :]
+            if entry.level >= level and (not who or who in entry.user.lower())
+        ]
         self._shown = len(entries)
         if fresh:
             log.write_lines(entry.line() for entry in fresh)
-
-    def _matches(self, entry: LogEntry) -> bool:
-        level = self.query_one("#activity-level", Select).value
-        who = self.query_one("#activity-who", Input).value.strip().lower()
-        return entry.level >= int(level) and (not who or who in entry.user.lower())  # type: ignore[arg-type]
 
     @on(Select.Changed, "#activity-level")
     @on(Input.Changed, "#activity-who")

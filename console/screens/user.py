@@ -15,7 +15,9 @@ from console.user.comparison import ComparisonPane
 from console.user.diagnosis import DiagnosisPane
 from console.user.history import HistoryPane
 from console.user.runs import RunsPane
+from engine.errors import UserError
 from engine.psa.model import Resource
+from engine.sync import select_users
 
 
 class UserScreen(PageScreen):
@@ -88,16 +90,12 @@ class UserScreen(PageScreen):
         self.query_one(DiagnosisPane).run_checks()
 
     def action_sync_now(self) -> None:
-        settings = self.msext.profile.settings
-        enabled = settings.exchange.general.enabled and settings.resource(self.resource.id).enabled
-        if not (enabled and self.resource.active):
-            self.notify(
-                f"{self.resource.name} is not enabled for the MS Exchange extension: enable"
-                " the user on the MS Exchange page's Resources tab first.",
-                severity="warning",
-            )
+        try:
+            users = select_users(self.msext.profile, [str(self.resource.id)])
+        except UserError as error:
+            self.notify(f"Not synced: {error}.", severity="warning")
             return
-        if self.msext.sync_session.start([self.resource]):
+        if self.msext.sync_session.start(users):
             self.notify(f"Syncing {self.resource.name}; progress on Admin > Sync activity.")
 
     def _focused_table(self) -> DataTable | None:
