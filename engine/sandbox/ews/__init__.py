@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from engine.sandbox.ews.faults import FaultKind, Faults
@@ -17,7 +16,7 @@ from engine.sandbox.ews.items import extended_properties
 from engine.sandbox.ews.server import EWS_PATH, EmulatorHttpServer, ServerState, Stats
 from engine.sandbox.ews.store import Mailbox, Store
 from engine.sandbox.ews.xml import local, t
-from engine.sandbox.http import ServerThread
+from engine.sandbox.http import LoopbackPeer
 
 __all__ = ["EwsEmulator", "FaultKind", "MailboxSpec"]
 
@@ -31,7 +30,7 @@ class MailboxSpec:
     """Whether the service account may impersonate this mailbox."""
 
 
-class EwsEmulator:
+class EwsEmulator(LoopbackPeer):
     """The emulator: a store, fault switches, counters, and a server you start and stop."""
 
     def __init__(
@@ -66,35 +65,18 @@ class EwsEmulator:
         )
         for spec in mailboxes or ():
             self.add_mailbox(spec)
-        self._serving: ServerThread | None = None
         self.url = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         server = EmulatorHttpServer((host, port), self._state)
-        self._serving = ServerThread(server, "ews-emulator")
+        self.serve(server, "ews-emulator")
         self.url = f"http://{host}:{server.server_address[1]}{EWS_PATH}"
         return self.url
 
-    def stop(self) -> None:
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
+    def release(self) -> None:
         self.store.close()
-
-    def __enter__(self) -> EwsEmulator:
-        if self._serving is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def token_url(self, tenant_id: str) -> str:
         return self.url.replace(EWS_PATH, f"/{tenant_id}/oauth2/v2.0/token")

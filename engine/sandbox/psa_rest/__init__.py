@@ -11,14 +11,14 @@ import secrets
 from pathlib import Path
 
 from engine.psa.embedded import EmbeddedPsa
-from engine.sandbox.http import ServerThread
+from engine.sandbox.http import LoopbackPeer
 from engine.sandbox.psa_rest.server import ApiUser, PeerHttpServer, PeerState
 
 DEMO_API_USER = "msext-api@contoso.example"
 DEMO_INTEGRATION_CODE = "MSEXTSANDBOXINTEGRATIONCODE"
 
 
-class PsaRestEmulator:
+class PsaRestEmulator(LoopbackPeer):
     """Start with :meth:`start`, stop with :meth:`stop` (or use it as a context manager)."""
 
     def __init__(
@@ -31,20 +31,16 @@ class PsaRestEmulator:
     ) -> None:
         self.user = ApiUser(username, secret or secrets.token_urlsafe(18), integration_code)
         self.state = PeerState(EmbeddedPsa(psa_db), self.user, hourly_limit=hourly_limit)
-        self._serving: ServerThread | None = None
         self.url = ""
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve; returns the base URL to give zone discovery."""
         server = PeerHttpServer((host, port), self.state)
-        self._serving = ServerThread(server, "psa-rest-peer")
+        self.serve(server, "psa-rest-peer")
         self.url = f"{server.base_url}/atservicesrest/"
         return self.url
 
-    def stop(self) -> None:
-        if self._serving is not None:
-            self._serving.stop()
-            self._serving = None
+    def release(self) -> None:
         self.state.psa.close()
 
     def throttle(self, requests: int, retry_after: float = 0.2, after: int = 0) -> None:
@@ -54,10 +50,3 @@ class PsaRestEmulator:
             self.state.throttle_next = requests
             self.state.throttle_after = after
             self.state.retry_after = retry_after
-
-    def __enter__(self) -> PsaRestEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
