@@ -10,6 +10,7 @@ single appointments without a series link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.mailbox.base import (
@@ -158,6 +159,12 @@ def origin_key(item: MailboxItem) -> str:
     if item.master_id and item.start:
         return f"{item.master_id}@{item.start.isoformat()}"
     return item.item_id
+
+
+def rekey_origin(key: str, native_id: Callable[[str], str]) -> str:
+    """An origin key with its item id renamed (the time of an occurrence stays)."""
+    item_id, at, start = key.partition("@")
+    return native_id(item_id) + at + start
 
 
 def import_projection(item: MailboxItem, mode: ImportMode) -> ImportedAppointment:

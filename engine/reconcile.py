@@ -44,6 +44,12 @@ def full_hash(value: object) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
 
 
+def import_hash(imported: ImportedAppointment) -> str:
+    """:func:`full_hash` of what an import writes into the PSA: its origin key is left out,
+    since the same item keeps its content when the mailbox API renames it (R19)."""
+    return full_hash(replace(imported, origin_key=""))
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """One entry of the id map, as it stood after the last successful write."""
@@ -421,7 +427,7 @@ class _Planner:
             )
             return
         psa_moved = (record.start, record.end) != (link.start, link.end)
-        mailbox_changed = full_hash(imported) != link.psa_hash
+        mailbox_changed = import_hash(imported) != link.psa_hash
         mailbox_moved = (item.start, item.end) != (link.start, link.end)
         if psa_moved and mailbox_moved:
             self.add(

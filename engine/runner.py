@@ -24,7 +24,9 @@ from engine.mailbox.base import (
     CalendarContent,
     ChangePage,
     FolderKind,
+    ForeignSyncStateError,
     ItemChange,
+    ItemRef,
     Mailbox,
     MailboxConnector,
     MailboxError,
@@ -39,7 +41,7 @@ from engine.mailbox.base import (
     content_digest,
     visible_time,
 )
-from engine.projection import Projection, project
+from engine.projection import Projection, project, rekey_origin
 from engine.psa.model import (
     Appointment,
     ChangeSummary,
@@ -58,6 +60,7 @@ from engine.reconcile import (
     PsaSide,
     Verb,
     full_hash,
+    import_hash,
     reconcile,
 )
 from engine.rules import Origin
@@ -72,6 +75,13 @@ _ERROR_KINDS: dict[type[MailboxError], str] = {
     MailboxNotFoundError: "mailbox_not_found",
 }
 WRITE_CHUNK = 50
+
+
+def _error_kind(error: MailboxError) -> str:
+    """The kind a notification is sent once a day for (Graph's refusals are subclasses)."""
+    return next(
+        (kind for cause, kind in _ERROR_KINDS.items() if isinstance(error, cause)), "mailbox"
+    )
 
 
 def utc_now() -> datetime:
@@ -393,7 +403,7 @@ class _UserSync:
         except ThrottledError as error:
             self.fail(str(error), "deferred")
         except MailboxError as error:
-            self.fail(str(error), "error", _ERROR_KINDS.get(type(error), "mailbox"))
+            self.fail(str(error), "error", _error_kind(error))
         except Exception as error:
             log.exception("sync of user %s failed", self.uid)
             self.fail(f"internal error: {error}", "error", "internal")
@@ -517,20 +527,23 @@ class _UserSync:
         state = None if afresh else self.state.sync_state(self.uid, folder)
         changes = 0
         try:
-            for page in mailbox.pull(folder, state, PAGE_SIZE):
+            window = (self.policy.window_start, self.policy.window_end)
+            for page in mailbox.pull(folder, state, PAGE_SIZE, window):
                 changes += len(page.upserts) + len(page.deleted_ids)
                 self.store_page(folder, self.with_bodies(mailbox, page))
                 self.progress("pull", changes, 0, f"{folder}: {changes} changes")
-        except SyncStateExpiredError:
+        except SyncStateExpiredError as expired:
             if afresh:
                 raise
+            if isinstance(expired, ForeignSyncStateError) and self.overlay is None:
+                self.adopt_ids(mailbox)
             self.events.append(
                 EventDraft(
                     self.run_id,
                     "resync",
                     "done",
                     "-",
-                    f"the server no longer knows the {folder} sync state: pulling it afresh",
+                    f"{expired} ({folder}): pulling the folder afresh",
                 )
             )
             self.resynced = True
@@ -540,6 +553,13 @@ class _UserSync:
                 self.overlay = {k: v for k, v in self.overlay.items() if v.folder is not folder}
             return changes + self.pull(mailbox, folder, afresh=True)
         return changes
+
+    def adopt_ids(self, mailbox: Mailbox) -> None:
+        """R19: the profile moved between EWS and Graph. Both name the same items, in two
+        spellings: the links and the PSA's imported appointments keep their items under
+        the new spelling, so nothing is created, deleted or imported twice."""
+        self.state.adopt_ids(self.uid, mailbox.native_id)
+        self.runner.psa.rekey_imported(lambda key: rekey_origin(key, mailbox.native_id))
 
     def with_bodies(self, mailbox: Mailbox, page: ChangePage) -> ChangePage:
         """R06: bodies of a person's appointments, only when they are imported with details."""
@@ -563,12 +583,12 @@ class _UserSync:
         if self.overlay is None:
             self.state.apply_page(self.uid, folder, page)
             return
-        for item in page.upserts:
-            self.overlay[item.item_id] = item
         for item_id in page.deleted_ids:
             self.overlay.pop(item_id, None)
             for key in [k for k, v in self.overlay.items() if v.master_id == item_id]:
                 del self.overlay[key]
+        for item in page.upserts:
+            self.overlay[item.item_id] = item
 
     def expand_series(self, mailbox: Mailbox, policy: Policy) -> None:
         """Occurrences of the user's recurring series inside the window (R10)."""
@@ -842,7 +862,7 @@ class _UserSync:
                         change_key=result.change_key,
                         start=start,
                         end=end,
-                        psa_hash=full_hash(action.imported),
+                        psa_hash=import_hash(action.imported),
                     )
                 )
                 put_items.append(replace(item, change_key=result.change_key, start=start, end=end))
@@ -853,7 +873,9 @@ class _UserSync:
         self.state.record(self.uid, put_links=put_links, put_items=put_items, events=events)
 
     def delete(self, mailbox: Mailbox, actions: list[Action]) -> None:
-        results = mailbox.delete([action.item_id or "" for action in actions])
+        mirror = self.state.mirror(self.uid)
+        item_ids = [action.item_id or "" for action in actions]
+        results = mailbox.delete([ItemRef(item_id, mirror[item_id].folder) for item_id in item_ids])
         links = self.state.links(self.uid)
         drop_links, drop_items, events = [], [], []
         for action, result in zip(actions, results, strict=True):
@@ -883,7 +905,7 @@ class _UserSync:
             change_key=item.change_key,
             folder=FolderKind.CALENDAR,
             digest=item.digest,
-            psa_hash=full_hash(imported),
+            psa_hash=import_hash(imported),
             start=imported.start,
             end=imported.end,
         )

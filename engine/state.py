@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -239,16 +239,30 @@ class StateStore:
     def apply_page(self, user_id: int, folder: FolderKind, page: ChangePage) -> None:
         """A pulled page and its sync state, together or not at all."""
         with self.transaction() as db:
-            _put_items(db, user_id, page.upserts)
             db.executemany(
                 "DELETE FROM mirror WHERE user_id = ? AND (item_id = ? OR master_id = ?)",
                 [(user_id, item_id, item_id) for item_id in page.deleted_ids],
             )
+            _put_items(db, user_id, page.upserts)
             db.execute(
                 "INSERT INTO sync_states(user_id, folder, state) VALUES (?, ?, ?)"
                 " ON CONFLICT(user_id, folder) DO UPDATE SET state = excluded.state",
                 (user_id, folder, page.sync_state),
             )
+
+    def adopt_ids(self, user_id: int, native_id: Callable[[str], str]) -> None:
+        """The profile switched mailbox APIs: keep the user's links under the ids the new
+        API gives the same items, and forget every folder's sync state and mirror."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT key, item_id FROM links WHERE user_id = ?", (user_id,)
+            ).fetchall()
+            db.executemany(
+                "UPDATE links SET item_id = ? WHERE user_id = ? AND key = ?",
+                [(native_id(row[1]), user_id, row[0]) for row in rows],
+            )
+            db.execute("DELETE FROM sync_states WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM mirror WHERE user_id = ?", (user_id,))
 
     def reset_folder(self, user_id: int, folder: FolderKind) -> None:
         """Forget a folder's sync state and mirror so that the next pull starts afresh."""

@@ -1,6 +1,7 @@
 """The mailbox as the engine sees it: incremental pulls, bulk writes, per-item results.
 
-The EWS adapter (``ews.py``) implements it over exchangelib; a Graph adapter can follow.
+The EWS adapter (``ews.py``) implements it over exchangelib, the Graph adapter
+(``graph.py``) over httpx.
 Content handed to a mailbox is already projected (``engine.projection``); what comes back
 is only what reconcile needs, and never more of a private item than its date and time.
 """
@@ -8,7 +9,7 @@ is only what reconcile needs, and never more of a private item than its date and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,9 @@ class FolderKind(StrEnum):
 
 
 PRIVATE_SENSITIVITIES = frozenset({"Private", "Confidential"})
+STAMP_PROPERTY_SET = "7f3c1d52-9a4e-4b7e-8a61-5d2c0e9b4f17"
+STAMP_PROPERTY_NAME = "msextPsaRecord"
+"""The named MAPI property holding the PSA record key on every item the engine creates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +61,31 @@ class MailboxItem:
 
 @dataclass(frozen=True, slots=True)
 class ChangePage:
-    """One SyncFolderItems page: apply it and store ``sync_state`` in one transaction."""
+    """One page of changes: apply it and store ``sync_state`` in one transaction.
+
+    Removals apply first (with the occurrences of a removed series), then upserts: an item
+    in both was removed and then reported again, as Graph does when a series changes.
+    """
 
     upserts: tuple[MailboxItem, ...]
     deleted_ids: tuple[str, ...]
     sync_state: str
     last: bool
+
+    @classmethod
+    def fold(cls, changes: Iterable[MailboxItem | str], sync_state: str, last: bool) -> ChangePage:
+        """A page from changes in server order, a ``str`` being a removed item id: a
+        removal cancels what the page upserted before it for that item or its series."""
+        upserts: dict[str, MailboxItem] = {}
+        deleted: dict[str, None] = {}
+        for change in changes:
+            if isinstance(change, MailboxItem):
+                upserts[change.item_id] = change
+                continue
+            deleted[change] = None
+            for item_id in [k for k, v in upserts.items() if change in (k, v.master_id)]:
+                del upserts[item_id]
+        return cls(tuple(upserts.values()), tuple(deleted), sync_state, last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +210,14 @@ class TimeChange:
     end: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """An item to delete; Graph addresses items per folder (``/events``, ``/contacts``)."""
+
+    item_id: str
+    folder: FolderKind
+
+
 class WriteError(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
@@ -214,6 +245,19 @@ class AccessDeniedError(MailboxError):
     """The synchronization account may not impersonate this mailbox (R14)."""
 
 
+class AccessPolicyError(AccessDeniedError):
+    """Graph: the application access policy (or RBAC for Applications scope) leaves this
+    mailbox out."""
+
+
+class MissingPermissionError(AccessDeniedError):
+    """Graph: the app registration lacks an application permission (admin consent)."""
+
+    def __init__(self, message: str, permission: str) -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
 class MailboxNotFoundError(MailboxError):
     pass
 
@@ -224,6 +268,23 @@ class ThrottledError(MailboxError):
 
 class SyncStateExpiredError(MailboxError):
     """The server no longer knows our sync state: pull the folder from scratch."""
+
+
+class ForeignSyncStateError(SyncStateExpiredError):
+    """The sync state was made through the other mailbox API: the profile switched between
+    EWS and Graph, so the stored item ids are the other API's (see :func:`rest_id`)."""
+
+
+def rest_id(ews_id: str) -> str:
+    """An EWS item id as Microsoft Graph names the same item: the same base64, made safe
+    for URLs as Outlook's ``convertToRestId`` does. App-only Graph cannot call
+    translateExchangeIds, and needs no request for this."""
+    return ews_id.replace("/", "-").replace("+", "_")
+
+
+def ews_id(graph_id: str) -> str:
+    """A Graph item id as EWS names the same item (the inverse of :func:`rest_id`)."""
+    return graph_id.replace("-", "/").replace("_", "+")
 
 
 class Mailbox(Protocol):
@@ -240,13 +301,28 @@ class Mailbox(Protocol):
         ...
 
     def pull(
-        self, folder: FolderKind, sync_state: str | None, page_size: int
+        self,
+        folder: FolderKind,
+        sync_state: str | None,
+        page_size: int,
+        window: tuple[datetime, datetime],
     ) -> Iterator[ChangePage]:
-        """Changes since ``sync_state`` (everything when ``None``), page by page."""
+        """Changes since ``sync_state`` (everything when ``None``), page by page.
+
+        ``window`` is the span the run reconciles; an API that can only follow a calendar
+        over a fixed span (Graph's calendarView delta) reports the occurrences of series
+        inside it with ``master_id`` set, and raises :class:`SyncStateExpiredError` when the
+        span of its sync state is not this one.
+        """
         ...
 
     def bodies(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Text bodies of non-private items, for imports with full details (R06)."""
+        ...
+
+    def native_id(self, item_id: str) -> str:
+        """An item id the other mailbox API gave, as this API names the same item (an id
+        this API gave is returned as it is)."""
         ...
 
     def occurrences(
@@ -261,7 +337,7 @@ class Mailbox(Protocol):
 
     def move(self, changes: Sequence[TimeChange]) -> list[WriteResult]: ...
 
-    def delete(self, item_ids: Sequence[str]) -> list[WriteResult]:
+    def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:
         """Move items the engine created to Deleted Items (never a hard delete)."""
         ...
 

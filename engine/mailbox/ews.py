@@ -62,12 +62,16 @@ from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016,
 
 from engine.mailbox.base import (
     PRIVATE_SENSITIVITIES,
+    STAMP_PROPERTY_NAME,
+    STAMP_PROPERTY_SET,
     AccessDeniedError,
     ChangePage,
     ContactContent,
     Content,
     FolderKind,
+    ForeignSyncStateError,
     ItemChange,
+    ItemRef,
     MailboxError,
     MailboxItem,
     MailboxNotFoundError,
@@ -80,6 +84,7 @@ from engine.mailbox.base import (
     calendar_digest,
     contact_digest,
     content_digest,
+    ews_id,
 )
 from engine.settings.model import AuthType, ExchangeGeneral, ExchangeVersion
 
@@ -87,8 +92,8 @@ from engine.settings.model import AuthType, ExchangeGeneral, ExchangeVersion
 class PsaStamp(ExtendedProperty):
     """The PSA record key on every item the engine creates (rebuilds the id map if lost)."""
 
-    property_set_id = "7f3c1d52-9a4e-4b7e-8a61-5d2c0e9b4f17"
-    property_name = "msextPsaRecord"
+    property_set_id = STAMP_PROPERTY_SET
+    property_name = STAMP_PROPERTY_NAME
     property_type = "String"
 
 
@@ -129,6 +134,8 @@ _SYNC_FIELDS = {
     FolderKind.TASKS: ("subject", "start_date", "due_date", "sensitivity", "categories", STAMP),
 }
 _CHUNK = 25
+_ITEM_CHANGES = (SyncFolderItems.CREATE, SyncFolderItems.UPDATE, SyncFolderItems.DELETE)
+"""What a pull reads; read-flag changes do not matter to the sync."""
 _HTML_TAG = re.compile(r"<[^>]+>")
 
 
@@ -182,7 +189,7 @@ class EwsConnector:
         BaseProtocol.RETRY_WAIT = 1
         if not general.verify_tls:
             BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
-        credentials = _credentials(general, secret, token_url)
+        credentials = _credentials(general, secret, token_url or general.oauth_token_url)
         with translate_errors(general.autodiscover_email or general.sync_account):
             service_endpoint = endpoint or general.ews_url or self._discover(credentials)
         version = _VERSIONS.get(general.exchange_version)
@@ -370,12 +377,20 @@ class EwsMailbox:
                     raise found
 
     def pull(
-        self, folder: FolderKind, sync_state: str | None, page_size: int
+        self,
+        folder: FolderKind,
+        sync_state: str | None,
+        page_size: int,
+        window: tuple[datetime, datetime],
     ) -> Iterator[ChangePage]:
+        """SyncFolderItems follows the whole folder; series are expanded by
+        :meth:`occurrences`, so ``window`` is not needed here."""
         model = _MODELS[folder]
         fields = {
             FieldPath(field=model.get_field_by_fieldname(name)) for name in _SYNC_FIELDS[folder]
         }
+        if sync_state and sync_state.startswith("{"):
+            raise ForeignSyncStateError("the sync state was made for Microsoft Graph, not EWS")
         target = self._folder(folder).to_id()
         service = SyncFolderItems(account=self.account)
         state = sync_state
@@ -393,19 +408,20 @@ class EwsMailbox:
                     )
                 )
             )
-            upserts: list[MailboxItem] = []
-            deleted: list[str] = []
-            for change, item in changes:
-                if change in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
-                    upserts.append(to_mailbox_item(folder, item))
-                elif change == SyncFolderItems.DELETE:
-                    deleted.append(item.id)
+            folded = [
+                to_mailbox_item(folder, item) if change != SyncFolderItems.DELETE else item.id
+                for change, item in changes
+                if change in _ITEM_CHANGES
+            ]
             new_state = service.sync_state
             last = bool(service.includes_last_item_in_range) or new_state == state
-            yield ChangePage(tuple(upserts), tuple(deleted), new_state, last)
+            yield ChangePage.fold(folded, new_state, last)
             if last:
                 return
             state = new_state
+
+    def native_id(self, item_id: str) -> str:
+        return ews_id(item_id)
 
     def bodies(self, item_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -529,12 +545,12 @@ class EwsMailbox:
             )
         )
 
-    def delete(self, item_ids: Sequence[str]) -> list[WriteResult]:
-        if not item_ids:
+    def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:
+        if not items:
             return []
         answers = self._call(
             lambda: self.account.bulk_delete(
-                ids=[ItemId(id=item_id) for item_id in item_ids],
+                ids=[ItemId(id=item.item_id) for item in items],
                 delete_type=MOVE_TO_DELETED_ITEMS,
                 send_meeting_cancellations=SEND_TO_NONE,
                 affected_task_occurrences=ALL_OCCURRENCES,
@@ -543,8 +559,8 @@ class EwsMailbox:
             )
         )
         return [
-            _write_result(answer, "", item_id)
-            for item_id, answer in zip(item_ids, answers, strict=True)
+            _write_result(answer, "", item.item_id)
+            for item, answer in zip(items, answers, strict=True)
         ]
 
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -378,6 +378,17 @@ class EmbeddedPsa:
 
     def delete_imported(self, record_id: int) -> None:
         self.delete(RecordKind.APPOINTMENT, record_id, only_imported=True)
+
+    def rekey_imported(self, rekey: Callable[[str], str]) -> None:
+        """Not a change of the record: no new sequence number."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT id, origin_key FROM appointments WHERE origin_key IS NOT NULL"
+            ).fetchall()
+            db.executemany(
+                "UPDATE OR IGNORE appointments SET origin_key = ? WHERE id = ?",
+                [(rekey(key), record_id) for record_id, key in rows if rekey(key) != key],
+            )
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
         kind, record_id = parse_record_key(key)

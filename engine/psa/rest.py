@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,14 @@ class OriginMap:
                 "INSERT INTO imports VALUES (?, ?) ON CONFLICT(origin_key)"
                 " DO UPDATE SET appointment_id = excluded.appointment_id",
                 (origin_key, appointment_id),
+            )
+
+    def rekey(self, rekey: Callable[[str], str]) -> None:
+        with self._lock:
+            rows = self._db.execute("SELECT origin_key FROM imports").fetchall()
+            self._db.executemany(
+                "UPDATE OR IGNORE imports SET origin_key = ? WHERE origin_key = ?",
+                [(rekey(key), key) for (key,) in rows if rekey(key) != key],
             )
 
     def drop(self, appointment_id: int) -> None:
@@ -278,6 +286,9 @@ class RestPsa:
     def delete_imported(self, record_id: int) -> None:
         self.client.delete("Appointments", record_id)
         self.origins.drop(record_id)
+
+    def rekey_imported(self, rekey: Callable[[str], str]) -> None:
+        self.origins.rekey(rekey)
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
         kind, record_id = parse_record_key(key)

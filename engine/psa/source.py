@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -46,6 +47,11 @@ class PsaSource(Protocol):
         ...
 
     def delete_imported(self, record_id: int) -> None: ...
+
+    def rekey_imported(self, rekey: Callable[[str], str]) -> None:
+        """Rename the origin keys of every imported appointment (the profile switched its
+        mailbox API, which names the same items differently); a key already renamed stays."""
+        ...
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
         """Change only the date and time of an appointment or to-do (R16)."""

@@ -39,6 +39,7 @@ from engine.reconcile import (
     PsaSide,
     Verb,
     full_hash,
+    import_hash,
     reconcile,
 )
 from engine.rules import Origin
@@ -193,7 +194,7 @@ class World:
                     item.change_key,
                     FolderKind.CALENDAR,
                     item.digest,
-                    full_hash(value),
+                    import_hash(value),
                     value.start,
                     value.end,
                 )
@@ -214,7 +215,7 @@ class World:
                     change_key=self.mailbox[action.item_id].change_key,
                     start=start,
                     end=end,
-                    psa_hash=full_hash(action.imported),
+                    psa_hash=import_hash(action.imported),
                 )
             case Verb.FORGET:
                 self.links.pop(action.key, None)
