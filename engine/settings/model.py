@@ -94,6 +94,22 @@ class ServerType(StrEnum):
     OFFICE365 = "office365"
 
 
+class MailboxApi(StrEnum):
+    """How mailboxes are reached: EWS (on-premises and Office 365) or Microsoft Graph
+    (Office 365 only, where EWS is being retired) (R19)."""
+
+    EWS = "ews"
+    GRAPH = "graph"
+
+
+CALENDARS_PERMISSION = "Calendars.ReadWrite"
+CONTACTS_PERMISSION = "Contacts.ReadWrite"
+MAIL_SEND_PERMISSION = "Mail.Send"
+GRAPH_PERMISSIONS = (CALENDARS_PERMISSION, CONTACTS_PERMISSION, MAIL_SEND_PERMISSION)
+"""The application permissions (admin consent) the app registration needs for Graph:
+calendars and contacts for the sync, Mail.Send for the error notifications (R18)."""
+
+
 class ExchangeVersion(StrEnum):
     AUTO = "auto"
     EXCHANGE_2013 = "2013"
@@ -134,6 +150,7 @@ class ExchangeGeneral(_Section):
 
     enabled: bool = False
     server_type: ServerType = ServerType.ON_PREMISES
+    mailbox_api: MailboxApi = MailboxApi.EWS
     ews_url: Url | None = None
     autodiscover_email: Email | None = None
     sync_account: str = ""
@@ -146,12 +163,26 @@ class ExchangeGeneral(_Section):
     timeout_seconds: int = Field(default=30, ge=5, le=300)
     oauth_tenant_id: str | None = None
     oauth_client_id: str | None = None
+    oauth_token_url: Url | None = None
+    """The app registration's token endpoint; empty means Microsoft's for the tenant id."""
+    graph_url: Url = "https://graph.microsoft.com/v1.0"
+    """Microsoft Graph's base URL (another one for national clouds)."""
     error_recipients: list[Email] = Field(default_factory=list)
 
     @field_validator("sync_account")
     @classmethod
     def _strip_account(cls, value: str) -> str:
         return value.strip()
+
+    @model_validator(mode="after")
+    def _graph_for_office365(self) -> ExchangeGeneral:
+        if self.mailbox_api is MailboxApi.GRAPH and self.server_type is not ServerType.OFFICE365:
+            raise FieldRuleError(
+                "mailbox_api",
+                "Microsoft Graph reaches Office 365 mailboxes only; on-premises and hosted"
+                " Exchange use EWS (R19)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> ExchangeGeneral:
@@ -171,14 +202,23 @@ class ExchangeGeneral(_Section):
                 "the synchronization account must act for every user through impersonation"
                 " (R14); per-user credentials are not supported",
             )
-        if self.auth_type is AuthType.OAUTH2 and not (
-            self.oauth_tenant_id and self.oauth_client_id
-        ):
+        if self.uses_oauth and not (self.oauth_tenant_id and self.oauth_client_id):
             raise FieldRuleError(
                 "oauth_client_id",
                 "OAuth2 needs the tenant id and the client id of the app registration",
             )
         return self
+
+    @property
+    def uses_oauth(self) -> bool:
+        """Graph always signs in as the app registration (client credentials)."""
+        return self.auth_type is AuthType.OAUTH2 or self.mailbox_api is MailboxApi.GRAPH
+
+    def token_url(self) -> str:
+        tenant = self.oauth_tenant_id or "common"
+        return (
+            self.oauth_token_url or f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+        )
 
     def warnings(self) -> list[tuple[str, str]]:
         """Settings that are allowed but risky, as (key, message)."""
@@ -362,8 +402,15 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _endpoint_when_enabled(self) -> Settings:
         general = self.exchange.general
+        graph = general.mailbox_api is MailboxApi.GRAPH
+        if graph and self.exchange.sync.todo_folder is TodoFolder.TASKS:
+            raise FieldRuleError(
+                "exchange.sync.todo_folder",
+                "with Microsoft Graph, to-dos go to the calendar: the Tasks folder is reached"
+                " through EWS only",
+            )
         if general.enabled and not (
-            general.ews_url or general.autodiscover_email or self.sandbox.enabled
+            graph or general.ews_url or general.autodiscover_email or self.sandbox.enabled
         ):
             raise FieldRuleError(
                 "exchange.general.ews_url",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from exchangelib import (
     BASIC,
     IMPERSONATION,
     UTC,
     Account,
+    CalendarItem,
     Configuration,
     Credentials,
+    EWSDateTime,
     Version,
 )
 from exchangelib.version import EXCHANGE_2016
@@ -51,3 +55,19 @@ def impersonate(emulator: EwsEmulator, address: str = ALICE, **options: object) 
         access_type=IMPERSONATION,
         default_timezone=UTC,
     )
+
+
+def save_appointment(
+    account: Account, subject: str, start: EWSDateTime, **fields: object
+) -> CalendarItem:
+    """An hour-long appointment saved in the account's calendar, as Outlook would."""
+    item = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject=subject,
+        start=start,
+        end=start + timedelta(hours=1),
+        **fields,
+    )
+    item.save()
+    return item

@@ -1,0 +1,79 @@
+"""A loopback Microsoft Graph emulator: a second protocol front over the EWS emulator's store.
+
+As in Exchange Online, where EWS and Graph see the same mailboxes, it serves the same
+:class:`~engine.sandbox.ews.store.Store` the :class:`~engine.sandbox.ews.EwsEmulator` owns:
+what Graph writes is stored as the XML exchangelib writes (so EWS sync sees it) and Graph's
+delta rounds read the store's change log (so they see EWS's writes). It issues client
+credentials tokens, enforces the application access policy (the store's ``granted`` flag)
+and application permissions, pages delta rounds, batches, and can be told to throttle or
+to expire delta tokens. What it does not implement it answers with 501 naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from engine.sandbox.ews.server import Stats
+from engine.sandbox.ews.store import Store
+from engine.sandbox.graph.server import VERSION, GraphHttpServer
+from engine.sandbox.graph.state import App, PeerState
+from engine.sandbox.http import LoopbackPeer
+from engine.settings.model import GRAPH_PERMISSIONS
+
+__all__ = ["GraphEmulator"]
+
+
+class GraphEmulator(LoopbackPeer):
+    """Start with :meth:`start`, stop with :meth:`stop`; the store stays its owner's."""
+
+    def __init__(
+        self,
+        store: Store,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        roles: Iterable[str] = GRAPH_PERMISSIONS,
+        certificate: str | None = None,
+    ) -> None:
+        app = App(tenant_id, client_id, client_secret, certificate)
+        self.state = PeerState(store, app, set(roles))
+        self.url = ""
+        self.token_url = ""
+
+    @property
+    def stats(self) -> Stats:
+        return self.state.stats
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve; returns Graph's base URL (``http://host:port/v1.0``)."""
+        server = GraphHttpServer((host, port), self.state)
+        self.serve(server, "graph-emulator")
+        origin = f"http://{host}:{server.server_address[1]}"
+        self.url = self.state.url = origin + VERSION
+        self.token_url = f"{origin}/{self.state.app.tenant_id}/oauth2/v2.0/token"
+        return self.url
+
+    def release(self) -> None:
+        """Nothing to close: the store stays its owner's (the EWS emulator's)."""
+
+    def throttle(self, count: int, retry_after: int = 1, after: int = 0) -> None:
+        """Answer the next ``count`` routed requests (each of a batch's counts) with 429,
+        once ``after`` more have been answered normally."""
+        with self.state.lock:
+            self.state.throttle_next = count
+            self.state.throttle_after = after
+            self.state.retry_after = retry_after
+
+    def expire_delta(self, count: int = 1) -> None:
+        """Answer the next ``count`` requests carrying a ``$deltatoken`` with 410."""
+        with self.state.lock:
+            self.state.expire_next = count
+
+    def grant_role(self, name: str) -> None:
+        """An application permission; tokens issued from now on carry it."""
+        with self.state.lock:
+            self.state.roles.add(name)
+
+    def revoke_role(self, name: str) -> None:
+        with self.state.lock:
+            self.state.roles.discard(name)

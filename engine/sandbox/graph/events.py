@@ -1,0 +1,242 @@
+"""Calendar items as Graph events, and Graph's event writes as the XML exchangelib writes.
+
+A stored ``t:CalendarItem`` is a single event or a series master; its occurrences are
+computed (as EWS's CalendarView does) and carry the master's fields.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from engine.sandbox.ews.items import normalise
+from engine.sandbox.ews.recurrence import occurrences
+from engine.sandbox.ews.store import StoredItem
+from engine.sandbox.ews.xml import format_datetime, parse_datetime, sub, t
+from engine.sandbox.graph.errors import bad_request, not_implemented
+from engine.sandbox.graph.extended import KEY, put_extended
+from engine.sandbox.graph.fields import (
+    check_properties,
+    drop,
+    graph_time,
+    nested,
+    parse_graph_time,
+    put,
+    put_body,
+    put_text,
+    string,
+    strings,
+)
+from engine.sandbox.graph.ids import graph_occurrence_id, to_graph
+
+ORDER = (
+    "Subject",
+    "Sensitivity",
+    "Body",
+    "Categories",
+    "Importance",
+    "ReminderIsSet",
+    "ReminderMinutesBeforeStart",
+    "ExtendedProperty",
+    "Start",
+    "End",
+    "IsAllDayEvent",
+    "LegacyFreeBusyStatus",
+    "Location",
+    "Recurrence",
+    "StartTimeZone",
+    "EndTimeZone",
+)
+SENSITIVITY = {
+    "normal": "Normal",
+    "personal": "Personal",
+    "private": "Private",
+    "confidential": "Confidential",
+}
+SHOW_AS = {
+    "free": "Free",
+    "tentative": "Tentative",
+    "busy": "Busy",
+    "oof": "OOF",
+    "workingElsewhere": "WorkingElsewhere",
+    "unknown": "NoData",
+}
+WRITABLE = frozenset(
+    {
+        "subject",
+        "body",
+        "start",
+        "end",
+        "isAllDay",
+        "location",
+        "categories",
+        "sensitivity",
+        "showAs",
+        KEY,
+    }
+)
+PROPERTIES = frozenset(
+    {
+        "id",
+        "changeKey",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "subject",
+        "start",
+        "end",
+        "isAllDay",
+        "location",
+        "sensitivity",
+        "categories",
+        "showAs",
+        "type",
+        "seriesMasterId",
+        "iCalUId",
+        "body",
+    }
+)
+"""What ``$select`` may name on an event."""
+Occurrence = tuple[int, datetime, datetime]
+_TIMING = ("Start", "End", "IsAllDayEvent")
+_EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+
+
+def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict[str, Any]:
+    """An event as delta and GET list it (without body: only ``$select=body`` asks for it)."""
+    item = stored.element
+    start, end = _times(item)
+    event_id, kind, series = to_graph(stored.item_id), "singleInstance", None
+    if occurrence is not None:
+        index, start, end = occurrence
+        series, kind = event_id, "occurrence"
+        event_id = graph_occurrence_id(stored.item_id, index)
+    elif item.find(t("Recurrence")) is not None:
+        kind = "seriesMaster"
+    status = item.findtext(t("LegacyFreeBusyStatus"), "Busy")
+    return {
+        "@odata.etag": f'W/"{stored.change_key}"',
+        "id": event_id,
+        "changeKey": stored.change_key,
+        "createdDateTime": stored.created,
+        "lastModifiedDateTime": stored.modified,
+        "subject": item.findtext(t("Subject"), ""),
+        "start": graph_time(start),
+        "end": graph_time(end),
+        "isAllDay": item.findtext(t("IsAllDayEvent")) == "true",
+        "location": {"displayName": item.findtext(t("Location"), "")},
+        "sensitivity": item.findtext(t("Sensitivity"), "Normal").lower(),
+        "categories": [c.text or "" for c in item.iterfind(f"{t('Categories')}/{t('String')}")],
+        "showAs": next((key for key, value in SHOW_AS.items() if value == status), "unknown"),
+        "type": kind,
+        "seriesMasterId": series,
+        "iCalUId": item.findtext(t("UID")),
+    }
+
+
+def body_json(item: ET.Element, prefer_text: bool) -> dict[str, str]:
+    """The body as Graph gives it: HTML unless ``Prefer: outlook.body-content-type="text"``."""
+    body = item.find(t("Body"))
+    content = (body.text or "") if body is not None else ""
+    is_html = body is not None and body.get("BodyType") == "HTML"
+    if prefer_text:
+        text = html.unescape(re.sub(r"<[^>]+>", "", content)) if is_html else content
+        return {"contentType": "text", "content": text}
+    if not is_html:
+        content = f"<html><body>{html.escape(content)}</body></html>"
+    return {"contentType": "html", "content": content}
+
+
+def series_events(stored: StoredItem, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """A master's occurrences overlapping [start, end), as events."""
+    return [event_json(stored, found) for found in occurrences(stored.element, start, end)]
+
+
+def find_occurrence(stored: StoredItem, index: int) -> Occurrence | None:
+    return next((found for found in occurrences(stored.element, *_EVER) if found[0] == index), None)
+
+
+def overlaps(item: ET.Element, start: datetime, end: datetime) -> bool:
+    begin, finish = _times(item)
+    return begin < end and finish > start
+
+
+def _times(item: ET.Element) -> tuple[datetime, datetime]:
+    start, end = (parse_datetime(item.findtext(t(name), "")) for name in ("Start", "End"))
+    return start, end
+
+
+def new_event(body: dict[str, Any]) -> ET.Element:
+    if "start" not in body or "end" not in body:
+        raise bad_request("An event needs a start and an end.")
+    item = ET.Element(t("CalendarItem"))
+    defaults = {"Sensitivity": "Normal", "IsAllDayEvent": "false", "LegacyFreeBusyStatus": "Busy"}
+    for name, value in defaults.items():
+        put(item, name, value, ORDER)
+    apply_event(item, body)
+    return normalise(item)
+
+
+def apply_event(item: ET.Element, body: dict[str, Any]) -> None:
+    """Write a POST's or PATCH's properties into a calendar item, in exchangelib's order."""
+    check_properties(body, WRITABLE, "event")
+    timed = {"start", "end", "isAllDay"} & set(body)
+    before = [item.findtext(t(name)) for name in _TIMING]
+    if "subject" in body:
+        put_text(item, "Subject", string(body, "subject"), ORDER)
+    if "body" in body:
+        put_body(item, body["body"], ORDER)
+    for key, name in (("start", "Start"), ("end", "End")):
+        if key in body:
+            put(item, name, format_datetime(parse_graph_time(body[key], key)), ORDER)
+            put(item, f"{name}TimeZone", None, ORDER, Id="UTC")
+    if "isAllDay" in body:
+        if not isinstance(body["isAllDay"], bool):
+            raise bad_request("The property 'isAllDay' must be true or false.")
+        put(item, "IsAllDayEvent", "true" if body["isAllDay"] else "false", ORDER)
+    if "location" in body:
+        location = nested(body["location"], "location", frozenset({"displayName"}))
+        put_text(item, "Location", string(location, "displayName"), ORDER)
+    if "categories" in body:
+        _put_categories(item, strings(body, "categories"))
+    if "sensitivity" in body:
+        put(item, "Sensitivity", _choice(body, "sensitivity", SENSITIVITY), ORDER)
+    if "showAs" in body:
+        put(item, "LegacyFreeBusyStatus", _choice(body, "showAs", SHOW_AS), ORDER)
+    if KEY in body:
+        put_extended(item, body[KEY], ORDER)
+    if not timed:
+        return
+    if item.find(t("Recurrence")) is not None and before != [
+        item.findtext(t(name)) for name in _TIMING
+    ]:
+        raise not_implemented("changing the start, end or isAllDay of a series master")
+    _check_times(item)
+
+
+def _put_categories(item: ET.Element, categories: list[str]) -> None:
+    drop(item, "Categories")
+    if categories:
+        container = put(item, "Categories", None, ORDER)
+        for category in categories:
+            sub(container, t("String"), category)
+
+
+def _choice(body: dict[str, Any], key: str, choices: dict[str, str]) -> str:
+    value = string(body, key) or ""
+    found = next((ews for graph, ews in choices.items() if graph.lower() == value.lower()), None)
+    if found is None:
+        raise bad_request(f"The {key} '{value}' is not one of {', '.join(choices)}.")
+    return found
+
+
+def _check_times(item: ET.Element) -> None:
+    start, end = _times(item)
+    if end < start:
+        raise bad_request("The event's end is before its start.")
+    if item.findtext(t("IsAllDayEvent")) == "true" and (
+        start.time() != datetime.min.time() or end.time() != datetime.min.time() or end == start
+    ):
+        raise bad_request("An all-day event starts and ends at midnight, at least a day apart.")
