@@ -1,4 +1,8 @@
-""" "Test connection" on the General tab: endpoint, credentials, impersonation, step by step."""
+""" "Test connection" on the General tab: endpoint, credentials, mailbox access, step by step.
+
+Over EWS the synchronization account signs in and impersonates; over Microsoft Graph the
+app registration signs in and uses its application permissions (R14, R19).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from engine.connect import exchange_connector
 from engine.errors import UserError
 from engine.mailbox.base import MailboxError
 from engine.paths import ProfilePaths
-from engine.settings.model import Settings
+from engine.settings.model import MailboxApi, Settings
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,16 @@ def check_connection(
 
     Without a mailbox only the endpoint and the account's credentials are checked.
     """
+    graph = settings.exchange.general.mailbox_api is MailboxApi.GRAPH
+    signs_in = "The app registration" if graph else "Credentials of the synchronization account"
+    access = "Application permissions for {}" if graph else "Impersonation of {} (R14)"
     try:
         with exchange_connector(settings, paths, secret) as connector:
             endpoint = _endpoint(
                 connector.endpoint,
-                "the embedded EWS emulator" if settings.sandbox.enabled else connector.endpoint,
+                _shown_as(settings, connector.endpoint),
                 settings.exchange.general.verify_tls,
+                graph,
             )
             yield endpoint
             if not endpoint.ok:
@@ -41,9 +49,11 @@ def check_connection(
             try:
                 known = connector.resolve(mailbox or settings.exchange.general.sync_account)
             except MailboxError as error:
-                yield Step("Credentials of the synchronization account", False, str(error))
+                yield Step(signs_in, False, str(error))
                 return
-            yield Step("Credentials of the synchronization account", True, "accepted by Exchange")
+            yield Step(
+                signs_in, True, "accepted by Microsoft 365" if graph else "accepted by Exchange"
+            )
             if mailbox is None:
                 return
             if not known:
@@ -52,20 +62,31 @@ def check_connection(
             try:
                 connector.open(mailbox).check_access()
             except MailboxError as error:
-                yield Step(f"Impersonation of {mailbox} (R14)", False, str(error))
+                yield Step(access.format(mailbox), False, str(error))
                 return
-            yield Step(f"Impersonation of {mailbox} (R14)", True, "the calendar can be read")
+            yield Step(access.format(mailbox), True, "the calendar can be read")
     except (UserError, MailboxError) as error:
         yield Step("Connection", False, str(error))
 
 
-def _endpoint(url: str, shown_as: str, verify_tls: bool) -> Step:
-    """Any HTTP answer an EWS endpoint gives an empty POST proves it is there."""
-    name = "EWS endpoint"
+def _shown_as(settings: Settings, endpoint: str) -> str:
+    if not settings.sandbox.enabled:
+        return endpoint
+    graph = settings.exchange.general.mailbox_api is MailboxApi.GRAPH
+    return "the embedded Graph emulator" if graph else "the embedded EWS emulator"
+
+
+def _endpoint(url: str, shown_as: str, verify_tls: bool, graph: bool) -> Step:
+    """Any HTTP answer an EWS endpoint gives an empty POST proves it is there; Graph
+    answers an unauthenticated GET of its base URL with an HTTP error of its own."""
+    name = "Microsoft Graph endpoint" if graph else "EWS endpoint"
     try:
-        answer = requests.post(url, data=b"", timeout=10, verify=verify_tls)
+        if graph:
+            answer = requests.get(url, timeout=10, verify=verify_tls)
+        else:
+            answer = requests.post(url, data=b"", timeout=10, verify=verify_tls)
     except requests.RequestException as error:
         return Step(name, False, f"{shown_as} does not answer: {error}")
-    if answer.status_code in (401, 200, 500):
+    if graph or answer.status_code in (401, 200, 500):
         return Step(name, True, f"{shown_as} answers (HTTP {answer.status_code})")
     return Step(name, False, f"{shown_as} answered HTTP {answer.status_code}; is this an EWS URL?")

@@ -24,6 +24,9 @@ from engine.settings.store import SettingsStore
 
 SERVICE_ACCOUNT = f"svc-msext@{DEMO_DOMAIN}"
 SECRET_NAME = "ews-service-account"
+DEMO_TENANT_ID = "7d2b5c1e-0f4a-4e8b-9c3d-2a1f6e5b4c3d"
+DEMO_CLIENT_ID = "b3c1f0e2-5d4a-4c9b-8e7f-6a5b4c3d2e1f"
+"""The Graph emulator's demo app registration (its client secret is the account's)."""
 PEOPLE_WITH_OWN_APPOINTMENTS = 12
 """How many demo mailboxes get appointments made in Outlook (seeding stays quick)."""
 
@@ -56,6 +59,8 @@ def demo_settings(resources: list[Resource]) -> dict[str, object]:
                 "sync_account": SERVICE_ACCOUNT,
                 "secret": f"file:{SECRET_NAME}",
                 "auth_type": AuthType.BASIC.value,
+                "oauth_tenant_id": DEMO_TENANT_ID,
+                "oauth_client_id": DEMO_CLIENT_ID,
                 "exchange_version": ExchangeVersion.EXCHANGE_2016.value,
                 "error_recipients": [f"it-support@{DEMO_DOMAIN}"],
             },

@@ -15,10 +15,18 @@ from enum import StrEnum
 from engine.connect import exchange_connector
 from engine.errors import UserError
 from engine.humanize import age
-from engine.mailbox.base import MailboxConnector, MailboxError
+from engine.mailbox.base import (
+    AccessPolicyError,
+    FolderKind,
+    Mailbox,
+    MailboxConnector,
+    MailboxError,
+    MissingPermissionError,
+)
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.runner import Runner, utc_now
+from engine.settings.model import MailboxApi
 from engine.settings.secrets import redactor
 
 
@@ -147,6 +155,18 @@ def _checks(
     yield _guard(profile, user)
 
 
+_EWS_TITLES = {
+    "resolves": "Mailbox address resolves",
+    "impersonation": "The synchronization account can impersonate the mailbox (R14)",
+    "folders": "Each synced folder is reachable",
+}
+_GRAPH_TITLES = {
+    "resolves": "Mailbox address resolves",
+    "access_policy": "The application access policy includes the mailbox (R14)",
+    "permissions": "The app registration has the permission of each synced folder",
+}
+
+
 def _exchange_checks(
     profile: Profile,
     user: Resource,
@@ -154,23 +174,36 @@ def _exchange_checks(
     connector: MailboxConnector | None,
     why_not: str,
 ) -> Iterator[Check]:
-    titles = {
-        "resolves": "Mailbox address resolves",
-        "impersonation": "The synchronization account can impersonate the mailbox (R14)",
-        "folders": "Each synced folder is reachable",
-    }
+    general = profile.settings.exchange.general
+    graph = general.mailbox_api is MailboxApi.GRAPH
+    titles = _GRAPH_TITLES if graph else _EWS_TITLES
     if why_not.startswith("no connection"):
         yield Check(
             "connection",
             "Exchange connection",
             Verdict.FAILED,
             why_not,
-            "Check the EWS URL, the synchronization account and its secret on the General tab.",
+            "Check the tenant id, client id and secret of the app registration on the General tab."
+            if graph
+            else "Check the EWS URL, the synchronization account and its secret on the General"
+            " tab.",
         )
     if connector is None:
         for key, title in titles.items():
             yield Check(key, title, Verdict.SKIPPED, f"not checked: {why_not}")
         return
+    yield _resolves(connector, address, titles["resolves"])
+    mailbox = connector.open(address)
+    runner = Runner(profile.settings, profile.psa, profile.state, connector)
+    policy, kinds = runner.policy(user, allow_mass_delete=False)
+    folders = runner.folders(kinds, policy)
+    if graph:
+        yield from _graph_access(mailbox, address, folders, general.oauth_client_id or "")
+    else:
+        yield from _ews_access(mailbox, address, folders, general.sync_account)
+
+
+def _resolves(connector: MailboxConnector, address: str, title: str) -> Check:
     try:
         found = connector.resolve(address)
     except MailboxError as error:
@@ -178,16 +211,20 @@ def _exchange_checks(
     else:
         problem = f"Exchange does not know {address}"
     if found:
-        yield Check("resolves", titles["resolves"], Verdict.OK, address)
-    else:
-        yield Check(
-            "resolves",
-            titles["resolves"],
-            Verdict.FAILED,
-            problem,
-            "Correct the mailbox address on the Resources tab (m on the user), then Save.",
-        )
-    mailbox = connector.open(address)
+        return Check("resolves", title, Verdict.OK, address)
+    return Check(
+        "resolves",
+        title,
+        Verdict.FAILED,
+        problem,
+        "Correct the mailbox address on the Resources tab (m on the user), then Save.",
+    )
+
+
+def _ews_access(
+    mailbox: Mailbox, address: str, folders: list[FolderKind], account: str
+) -> Iterator[Check]:
+    titles = _EWS_TITLES
     try:
         mailbox.check_access()
     except MailboxError as error:
@@ -198,15 +235,12 @@ def _exchange_checks(
             str(error),
             "Ask the Exchange administrator to grant the synchronization account"
             " impersonation of this mailbox (New-ManagementRoleAssignment -Role"
-            f" ApplicationImpersonation -User {profile.settings.exchange.general.sync_account}).",
+            f" ApplicationImpersonation -User {account}).",
         )
         yield Check("folders", titles["folders"], Verdict.SKIPPED, "not checked: no access")
         return
     yield Check("impersonation", titles["impersonation"], Verdict.OK, f"access to {address}")
-    runner = Runner(profile.settings, profile.psa, profile.state, connector)
-    policy, kinds = runner.policy(user, allow_mass_delete=False)
     failures = []
-    folders = runner.folders(kinds, policy)
     for folder in folders:
         try:
             mailbox.reach(folder)
@@ -222,6 +256,70 @@ def _exchange_checks(
         )
     else:
         yield Check("folders", titles["folders"], Verdict.OK, ", ".join(folders) or "none synced")
+
+
+def _graph_access(
+    mailbox: Mailbox, address: str, folders: list[FolderKind], client_id: str
+) -> Iterator[Check]:
+    """The access policy first (nothing else can pass without it), then the application
+    permission of each synced folder (R19)."""
+    titles = _GRAPH_TITLES
+    reached: dict[FolderKind, MailboxError | None] = {}
+    for folder in folders or [FolderKind.CALENDAR]:
+        try:
+            mailbox.reach(folder)
+            reached[folder] = None
+        except MailboxError as error:
+            reached[folder] = error
+    errors = [error for error in reached.values() if error is not None]
+    refused = next((error for error in errors if isinstance(error, AccessPolicyError)), None)
+    if refused is not None:
+        yield Check(
+            "access_policy",
+            titles["access_policy"],
+            Verdict.FAILED,
+            str(refused),
+            "Add the mailbox to the group the application access policy is limited to"
+            f' (Add-DistributionGroupMember -Identity "msext mailboxes" -Member {address}),'
+            f" then check it: Test-ApplicationAccessPolicy -AppId {client_id or '<client id>'}"
+            f" -Identity {address}.",
+        )
+        yield Check("permissions", titles["permissions"], Verdict.SKIPPED, "not checked: no access")
+        return
+    if len(errors) < len(reached):
+        yield Check("access_policy", titles["access_policy"], Verdict.OK, f"access to {address}")
+    elif all(isinstance(error, MissingPermissionError) for error in errors):
+        yield Check(
+            "access_policy",
+            titles["access_policy"],
+            Verdict.SKIPPED,
+            "not checked: no folder could be read with the app's permissions",
+        )
+    else:
+        yield Check("access_policy", titles["access_policy"], Verdict.FAILED, str(errors[0]))
+    lines = [f"{folder}: {_permission_status(error)}" for folder, error in reached.items()]
+    missing = sorted(
+        {error.permission for error in errors if isinstance(error, MissingPermissionError)}
+    )
+    if missing:
+        yield Check(
+            "permissions",
+            titles["permissions"],
+            Verdict.FAILED,
+            "; ".join(lines),
+            f"In Microsoft Entra ID, add the application permission {', '.join(missing)} to the"
+            " app registration and grant admin consent.",
+        )
+    else:
+        yield Check("permissions", titles["permissions"], Verdict.OK, "; ".join(lines))
+
+
+def _permission_status(error: MailboxError | None) -> str:
+    if error is None:
+        return "readable"
+    if isinstance(error, MissingPermissionError):
+        return f"{error.permission} missing"
+    return str(error)
 
 
 def _last_run(profile: Profile, user: Resource, now: datetime | None = None) -> Check:

@@ -13,7 +13,7 @@ from engine.paths import ProfilePaths
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import Resource
-from engine.settings.model import ServerType
+from engine.settings.model import GRAPH_PERMISSIONS, ServerType
 
 SECRET_NAME = "ews-service-account"
 """The file in the profile's secrets directory that holds the account's secret (0600)."""
@@ -37,6 +37,32 @@ IMPERSONATION_SCOPE_NOTE = (
     "To limit the account to the PSA users' mailboxes, first create a management scope"
     ' (New-ManagementScope -Name "msext users" -RecipientRestrictionFilter ...) and add'
     ' -CustomRecipientWriteScope "msext users" to the command above.'
+)
+
+
+ACCESS_POLICY_GROUP = "msext mailboxes"
+
+
+def access_policy_commands(client_id: str, sync_account: str) -> list[str]:
+    """The PowerShell an Exchange Online administrator runs to limit the Graph app
+    registration to the synced mailboxes and the notification sender (R14, R19)."""
+    app = client_id or "<client id>"
+    account = sync_account or "svc-msext@example.com"
+    return [
+        "Connect-ExchangeOnline",
+        f'New-DistributionGroup -Name "{ACCESS_POLICY_GROUP}" -Type Security',
+        f'Add-DistributionGroupMember -Identity "{ACCESS_POLICY_GROUP}" -Member {account}',
+        f"New-ApplicationAccessPolicy -AppId {app} -PolicyScopeGroupId"
+        f' "{ACCESS_POLICY_GROUP}" -AccessRight RestrictAccess',
+    ]
+
+
+GRAPH_PERMISSIONS_NOTE = (
+    "In Microsoft Entra ID the app registration needs the application permissions"
+    f" {', '.join(GRAPH_PERMISSIONS)} with admin consent. Add each synced user's mailbox to"
+    f' the group (Add-DistributionGroupMember -Identity "{ACCESS_POLICY_GROUP}" -Member ...);'
+    " RBAC for Applications (New-ManagementRoleAssignment -App ... -CustomResourceScope ...)"
+    " limits the app in the same way."
 )
 
 

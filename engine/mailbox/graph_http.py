@@ -1,0 +1,305 @@
+"""Microsoft Graph over httpx: the app registration's token, requests that wait out 429,
+JSON batches of 20, and Graph's errors as errors that say what to do.
+
+One client serves every mailbox of a connection (``httpx.Client`` is thread-safe). A
+throttled call waits for ``Retry-After`` up to the General tab's timeout; beyond that the
+mailbox is deferred to the next run (:class:`ThrottledError`), as with EWS. Requests for
+one mailbox are made by one worker at a time, so Graph's limit of four concurrent requests
+per mailbox holds by construction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from engine.mailbox.base import (
+    AccessPolicyError,
+    MailboxError,
+    MailboxNotFoundError,
+    MissingPermissionError,
+    SyncStateExpiredError,
+    ThrottledError,
+)
+from engine.mailbox.graph_assertion import ASSERTION_TYPE, client_assertion, is_certificate
+
+BATCH_SIZE = 20
+"""Graph's limit of requests in one JSON batch."""
+_TOKEN_MARGIN_SECONDS = 300
+_TRANSPORT_ATTEMPTS = 3
+_THROTTLED = frozenset({429, 503})
+_TOKEN_HINTS = {
+    "AADSTS7000215": "check the client secret",
+    "AADSTS700016": "check the client id of the app registration",
+    "AADSTS90002": "check the tenant id",
+    "AADSTS7000222": "the client secret has expired: create a new one",
+    "AADSTS700027": "upload this certificate to the app registration (Certificates & secrets)",
+    "AADSTS700024": "the certificate's assertion is outside its valid time: check the clock",
+}
+
+
+def user_path(address: str) -> str:
+    return "/users/" + quote(address, safe="@.")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRequest:
+    method: str
+    url: str
+    """Relative to Graph's base URL (``/users/...``), or absolute (a delta link)."""
+    body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error(self) -> tuple[str, str]:
+        """Graph's (code, message) of a failed request."""
+        details = self.body.get("error") if isinstance(self.body, dict) else None
+        if not isinstance(details, dict):
+            return str(self.status), ""
+        return str(details.get("code", self.status)), str(details.get("message", ""))
+
+    @property
+    def retry_after(self) -> float:
+        value = {key.lower(): item for key, item in self.headers.items()}.get("retry-after", "1")
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return 1.0
+
+
+def raise_for(response: GraphResponse, address: str, permission: str) -> None:
+    """A failed answer as the error that tells the administrator what to fix."""
+    code, message = response.error
+    if response.status == 401:
+        raise MailboxError(
+            "Microsoft Graph refused the app registration's token: check its tenant id, client"
+            " id and secret on the General tab"
+        )
+    if response.status == 403 and "AccessPolicy" in message:
+        raise AccessPolicyError(
+            f"the application access policy does not include {address}: add the mailbox to"
+            " the group the policy (or the RBAC for Applications scope) is limited to (R14)"
+        )
+    if response.status == 403:
+        raise MissingPermissionError(
+            f"the app registration may not use {address}: grant it the application permission"
+            f" {permission} with admin consent",
+            permission,
+        )
+    if response.status == 404 and code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI"):
+        raise MailboxNotFoundError(
+            f"Microsoft 365 has no mailbox {address}: correct the mailbox address on the"
+            " Resources tab"
+        )
+    if response.status == 410:
+        raise SyncStateExpiredError("the server no longer knows this sync state")
+    raise MailboxError(
+        f"Microsoft Graph refused a request for {address}: {response.status} {code} {message}"
+    )
+
+
+class GraphClient:
+    """Signs in as the app registration (client credentials) and sends Graph requests."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        secret: str,
+        timeout: float,
+        verify_tls: bool = True,
+        connections: int = 8,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url
+        self.max_wait = timeout
+        self._client_id = client_id
+        self._secret = secret
+        self._http = httpx.Client(
+            timeout=timeout,
+            verify=verify_tls,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+        self._token = ""
+        self._token_expires = 0.0
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- the token ---------------------------------------------------------------------
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            form = self._token_form()
+            response = self._transport(
+                lambda: self._http.post(self.token_url, data=form), "the token endpoint"
+            )
+            answer = _json(response)
+            if response.status_code != 200 or "access_token" not in answer:
+                raise MailboxError(_token_refusal(answer))
+            self._token = str(answer["access_token"])
+            lifetime = float(answer.get("expires_in", 3599))
+            self._token_expires = time.monotonic() + max(60.0, lifetime - _TOKEN_MARGIN_SECONDS)
+            return self._token
+
+    def _token_form(self) -> dict[str, str]:
+        """Client credentials: the client secret, or an assertion signed with the
+        certificate the secret reference names (made fresh for each token)."""
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "scope": _scope(self.base_url),
+        }
+        if not is_certificate(self._secret):
+            return form | {"client_secret": self._secret}
+        assertion = client_assertion(self._secret, self._client_id, self.token_url, time.time())
+        return form | {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+
+    def _forget_token(self, token: str) -> None:
+        with self._lock:
+            if self._token == token:
+                self._token = ""
+
+    # -- requests ----------------------------------------------------------------------
+
+    def send(self, request: GraphRequest, address: str) -> GraphResponse:
+        """One request; throttling is waited out, an expired token renewed once."""
+        deadline = time.monotonic() + self.max_wait
+        renewed = False
+        while True:
+            token = self.token()
+            response = self._send_once(request, token, address)
+            if response.status in _THROTTLED:
+                _wait(response.retry_after, deadline, address)
+                continue
+            if response.status == 401 and not renewed:
+                self._forget_token(token)
+                renewed = True
+                continue
+            return response
+
+    def call(self, request: GraphRequest, address: str, permission: str) -> Any:
+        """The JSON answer of a request that must succeed."""
+        response = self.send(request, address)
+        if not response.ok:
+            raise_for(response, address, permission)
+        return response.body
+
+    def batch(
+        self, requests: Sequence[GraphRequest], address: str, permission: str
+    ) -> list[GraphResponse]:
+        """Requests in JSON batches of 20, answers in order; throttled ones go again once
+        their ``Retry-After`` has passed."""
+        answers: dict[int, GraphResponse] = {}
+        pending = list(range(len(requests)))
+        deadline = time.monotonic() + self.max_wait
+        while pending:
+            for start in range(0, len(pending), BATCH_SIZE):
+                chunk = pending[start : start + BATCH_SIZE]
+                payload = {"requests": [_batch_entry(index, requests[index]) for index in chunk]}
+                outer = self.call(GraphRequest("POST", "/$batch", payload), address, permission)
+                for answer in outer.get("responses", []):
+                    answers[int(answer["id"])] = GraphResponse(
+                        int(answer["status"]), answer.get("body"), answer.get("headers") or {}
+                    )
+            for index in pending:
+                answers.setdefault(index, _UNANSWERED)
+            throttled = [index for index in pending if answers[index].status in _THROTTLED]
+            if throttled:
+                _wait(max(answers[index].retry_after for index in throttled), deadline, address)
+            pending = throttled
+        return [answers[index] for index in range(len(requests))]
+
+    def _send_once(self, request: GraphRequest, token: str, address: str) -> GraphResponse:
+        url = request.url if "://" in request.url else self.base_url + request.url
+        headers = {"Authorization": f"Bearer {token}", **request.headers}
+        response = self._transport(
+            lambda: self._http.request(request.method, url, json=request.body, headers=headers),
+            address,
+        )
+        return GraphResponse(response.status_code, _json(response), response.headers)
+
+    @staticmethod
+    def _transport(send: Any, address: str) -> httpx.Response:
+        """Retry a dropped connection a few times. A write retried after a reset may land
+        twice: reconcile removes the extra stamped copy (invariant 1)."""
+        for attempt in range(_TRANSPORT_ATTEMPTS):
+            try:
+                return send()
+            except httpx.TransportError as error:
+                if attempt == _TRANSPORT_ATTEMPTS - 1:
+                    raise MailboxError(
+                        f"Microsoft Graph did not answer for {address}: {error}"
+                    ) from None
+                time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+_UNANSWERED = GraphResponse(
+    502, {"error": {"code": "NoAnswer", "message": "the batch did not answer this request"}}, {}
+)
+
+
+def _wait(seconds: float, deadline: float, address: str) -> None:
+    if time.monotonic() + seconds > deadline:
+        raise ThrottledError(
+            f"Microsoft Graph asked msext to back off for {seconds:.0f} s; {address} is retried"
+            " at the next run"
+        )
+    time.sleep(seconds)
+
+
+def _batch_entry(index: int, request: GraphRequest) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": str(index), "method": request.method, "url": request.url}
+    headers = dict(request.headers)
+    if request.body is not None:
+        entry["body"] = request.body
+        headers["Content-Type"] = "application/json"
+    if headers:
+        entry["headers"] = headers
+    return entry
+
+
+def _scope(base_url: str) -> str:
+    """``https://graph.microsoft.com/.default`` for Graph at any version path."""
+    scheme, _, rest = base_url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/.default"
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _token_refusal(answer: Any) -> str:
+    """Entra ID's refusal by its AADSTS code (its description may quote what was sent)."""
+    description = str(answer.get("error_description", "")) if isinstance(answer, dict) else ""
+    code = description.split(":", 1)[0] if description.startswith("AADSTS") else ""
+    hint = _TOKEN_HINTS.get(code, "check the tenant id, client id and secret")
+    label = f" ({code})" if code else ""
+    return f"Microsoft Entra ID refused the app registration{label}: {hint} on the General tab"
