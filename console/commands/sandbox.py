@@ -1,4 +1,5 @@
-"""``msext sandbox``: the embedded EWS emulator in the foreground, for tests and tinkering."""
+"""``msext sandbox``: the embedded EWS and Graph emulators (one set of mailboxes) and the
+PSA REST peer in the foreground, for tests and tinkering."""
 
 from __future__ import annotations
 
@@ -12,23 +13,26 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from engine.connect import service_secret
-from engine.demo import create_demo_profile
+from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, create_demo_profile
 from engine.errors import UserError
 from engine.profile import Profile
+from engine.settings.model import ExchangeGeneral
 from engine.settings.secrets import resolve_secret, write_secret_file
 from engine.setup import PSA_SECRET_NAME
 
 if TYPE_CHECKING:
+    from engine.sandbox.ews import EwsEmulator
+    from engine.sandbox.graph import GraphEmulator
     from engine.sandbox.psa_rest import PsaRestEmulator
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     sandbox = commands.add_parser(
         "sandbox",
-        help="run the demo's loopback EWS emulator and PSA REST API in the foreground",
-        description="Serves the profile's emulated mailboxes and its PSA's REST API on"
-        " 127.0.0.1 until Ctrl-C. The accounts it prints are the peers' own demo accounts,"
-        " not real secrets.",
+        help="run the demo's loopback EWS and Graph emulators and PSA REST API in the foreground",
+        description="Serves the profile's emulated mailboxes (over EWS and Microsoft Graph)"
+        " and its PSA's REST API on 127.0.0.1 until Ctrl-C. The accounts it prints are the"
+        " peers' own demo accounts, not real secrets.",
     )
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: any)")
     sandbox.add_argument(
@@ -58,12 +62,18 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         raise UserError(f"cannot listen on port {args.port}: {error.strerror}") from None
     psa_peer = _psa_peer(profile)
     mailboxes = emulator.mailboxes()
+    graph = _graph_peer(emulator, settings.exchange.general, password)
     details = {
         "ews_url": url,
         "username": account,
         "password": password,
         "mailboxes": [address for address, granted in mailboxes if granted],
         "denied_mailboxes": [address for address, granted in mailboxes if not granted],
+        "graph_url": graph.url,
+        "graph_token_url": graph.token_url,
+        "tenant_id": graph.state.app.tenant_id,
+        "client_id": graph.state.app.client_id,
+        "client_secret": password,
     }
     if psa_peer is not None:
         details |= {
@@ -77,6 +87,12 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         print(json.dumps(details), flush=True)
     else:
         print(f"EWS emulator at {url}\nservice account: {account} / {password}", flush=True)
+        print(
+            f"Graph emulator at {graph.url} (token: {graph.token_url})\napp registration:"
+            f" tenant {graph.state.app.tenant_id}, client {graph.state.app.client_id},"
+            f" secret {password}",
+            flush=True,
+        )
         if psa_peer is not None:
             user = psa_peer.user
             print(
@@ -88,7 +104,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         for address in details["mailboxes"]:
             print(f"  {address}")
         for address in details["denied_mailboxes"]:
-            print(f"  {address} (not granted to the service account)")
+            print(f"  {address} (not granted to the service account or the app)")
         print("Ctrl-C stops it.", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -97,10 +113,27 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        graph.stop()
         emulator.stop()
         if psa_peer is not None:
             psa_peer.stop()
     return 0
+
+
+def _graph_peer(emulator: EwsEmulator, general: ExchangeGeneral, secret: str) -> GraphEmulator:
+    """The Graph front over the same mailboxes; the synchronization account's mailbox is in
+    the app's access policy (it sends the error notifications)."""
+    from engine.sandbox.graph import GraphEmulator
+
+    emulator.grant(general.sync_account)
+    peer = GraphEmulator(
+        emulator.store,
+        tenant_id=general.oauth_tenant_id or DEMO_TENANT_ID,
+        client_id=general.oauth_client_id or DEMO_CLIENT_ID,
+        client_secret=secret,
+    )
+    peer.start()
+    return peer
 
 
 def _psa_peer(profile: Profile) -> PsaRestEmulator | None:

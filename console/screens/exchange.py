@@ -15,6 +15,7 @@ from console.screens.resources import ResourcesPane
 from console.screens.settings_page import Item, SettingsPage
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError
+from engine.setup import GRAPH_PERMISSIONS_NOTE
 
 PRIVATE_NOTE = (
     "Private Outlook appointments are also transferred to the PSA calendar, but only with"
@@ -28,6 +29,15 @@ GENERAL: tuple[Item, ...] = (
         "Exchange server",
         "select",
         (("On-premises", "on_premises"), ("Hosted", "hosted"), ("Office 365", "office365")),
+    ),
+    Field(
+        "exchange.general.mailbox_api",
+        "Mailbox API (R19)",
+        "select",
+        (("EWS", "ews"), ("Microsoft Graph (Office 365 only)", "graph")),
+        note="Exchange Online is retiring EWS; Graph signs in as the app registration below"
+        " (tenant id, client id, the secret reference as its client secret). "
+        + GRAPH_PERMISSIONS_NOTE,
     ),
     Field(
         "exchange.general.ews_url",
@@ -63,8 +73,14 @@ GENERAL: tuple[Item, ...] = (
         "select",
         (("NTLM", "ntlm"), ("Basic", "basic"), ("OAuth2 (app registration)", "oauth2")),
     ),
-    Field("exchange.general.oauth_tenant_id", "OAuth2 tenant id (OAuth2 only)"),
-    Field("exchange.general.oauth_client_id", "OAuth2 client id (OAuth2 only)"),
+    Field("exchange.general.oauth_tenant_id", "Tenant id (OAuth2 and Graph)"),
+    Field("exchange.general.oauth_client_id", "Client id of the app registration"),
+    Field(
+        "exchange.general.oauth_token_url",
+        "Token URL (empty: Microsoft's for the tenant)",
+        placeholder="https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token",
+    ),
+    Field("exchange.general.graph_url", "Microsoft Graph URL (Graph only)"),
     Field(
         "exchange.general.exchange_version",
         "Exchange version",
@@ -116,7 +132,10 @@ SYNCHRONIZATION: tuple[Item, ...] = (
         "exchange.sync.todo_folder",
         "To-dos go to",
         "select",
-        (("The calendar, as appointments (R15)", "calendar"), ("The tasks folder", "tasks")),
+        (
+            ("The calendar, as appointments (R15)", "calendar"),
+            ("The tasks folder (EWS only)", "tasks"),
+        ),
     ),
     "Import Exchange entries to the PSA",
     Field(

@@ -105,7 +105,7 @@ class SetupScreen(Screen[bool]):
         self.index = index
         self.query_one("#setup-steps", ContentSwitcher).current = f"step-{index}"
         self.query_one("#setup-title", Static).update(
-            f"Step {index + 1} of {len(STEPS)}: {STEPS[index].TITLE}"
+            f"Step {index + 1} of {len(STEPS)}: {self.step.title()}"
         )
         self.query_one("#setup-problem", Static).update("")
         self.query_one("#setup-back", Button).disabled = index == 0

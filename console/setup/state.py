@@ -9,7 +9,7 @@ from engine.profile import Profile, open_rest_psa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
 from engine.runner import RunResult
-from engine.settings.model import PsaKind, Settings
+from engine.settings.model import MailboxApi, PsaKind, Settings
 from engine.setup import MailboxMatch
 
 
@@ -35,6 +35,10 @@ class SetupState:
         for resource_id in self.selected:
             self.draft.set(f"exchange.resources.{resource_id}.enabled", True)
         return self.draft.settings()
+
+    def graph(self) -> bool:
+        """Whether the mailboxes are reached through Microsoft Graph (else EWS)."""
+        return self.draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH.value
 
     def rest(self) -> bool:
         return self.draft.get("psa.kind") == PsaKind.REST.value

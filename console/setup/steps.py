@@ -23,8 +23,10 @@ from engine.runner import Progress, RunFinished
 from engine.settings.model import ServerType
 from engine.settings.secrets import redactor
 from engine.setup import (
+    GRAPH_PERMISSIONS_NOTE,
     IMPERSONATION_SCOPE_NOTE,
     PSA_SECRET_NAME,
+    access_policy_commands,
     impersonation_commands,
     match_mailboxes,
     seed_embedded_psa,
@@ -75,6 +77,9 @@ class SetupStep(VerticalScroll, can_focus=False):
         problems = self.state.draft.problems()
         row = self.query_one(f"#row-{event.field.widget_id}", FieldRow)
         row.show_problem(next((m for k, m in problems.items() if k.startswith(key)), None))
+
+    def title(self) -> str:
+        return self.TITLE
 
     def entered(self) -> None:
         """The step is shown (again): refresh what depends on earlier steps."""
@@ -217,20 +222,25 @@ class ExchangeStep(SetupStep):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "Where Exchange is and how the synchronization account logs in. The password is"
-            " kept in memory until the last step, then stored in the profile's secrets"
-            " directory (mode 0600), never in the settings file.",
+            "Where Exchange is and how msext signs in: over EWS as the synchronization account,"
+            " over Microsoft Graph (Office 365) as an app registration; the account's mailbox"
+            " sends the error notifications. The password or client secret is kept in memory"
+            " until the last step, then stored in the profile's secrets directory (mode 0600),"
+            " never in the settings file.",
             classes="explain",
             markup=False,
         )
         yield from self.field_rows(
             "exchange.general.server_type",
+            "exchange.general.mailbox_api",
             "exchange.general.ews_url",
             "exchange.general.autodiscover_email",
             "exchange.general.sync_account",
             "exchange.general.auth_type",
             "exchange.general.oauth_tenant_id",
             "exchange.general.oauth_client_id",
+            "exchange.general.oauth_token_url",
+            "exchange.general.graph_url",
             "exchange.general.verify_tls",
         )
         with Horizontal():
@@ -258,7 +268,7 @@ class ExchangeStep(SetupStep):
 
     def _inputs_problem(self) -> str | None:
         draft = self.state.draft
-        if not endpoint(draft):
+        if not (self.state.graph() or endpoint(draft)):
             return "enter the EWS URL or an autodiscover e-mail address"
         if not draft.get("exchange.general.sync_account"):
             return "enter the synchronization account"
@@ -293,32 +303,51 @@ class ExchangeStep(SetupStep):
 
 
 class ImpersonationStep(SetupStep):
+    """EWS: the account's impersonation right; Graph: the app's permissions and the
+    application access policy (R14, R19)."""
+
     TITLE = "Impersonation rights"
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "The synchronization account reads and writes every user's calendar and contacts"
-            " by impersonation (R14). An Exchange administrator grants it once, in the"
-            " Exchange Management Shell:",
-            classes="explain",
-            markup=False,
-        )
+        yield Static(id="impersonation-explain", classes="explain", markup=False)
         yield Static(id="impersonation-commands", classes="commands", markup=False)
-        yield Static(IMPERSONATION_SCOPE_NOTE, classes="explain", markup=False)
+        yield Static(id="impersonation-scope", classes="explain", markup=False)
         with Horizontal():
             yield Static("Check with the mailbox of", classes="label", markup=False)
             yield Input(id="setup-mailbox", placeholder="someone@example.com")
         with Horizontal():
-            yield Button("Check impersonation", compact=True, id="setup-check")
+            yield Button("Check access", compact=True, id="setup-check")
         yield Static(id="impersonation-result", classes="result", markup=False)
+
+    def title(self) -> str:
+        return "Application access" if self.state.graph() else self.TITLE
 
     def entered(self) -> None:
         draft = self.state.draft
-        commands = impersonation_commands(
-            draft.get("exchange.general.sync_account") or "",
-            ServerType(draft.get("exchange.general.server_type")),
-        )
+        account = draft.get("exchange.general.sync_account") or ""
+        if self.state.graph():
+            explain = (
+                "The app registration reads and writes every user's calendar and contacts"
+                " with application permissions, limited to the synced mailboxes (R14). An"
+                " Exchange Online administrator limits it once:"
+            )
+            commands = access_policy_commands(
+                draft.get("exchange.general.oauth_client_id") or "", account
+            )
+            scope = GRAPH_PERMISSIONS_NOTE
+        else:
+            explain = (
+                "The synchronization account reads and writes every user's calendar and"
+                " contacts by impersonation (R14). An Exchange administrator grants it once,"
+                " in the Exchange Management Shell:"
+            )
+            commands = impersonation_commands(
+                account, ServerType(draft.get("exchange.general.server_type"))
+            )
+            scope = IMPERSONATION_SCOPE_NOTE
+        self.result("#impersonation-explain", explain)
         self.result("#impersonation-commands", "\n".join(commands))
+        self.result("#impersonation-scope", scope)
         mailbox = self.query_one("#setup-mailbox", Input)
         if not mailbox.value:
             active = [r for r in self.state.resources() if r.active]
@@ -348,10 +377,11 @@ class ImpersonationStep(SetupStep):
 
     def _checked(self, mailbox: str, steps: list[Step]) -> None:
         last = steps[-1]
-        ok = last.ok and last.name.startswith("Impersonation")
+        ok = last.ok and last.name.startswith(("Impersonation", "Application permissions"))
         self.state.impersonation_ok = ok
         if ok:
-            self.result("#impersonation-result", f"ok  The account may act for {mailbox}.")
+            who = "app registration" if self.state.graph() else "account"
+            self.result("#impersonation-result", f"ok  The {who} may act for {mailbox}.")
         else:
             self.result(
                 "#impersonation-result",
@@ -361,7 +391,7 @@ class ImpersonationStep(SetupStep):
 
     def problem(self) -> str | None:
         if not self.state.impersonation_ok:
-            return "check impersonation with one mailbox first; it must pass"
+            return "check the access with one mailbox first; it must pass"
         return None
 
 

@@ -17,8 +17,8 @@ from tests.conftest import copy_profiles
 def test_sandbox_serves_exchange_and_the_psa_rest_api(
     demo_template: Path, isolated_dirs: Path
 ) -> None:
-    """The --json line names the EWS endpoint and the PSA REST base with its API user; both
-    answer over loopback with what the line says."""
+    """R19: the --json line names the EWS endpoint, Graph with its app registration and the
+    PSA REST base with its API user; each answers over loopback with what the line says."""
     copy_profiles(demo_template, isolated_dirs)
     process = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "--profile", "demo", "sandbox", "--json"],
@@ -33,6 +33,21 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
         assert details["ews_url"].startswith("http://127.0.0.1:")
         assert httpx.post(details["ews_url"], content=b"").status_code == 401
         assert "chloe.reyes@contoso.example" in details["denied_mailboxes"]
+        token = httpx.post(
+            details["graph_token_url"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": details["client_id"],
+                "client_secret": details["client_secret"],
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        ).json()["access_token"]
+        assert details["graph_token_url"].endswith(f"/{details['tenant_id']}/oauth2/v2.0/token")
+        calendar = httpx.get(
+            f"{details['graph_url']}/users/{details['mailboxes'][0]}/calendar",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert calendar.status_code == 200 and calendar.json()["name"] == "Calendar"
         api = PsaRestClient(
             details["psa_rest_url"],
             details["psa_username"],

@@ -36,6 +36,17 @@ async def type_into(pilot, selector: str, text: str) -> None:
     await pilot.press("end", *["backspace"] * len(field.value), *text)
 
 
+async def run_connection_test(pilot, screen: ExchangeScreen, mailbox: str) -> str:
+    """Press Test connection for ``mailbox`` and wait for its report."""
+    screen.query_one("#test-mailbox", Select).value = mailbox
+    screen.query_one("#test-connection").focus()
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return str(screen.query_one("#test-result").render())
+
+
 def saved(profile: Profile):
     return profile.store.load_saved()
 
@@ -207,23 +218,34 @@ async def test_test_connection_reports_each_step(app: MsextApp) -> None:
     """R14: endpoint, credentials, impersonation; a mailbox not granted fails its step."""
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_exchange(app, pilot)
-        select = screen.query_one("#test-mailbox", Select)
-        select.value = "ava.fischer@contoso.example"
-        screen.query_one("#test-connection").focus()
-        await pilot.press("enter")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        result = str(screen.query_one("#test-result").render())
+        result = await run_connection_test(pilot, screen, "ava.fischer@contoso.example")
         assert "[ok] EWS endpoint" in result and "[ok] Impersonation" in result
-        select.value = "chloe.reyes@contoso.example"
-        screen.query_one("#test-connection").focus()
-        await pilot.press("enter")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        result = str(screen.query_one("#test-result").render())
+        result = await run_connection_test(pilot, screen, "chloe.reyes@contoso.example")
         assert "[failed] Impersonation of chloe.reyes@contoso.example (R14)" in result
+
+
+async def test_office_365_through_graph_is_chosen_saved_and_tested(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """R19: Office 365 and Microsoft Graph are chosen by keys; Graph for on-premises is
+    refused on its field; saved, the test signs in as the app and checks its access."""
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_exchange(app, pilot)
+        screen.query_one("#f-exchange-general-mailbox_api").focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        problem = str(screen.query_one("#m-exchange-general-mailbox_api", Static).render())
+        assert "Office 365 mailboxes only" in problem
+        assert saved(demo_profile).exchange.general.mailbox_api == "ews"
+        screen.query_one("#f-exchange-general-server_type").focus()
+        await pilot.press("enter", "down", "down", "enter")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert saved(demo_profile).exchange.general.mailbox_api == "graph"
+        result = await run_connection_test(pilot, screen, "ava.fischer@contoso.example")
+        assert "[ok] Microsoft Graph endpoint: the embedded Graph emulator answers" in result
+        assert "[ok] Application permissions for ava.fischer@contoso.example" in result
 
 
 async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Profile) -> None:

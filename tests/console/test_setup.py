@@ -20,6 +20,7 @@ from engine.profile import Profile
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
+from engine.sandbox.graph import GraphEmulator
 from engine.sandbox.psa_rest import PsaRestEmulator
 
 ACCOUNT = "svc-msext@contoso.example"
@@ -27,6 +28,7 @@ SECRET = "Typed-in-S3cret"
 CHLOE = "chloe.reyes@contoso.example"
 AVA = "ava.fischer@contoso.example"
 EMMA_ID, CHLOE_ID = 5, 3
+TENANT, CLIENT = "contoso.onmicrosoft.com", "0f3e2d1c-4b5a-4978-8695-a4b3c2d1e0f9"
 
 
 @pytest.fixture
@@ -269,3 +271,70 @@ async def test_wizard_reads_the_psa_through_its_rest_api(
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert "api-S3cret" not in fresh.config_file.read_text(encoding="utf-8")
     profile.close()
+
+
+async def test_wizard_reaches_office_365_through_microsoft_graph(
+    fresh: ProfilePaths, exchange: EwsEmulator
+) -> None:
+    """R19, R14: Office 365 with Microsoft Graph: the app registration signs in, step 3
+    becomes the application access policy with its PowerShell and permissions, a mailbox
+    outside the policy fails the check until it is added, and the mailboxes are matched
+    through Graph; the saved settings name Graph and no EWS URL."""
+    with GraphEmulator(exchange.store, TENANT, CLIENT, SECRET) as graph:
+        exchange.grant(ACCOUNT)
+        profile = Profile(fresh)
+        app = MsextApp(profile)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("ctrl+n")
+            app.screen.query_one("#f-exchange-general-server_type").focus()
+            await pilot.press("enter", "down", "down", "enter")
+            app.screen.query_one("#f-exchange-general-mailbox_api").focus()
+            await pilot.press("enter", "down", "enter")
+            await type_into(pilot, "#f-exchange-general-sync_account", ACCOUNT)
+            await type_into(pilot, "#f-exchange-general-oauth_tenant_id", TENANT)
+            await type_into(pilot, "#f-exchange-general-oauth_client_id", CLIENT)
+            await type_into(pilot, "#f-exchange-general-oauth_token_url", graph.token_url)
+            await type_into(pilot, "#f-exchange-general-graph_url", graph.url)
+            await type_into(pilot, "#setup-secret", "not-the-secret")
+            await press_button(pilot, "#setup-test")
+            assert "AADSTS7000215" in text(app, "#exchange-result")
+            await type_into(pilot, "#setup-secret", SECRET)
+            await press_button(pilot, "#setup-test")
+            result = text(app, "#exchange-result")
+            assert "ok  Microsoft Graph endpoint" in result
+            assert "ok  The app registration: accepted by Microsoft 365" in result
+            await pilot.press("ctrl+n")
+
+            assert text(app, "#setup-title") == "Step 3 of 8: Application access"
+            commands = text(app, "#impersonation-commands")
+            assert f"New-ApplicationAccessPolicy -AppId {CLIENT}" in commands
+            assert "Calendars.ReadWrite, Contacts.ReadWrite, Mail.Send" in text(
+                app, "#impersonation-scope"
+            )
+            await type_into(pilot, "#setup-mailbox", CHLOE)
+            await pilot.press("enter")
+            await settle(pilot)
+            refused = text(app, "#impersonation-result")
+            assert refused.startswith("FAILED") and "application access policy" in refused
+            exchange.grant(CHLOE)
+            app.screen.query_one("#setup-mailbox").focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert text(app, "#impersonation-result") == (
+                f"ok  The app registration may act for {CHLOE}."
+            )
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            assert "28 of 29 selected. Not found in Exchange: Emma Novak." in text(
+                app, "#match-summary"
+            )
+            await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")
+            await settle(pilot)
+            assert app.screen.query_one("#dry-table", DataTable).row_count == 28
+            await pilot.press("ctrl+n")
+            await press_button(pilot, "#setup-save")
+            assert isinstance(app.screen, AdminScreen)
+        general = Profile(fresh).settings.exchange.general
+        assert general.mailbox_api == "graph" and general.ews_url is None
+        assert (general.oauth_tenant_id, general.oauth_client_id) == (TENANT, CLIENT)
+        profile.close()

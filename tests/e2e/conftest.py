@@ -16,3 +16,12 @@ def harness() -> Iterator[Harness]:
     yield harness
     close_connections()
     harness.close()
+
+
+@pytest.fixture(params=["ews", "graph"])
+def either_api(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The small demo reached over EWS, then over Microsoft Graph (R19)."""
+    harness = Harness.create(api=request.param)
+    yield harness
+    close_connections()
+    harness.close()

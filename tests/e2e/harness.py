@@ -26,7 +26,7 @@ from exchangelib import (
 from exchangelib import UTC as EWS_UTC
 from exchangelib.version import EXCHANGE_2016
 
-from engine.demo import SERVICE_ACCOUNT, create_demo_profile
+from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, SERVICE_ACCOUNT, create_demo_profile
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.demo import DemoSize
@@ -34,9 +34,11 @@ from engine.psa.embedded import EmbeddedPsa
 from engine.psa.rest import OriginMap
 from engine.runner import RunFinished, RunResult
 from engine.sandbox.ews import EwsEmulator
+from engine.sandbox.graph import GraphEmulator
 from engine.sandbox.psa_rest import PsaRestEmulator
 from engine.settings.secrets import resolve_secret, write_secret_file
 from engine.sync import select_users, sync
+from tests.sandbox.peer import save_appointment
 
 SMALL = DemoSize(
     resources=8,
@@ -59,9 +61,13 @@ class Harness:
     secret: str
     psa_peer: PsaRestEmulator | None = None
     """The PSA REST peer, when the engine reads the PSA through its REST API."""
+    graph: GraphEmulator | None = None
+    """The Graph peer over the same mailboxes, when the engine reaches them through Graph."""
 
     @classmethod
-    def create(cls, name: str = "e2e", size: DemoSize = SMALL, psa: str = "embedded") -> Harness:
+    def create(
+        cls, name: str = "e2e", size: DemoSize = SMALL, psa: str = "embedded", api: str = "ews"
+    ) -> Harness:
         paths = ProfilePaths.for_profile(name)
         create_demo_profile(paths, today=date.today(), size=size)
         secret = resolve_secret("file:ews-service-account", paths)
@@ -72,7 +78,32 @@ class Harness:
         harness.set("sandbox.enabled", "false")
         if psa == "rest":
             harness.use_rest_psa()
+        if api == "graph":
+            harness.use_graph()
         return harness
+
+    def use_graph(self, certificate: str | None = None) -> None:
+        """Reach the mailboxes through the Graph peer (people still edit them in Outlook,
+        over EWS: one Exchange, two protocols); ``certificate`` is the one uploaded to the
+        app registration, for a profile that signs in with it."""
+        self.graph = GraphEmulator(
+            self.emulator.store,
+            tenant_id=DEMO_TENANT_ID,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=self.secret,
+            certificate=certificate,
+        )
+        graph_url = self.graph.start()
+        self.emulator.grant(SERVICE_ACCOUNT)
+        for key, value in (
+            ("exchange.general.server_type", "office365"),
+            ("exchange.general.oauth_tenant_id", DEMO_TENANT_ID),
+            ("exchange.general.oauth_client_id", DEMO_CLIENT_ID),
+            ("exchange.general.oauth_token_url", self.graph.token_url),
+            ("exchange.general.graph_url", graph_url),
+            ("exchange.general.mailbox_api", "graph"),
+        ):
+            self.set(key, value)
 
     def use_rest_psa(self) -> None:
         """Serve the profile's PSA through the REST peer and point the settings at it."""
@@ -184,22 +215,14 @@ class Harness:
     def person_appointment(
         self, address: str, subject: str, day: int, hour: int, **fields: object
     ) -> CalendarItem:
-        account = self.outlook(address)
         start = EWSDateTime.from_datetime(
             datetime.combine(date.today() + timedelta(days=day), time(hour), UTC)
         ).astimezone(EWS_UTC)
-        item = CalendarItem(
-            account=account,
-            folder=account.calendar,
-            subject=subject,
-            start=start,
-            end=start + timedelta(hours=1),
-            **fields,
-        )
-        item.save()
-        return item
+        return save_appointment(self.outlook(address), subject, start, **fields)
 
     def close(self) -> None:
+        if self.graph is not None:
+            self.graph.stop()
         self.emulator.stop()
         if self.psa_peer is not None:
             self.psa_peer.stop()

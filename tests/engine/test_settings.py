@@ -73,6 +73,40 @@ def test_general_tab_rules(general: dict, key: str, words: str) -> None:
     assert key in found and words in found[key], found
 
 
+GRAPH = {"mailbox_api": "graph", "oauth_tenant_id": "contoso", "oauth_client_id": "app-1"}
+
+
+@pytest.mark.parametrize(
+    ("document", "key", "words"),
+    [
+        ({"general": GRAPH}, "exchange.general.mailbox_api", "Office 365 mailboxes only"),
+        (
+            {"general": {**ENABLED, **GRAPH, "server_type": "office365", "oauth_client_id": None}},
+            "exchange.general.oauth_client_id",
+            "tenant id and the client id",
+        ),
+        (
+            {"general": {**GRAPH, "server_type": "office365"}, "sync": {"todo_folder": "tasks"}},
+            "exchange.sync.todo_folder",
+            "Tasks folder is reached through EWS only",
+        ),
+    ],
+)
+def test_graph_rules(document: dict, key: str, words: str) -> None:
+    """R19: Microsoft Graph reaches Office 365 only, signs in as an app registration (tenant
+    and client id), and keeps to-dos in the calendar."""
+    general = {k: v for k, v in document["general"].items() if v is not None}
+    found = problems({"exchange": {**document, "general": general}})
+    assert key in found and words in found[key], found
+
+
+def test_graph_needs_no_ews_url() -> None:
+    """R19: an enabled Graph profile needs no EWS URL or autodiscover address."""
+    graph = {**ENABLED, **GRAPH, "server_type": "office365", "ews_url": None}
+    document = {"exchange": {"general": {k: v for k, v in graph.items() if v is not None}}}
+    assert validate(document, origin="test").exchange.general.mailbox_api == "graph"
+
+
 def test_a_typed_in_password_is_never_echoed() -> None:
     """Invariant 6: the message for a secret that is not a reference does not repeat it."""
     found = problems({"exchange": {"general": {"secret": "Sup3r-Secret!"}}})

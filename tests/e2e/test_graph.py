@@ -1,0 +1,147 @@
+"""What only Microsoft Graph has: throttling with Retry-After, delta links that expire or
+belong to another window, application permissions, and a switch from EWS (R19)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from exchangelib.protocol import close_connections
+
+from engine.mailbox.base import FolderKind
+from engine.profile import Profile
+from engine.settings.secrets import write_secret_file
+from tests.certificate import self_signed
+from tests.e2e.harness import AVA, Harness
+from tests.e2e.test_resilience import snapshot
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    harness = Harness.create(api="graph")
+    yield harness
+    close_connections()
+    harness.close()
+
+
+def totals(result) -> tuple[int, int, int]:
+    return result.totals["created"], result.totals["updated"], result.totals["deleted"]
+
+
+def calendar_state(harness: Harness, resource_id: int = 1) -> dict:
+    profile = Profile(harness.paths)
+    try:
+        return json.loads(profile.state.sync_state(resource_id, FolderKind.CALENDAR) or "{}")
+    finally:
+        profile.close()
+
+
+def test_throttled_requests_wait_for_retry_after(harness: Harness) -> None:
+    """R19: four requests answered 429 (inside batches too) are sent again after their
+    Retry-After; the run ends as an unthrottled one does."""
+    harness.graph.throttle(4, retry_after=1, after=3)
+    result = harness.sync(AVA)
+    (ava,) = result.users
+    assert ava.outcome == "ok" and ava.totals["created"] > 0
+    assert harness.graph.state.throttle_next == 0, "every 429 was answered"
+    assert totals(harness.sync(AVA)) == (0, 0, 0)
+
+
+def test_throttling_beyond_the_timeout_defers_the_user(harness: Harness) -> None:
+    """R19: a Retry-After longer than the General tab's timeout is not slept through: the
+    user is deferred to the next run with the reason, and that run catches up."""
+    harness.set("exchange.general.timeout_seconds", "5")
+    harness.graph.throttle(1000, retry_after=60)
+    (ava,) = harness.sync(AVA).users
+    assert ava.outcome == "deferred" and "back off for 60 s" in ava.message
+    harness.graph.throttle(0)
+    (ava,) = harness.sync(AVA).users
+    assert ava.outcome == "ok" and ava.totals["created"] > 0
+
+
+def test_expired_delta_link_resyncs_without_duplicates(harness: Harness) -> None:
+    """R04: Graph forgot the delta links (410): the folders are pulled afresh, nothing is
+    created twice and the person's new appointment still arrives."""
+    harness.settled()
+    before = snapshot(harness)
+    harness.graph.expire_delta(2)
+    harness.person_appointment(AVA, "After the expiry", 2, 9)
+    harness.sync()
+    assert harness.graph.state.expire_next == 0
+    after = harness.settled()
+    assert totals(after) == (0, 0, 0)
+    assert snapshot(harness)["stamped"] == before["stamped"]
+    assert any(row["title"] == "After the expiry" for row in harness.imported())
+
+
+def test_a_new_day_follows_the_calendar_over_the_new_window(harness: Harness) -> None:
+    """R04, R10: Graph follows a calendar over a fixed span; the next day's run starts a new
+    delta round over the moved window and changes nothing that did not change."""
+    harness.settled()
+    first = calendar_state(harness)["span"]
+    before = snapshot(harness)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    harness.sync(AVA, clock=lambda: tomorrow)
+    moved = calendar_state(harness)["span"]
+    assert moved != first and moved[0] > first[0]
+    assert snapshot(harness)["stamped"] == before["stamped"]
+
+
+def test_each_missing_graph_permission_is_named(harness: Harness) -> None:
+    """R19: without Contacts.ReadWrite the app reads calendars but not contacts: the check
+    of the permissions names the missing one and where to grant it; the sync of that user
+    fails with the same words."""
+    harness.graph.revoke_role("Contacts.ReadWrite")
+    result = harness.cli("doctor", AVA, "--json")
+    report = json.loads(result.stdout)
+    checks = {check["key"]: check for check in report["checks"]}
+    permissions = checks["permissions"]
+    assert result.returncode == 2 and permissions["verdict"] == "failed"
+    assert "contacts: Contacts.ReadWrite missing" in permissions["evidence"]
+    assert "calendar: readable" in permissions["evidence"]
+    assert "Contacts.ReadWrite" in permissions["fix"] and "admin consent" in permissions["fix"]
+    assert checks["access_policy"]["verdict"] == "ok"
+    (ava,) = harness.sync(AVA).users
+    assert ava.outcome == "error" and "Contacts.ReadWrite" in ava.message
+
+
+def test_switching_between_ews_and_graph_changes_nothing() -> None:
+    """R19: a tenant moving from EWS to Graph (and back): the two APIs spell the same items'
+    ids differently; the links and the PSA's imports follow the new spelling, so the first
+    run after the switch creates, updates, deletes and imports nothing."""
+    harness = Harness.create()
+    try:
+        harness.settled()
+        before = snapshot(harness)
+        harness.use_graph()
+        assert totals(harness.sync()) == (0, 0, 0)
+        assert snapshot(harness) == before
+        harness.set("exchange.general.mailbox_api", "ews")
+        assert totals(harness.sync()) == (0, 0, 0)
+        assert snapshot(harness) == before
+    finally:
+        close_connections()
+        harness.close()
+
+
+def test_a_certificate_signs_in_instead_of_a_client_secret() -> None:
+    """R19: the secret reference names a PEM file with the certificate and its key: the app
+    signs in with an assertion and the sync runs; a certificate the app registration does
+    not know is refused with what to do."""
+    pem, certificate = self_signed()
+    harness = Harness.create()
+    try:
+        harness.use_graph(certificate=certificate)
+        write_secret_file(harness.paths, "graph-app.pem", pem)
+        harness.set("exchange.general.secret", "file:graph-app.pem")
+        (ava,) = harness.sync(AVA).users
+        assert ava.outcome == "ok" and ava.totals["created"] > 0
+        write_secret_file(harness.paths, "graph-app.pem", self_signed("unknown")[0])
+        result = harness.cli("sync", "--once", "--user", AVA)
+        assert result.returncode == 1, "the user's run failed, with the reason"
+        assert "AADSTS700027" in result.stdout and "upload this certificate" in result.stdout
+    finally:
+        close_connections()
+        harness.close()
