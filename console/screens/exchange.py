@@ -186,8 +186,9 @@ class ExchangeScreen(SettingsPage):
             with TabPane("General", id="tab-general"), VerticalScroll(can_focus=False):
                 if self.msext.profile.settings.sandbox.enabled:
                     yield Static(
-                        "Demo profile: the engine talks to the embedded EWS emulator, so the"
-                        " EWS URL may stay empty.",
+                        "Demo profile: the engine talks to the embedded emulators (EWS, or"
+                        " Graph with Office 365), so the EWS and Graph URLs may stay as they"
+                        " are.",
                         classes="note",
                         markup=False,
                     )

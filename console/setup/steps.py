@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import ClassVar
 
@@ -242,6 +243,11 @@ class ExchangeStep(SetupStep):
             "exchange.general.oauth_token_url",
             "exchange.general.graph_url",
             "exchange.general.verify_tls",
+            mailbox_api=replace(
+                FIELDS["exchange.general.mailbox_api"],
+                note="Graph reaches Office 365 only; the next step shows the permissions its"
+                " app registration needs.",
+            ),
         )
         with Horizontal():
             yield Static("Password or client secret", classes="label", markup=False)

@@ -377,7 +377,8 @@ class PsaSettings(_Section):
 
 
 class SandboxSettings(_Section):
-    """The embedded EWS emulator that stands in for Exchange in the demo profile."""
+    """The embedded emulators (EWS, and Graph over the same mailboxes) that stand in for
+    Exchange in the demo profile."""
 
     enabled: bool = False
     port: int = Field(default=0, ge=0, le=65535)

@@ -98,6 +98,9 @@ SCREENS: dict[str, Setup | None] = {
     "help": goto(UsersScreen, "question_mark"),
     "exchange_general": exchange_tab("tab-general"),
     "exchange_test_connection": exchange_tab("tab-general", "enter", focus="#test-connection"),
+    "exchange_general_graph": exchange_tab(
+        "tab-general", "enter", "down", "enter", focus="#f-exchange-general-mailbox_api"
+    ),
     "exchange_sync": exchange_tab("tab-sync"),
     "exchange_sync_invalid": exchange_tab(
         "tab-sync", "end", "backspace", "backspace", "5", "ctrl+s", focus=INTERVAL
@@ -128,6 +131,7 @@ WIDE = (
     "user_comparison",
     "user_diagnosis",
     "exchange_general",
+    "exchange_general_graph",
     "outlook",
     "activity_synced",
 )
