@@ -92,8 +92,9 @@ def test_expired_sync_state_resyncs_without_duplicates(harness: Harness) -> None
     assert result.totals["created"] == 0 and snapshot(harness) == before
 
 
-def test_lost_state_database_creates_no_duplicate(harness: Harness) -> None:
+def test_lost_state_database_creates_no_duplicate(either_api: Harness) -> None:
     """Invariant 1: delete the state database, sync again: every item is adopted by its stamp."""
+    harness = either_api
     harness.settled()
     before = snapshot(harness)
     for suffix in ("", "-wal", "-shm"):
@@ -105,17 +106,19 @@ def test_lost_state_database_creates_no_duplicate(harness: Harness) -> None:
     assert snapshot(harness) == before
 
 
-def test_dry_run_writes_nothing(harness: Harness) -> None:
+def test_dry_run_writes_nothing(either_api: Harness) -> None:
     """A dry run reports the plan and writes nowhere: no item, no PSA record, no state."""
+    harness = either_api
     result = json.loads(harness.cli("sync", "--dry-run", "--json").stdout)
     assert result["dry_run"] is True and result["created"] > 50
     assert snapshot(harness) == {"stamped": {}, "imported": []}
     assert Profile(harness.paths).state.runs() == []
 
 
-def test_mass_deletion_is_held_then_released(harness: Harness) -> None:
+def test_mass_deletion_is_held_then_released(either_api: Harness) -> None:
     """Invariant 4: deleting most of a user's PSA records holds the deletions until an
     administrator releases them with --allow-deletions."""
+    harness = either_api
     harness.settled()
     psa = harness.psa()
     keys = [
@@ -138,19 +141,21 @@ def test_mass_deletion_is_held_then_released(harness: Harness) -> None:
 
 
 @pytest.mark.slow
-def test_kills_at_random_points_leave_no_duplicate_and_no_loss() -> None:
-    """Invariant 1 under crashes: a `msext sync` subprocess killed with SIGKILL at 50 random
-    points, then resumed, ends exactly where an uninterrupted sync ends."""
-    clean = Harness.create("crash-clean")
+@pytest.mark.parametrize(("api", "kills"), [("ews", 50), ("graph", 25)])
+def test_kills_at_random_points_leave_no_duplicate_and_no_loss(api: str, kills: int) -> None:
+    """Invariant 1 under crashes: a `msext sync` subprocess killed with SIGKILL at random
+    points (50 over EWS, 25 over Graph), then resumed, ends exactly where an uninterrupted
+    sync ends."""
+    clean = Harness.create("crash-clean", api=api)
     try:
         clean.settled()
         expected = snapshot(clean)
     finally:
         clean.close()
-    harness = Harness.create("crash")
+    harness = Harness.create("crash", api=api)
     chance = random.Random(7)
     try:
-        for _ in range(50):
+        for _ in range(kills):
             process = harness.popen("sync", "--once")
             time.sleep(chance.uniform(0.3, 2.5))
             process.kill()
