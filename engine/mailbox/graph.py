@@ -6,7 +6,8 @@ changed) and their links kept as the sync state; what a delta cannot answer (the
 bodies) is read, and every write made, in JSON batches of 20.
 
 Graph follows a calendar only over a fixed span (calendarView delta): the state remembers
-its span, and a run whose window has moved on (the day turned) pulls the calendar afresh.
+its span (the window widened to whole weeks), and a run whose window has moved into
+another week pulls the calendar afresh.
 The span lists the occurrences of a person's series, never their master, so
 :meth:`GraphMailbox.occurrences` has nothing to add.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -327,7 +328,18 @@ class GraphMailbox:
 
 
 def _span(window: tuple[datetime, datetime]) -> list[str]:
-    return [moment.strftime("%Y-%m-%dT%H:%M:%SZ") for moment in window]
+    """The calendarView span followed for ``window``: widened to whole weeks (Monday to
+    Monday, UTC), so that it moves, and the calendar is pulled afresh, once a week rather
+    than every day; reconcile keeps to the window itself."""
+    start, end = (_monday(moment) for moment in window)
+    if end < window[1]:
+        end += timedelta(weeks=1)
+    return [moment.strftime("%Y-%m-%dT%H:%M:%SZ") for moment in (start, end)]
+
+
+def _monday(moment: datetime) -> datetime:
+    day = moment.astimezone(UTC).date()
+    return datetime.combine(day - timedelta(days=day.weekday()), time(0), UTC)
 
 
 def _link(sync_state: str, address: str, span: list[str] | None) -> str:

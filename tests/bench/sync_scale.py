@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -144,7 +144,7 @@ def main() -> None:
     reports["requests_per_user"] = {
         api: {
             phase: round(reports[api][phase]["requests"] / reports[api]["users"], 2)
-            for phase in ("initial", "incremental")
+            for phase in ("initial", "incremental", "next_day")
         }
         for api in apis
     }
@@ -192,7 +192,7 @@ def use_api(store, urls: dict[str, str], api: str) -> None:
 def run(args: argparse.Namespace, emulator: Emulator, api: str) -> dict[str, object]:
     from engine.paths import ProfilePaths
     from engine.profile import Profile
-    from engine.runner import RunFinished, RunResult
+    from engine.runner import RunFinished, RunResult, utc_now
     from engine.sync import select_users, sync
 
     paths = ProfilePaths.for_profile("bench")
@@ -205,8 +205,8 @@ def run(args: argparse.Namespace, emulator: Emulator, api: str) -> dict[str, obj
     folders = 3 if profile.settings.exchange.sync.todo_folder == "tasks" else 2
     results: list[RunResult] = []
 
-    def one_run() -> int:
-        for event in sync(profile, users, trigger="bench"):
+    def one_run(clock: Callable[[], datetime] = utc_now) -> int:
+        for event in sync(profile, users, trigger="bench", clock=clock):
             if isinstance(event, RunFinished):
                 results.append(event.result)
                 totals = event.result.totals
@@ -224,7 +224,10 @@ def run(args: argparse.Namespace, emulator: Emulator, api: str) -> dict[str, obj
     incremental["changes"] = sum(results[-1].totals[k] for k in ("created", "updated", "deleted"))
     incremental["users_per_s"] = round(len(users) / incremental["wall_s"], 1)
 
-    phases = {"initial": initial, "incremental": incremental}
+    tomorrow = utc_now() + timedelta(days=1)
+    next_day = measure(emulator, lambda: (one_run(lambda: tomorrow), mapped)[1])
+    next_day["changes"] = sum(results[-1].totals[k] for k in ("created", "updated", "deleted"))
+    phases = {"initial": initial, "incremental": incremental, "next_day": next_day}
     if api == "ews":
         phases["naive_incremental"] = measure(
             emulator, lambda: naive_cycle(profile, users, folders, args.workers)

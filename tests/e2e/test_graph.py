@@ -76,16 +76,18 @@ def test_expired_delta_link_resyncs_without_duplicates(harness: Harness) -> None
     assert any(row["title"] == "After the expiry" for row in harness.imported())
 
 
-def test_a_new_day_follows_the_calendar_over_the_new_window(harness: Harness) -> None:
-    """R04, R10: Graph follows a calendar over a fixed span; the next day's run starts a new
-    delta round over the moved window and changes nothing that did not change."""
+def test_a_new_week_follows_the_calendar_over_the_moved_window(harness: Harness) -> None:
+    """R04, R10: Graph follows a calendar over a fixed span of whole weeks around the sync
+    window; a run a week later starts a new delta round over the moved span and changes
+    nothing that did not change."""
     harness.settled()
     first = calendar_state(harness)["span"]
+    assert all(datetime.fromisoformat(edge).weekday() == 0 for edge in first), "Mondays"
     before = snapshot(harness)
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
-    harness.sync(AVA, clock=lambda: tomorrow)
+    next_week = datetime.now(UTC) + timedelta(weeks=1)
+    harness.sync(AVA, clock=lambda: next_week)
     moved = calendar_state(harness)["span"]
-    assert moved != first and moved[0] > first[0]
+    assert moved[0] > first[0] and moved[1] > first[1]
     assert snapshot(harness)["stamped"] == before["stamped"]
 
 
