@@ -100,12 +100,11 @@ class GraphConnector:
         """Whether Microsoft 365 knows a mailbox with this address (outside the access
         policy it still exists: Graph says so with 403, not 404)."""
         response = self.client.send(GraphRequest("GET", f"{user_path(address)}/calendar"), address)
-        if response.ok or response.status == 403:
-            return True
         if response.status == 404:
             return False
-        raise_for(response, address, CALENDARS)
-        return False
+        if not (response.ok or response.status == 403):
+            raise_for(response, address, CALENDARS)
+        return True
 
     def send_message(self, recipients: Sequence[str], subject: str, body: str) -> None:
         """Send a plain-text message from the synchronization account's own mailbox."""

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -84,7 +84,7 @@ class GraphResponse:
             return 1.0
 
 
-def raise_for(response: GraphResponse, address: str, permission: str) -> None:
+def raise_for(response: GraphResponse, address: str, permission: str) -> NoReturn:
     """A failed answer as the error that tells the administrator what to fix."""
     code, message = response.error
     if response.status == 401:
