@@ -168,8 +168,10 @@ class ExchangeScreen(SettingsPage):
     CSS_PATH = "settings.tcss"
     HELP = (
         "The MS Exchange extension's configuration, as on the PSA's page: **General** (where"
-        " Exchange is, the synchronization account that impersonates every user, who gets"
-        " error notifications, and *Test connection*), **Synchronization** (the interval and"
+        " Exchange is, the mailbox API: EWS with the synchronization account that"
+        " impersonates every user, or Microsoft Graph for Office 365 with an app"
+        " registration's permissions; who gets error notifications, and *Test connection*),"
+        " **Synchronization** (the interval and"
         " what goes which way), **Resources** (who syncs, with which mailbox). Changes are"
         " checked as you leave a field and again on Save; nothing is saved while a setting"
         " breaks a rule."
@@ -216,8 +218,8 @@ class ExchangeScreen(SettingsPage):
             yield Select(mailboxes, allow_blank=False, compact=True, id="test-mailbox")
             yield Button("Test connection", compact=True, id="test-connection")
         yield Static(
-            "Checks the endpoint, the account's credentials and the impersonation of the chosen"
-            " mailbox, with the settings as they are on this page.",
+            "Checks the endpoint, the account's (or app's) credentials and the access to the"
+            " chosen mailbox, with the settings as they are on this page.",
             id="test-result",
             markup=False,
         )

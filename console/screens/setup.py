@@ -55,8 +55,9 @@ class SetupScreen(Screen[bool]):
     CSS_PATH = "setup.tcss"
     HELP = (
         "Sets up the MS Exchange extension step by step: the PSA connection, the Exchange"
-        " connection with a test, the impersonation right the synchronization account needs"
-        " (with the PowerShell to grant it and a live check), which PSA resources have a"
+        " connection (EWS, or Microsoft Graph for Office 365) with a test, the impersonation"
+        " right the synchronization account needs, or with Graph the app's application"
+        " access policy (with the PowerShell and a live check), which PSA resources have a"
         " mailbox, what syncs, the interval, a dry run, and only then enable and save."
         " **ctrl+n** / **ctrl+b** go forward and back and keep what you entered; **Esc**"
         " leaves without saving anything."
