@@ -37,8 +37,8 @@ CARDS: tuple[Card, ...] = (
     Card(
         "Welcome to the msext demo",
         "This profile has an **embedded PSA** with 30 resources and their customers, and a"
-        " **loopback Exchange** (an EWS emulator) with a mailbox for each. Nothing leaves"
-        " this machine. The tour opens each page it talks about; Esc ends it.",
+        " **loopback Exchange** (EWS and Microsoft Graph emulators) with a mailbox for each."
+        " Nothing leaves this machine. The tour opens each page it talks about; Esc ends it.",
         AdminScreen,
     ),
     Card(
@@ -50,10 +50,10 @@ CARDS: tuple[Card, ...] = (
     ),
     Card(
         "MS Exchange: three tabs",
-        "*General* says where Exchange is and which synchronization account acts for every"
-        " user (Test connection checks it), *Synchronization* what syncs and how often (at"
-        " least every 10 minutes), *Resources* who is synced. ctrl+s saves; nothing invalid"
-        " is ever saved.",
+        "*General* says where Exchange is, through which API (EWS, or Graph for Office 365),"
+        " and which account or app acts for every user (Test connection checks it);"
+        " *Synchronization* what syncs and how often (at least every 10 minutes); *Resources*"
+        " who is synced. ctrl+s saves; nothing invalid is ever saved.",
         ExchangeScreen,
     ),
     Card(
