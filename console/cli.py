@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=open_console)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="open the console on the demo profile (embedded PSA and EWS emulator)"
+        "demo", help="open the console on the demo profile (embedded PSA, EWS and Graph emulators)"
     )
     demo.add_argument(
         "--seed-only", action="store_true", help="create the demo profile, do not open the console"

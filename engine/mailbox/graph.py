@@ -175,7 +175,7 @@ class GraphMailbox:
             if not (next_link or delta_link):
                 raise SyncStateExpiredError("Microsoft Graph ended a delta round without a link")
             changes = self._changes(folder, page.get("value") or [])
-            link = next_link or delta_link
+            link = self._client.relative(next_link or delta_link)
             state = json.dumps({"mailbox": self.address, "span": span, "link": link})
             yield ChangePage.fold(changes, state, last=bool(delta_link))
             if delta_link:

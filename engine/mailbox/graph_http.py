@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -230,6 +230,16 @@ class GraphClient:
                 _wait(max(answers[index].retry_after for index in throttled), deadline, address)
             pending = throttled
         return [answers[index] for index in range(len(requests))]
+
+    def relative(self, link: str) -> str:
+        """A link Graph returned, relative to the API's root when it lies below it. A sync
+        state keeps links in this form, so they outlive a new host or port (the demo's
+        emulator listens on another port in each process)."""
+        root = urlsplit(self.base_url).path
+        parts = urlsplit(link)
+        if not parts.path.startswith(root + "/"):
+            return link
+        return parts.path.removeprefix(root) + (f"?{parts.query}" if parts.query else "")
 
     def _send_once(self, request: GraphRequest, token: str, address: str) -> GraphResponse:
         url = request.url if "://" in request.url else self.base_url + request.url

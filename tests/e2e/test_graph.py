@@ -91,6 +91,19 @@ def test_a_new_week_follows_the_calendar_over_the_moved_window(harness: Harness)
     assert snapshot(harness)["stamped"] == before["stamped"]
 
 
+def test_the_demo_over_graph_keeps_its_delta_links_from_run_to_run(harness: Harness) -> None:
+    """R04, R19: the demo profile starts its emulators anew for each run, on other ports;
+    the delta links a run keeps still lead the next run to the same calendars, which finds
+    nothing changed."""
+    harness.set("sandbox.enabled", "true")
+    (first,) = harness.sync(AVA).users
+    assert first.outcome == "ok" and first.totals["created"] > 0
+    for _ in range(2):
+        (again,) = harness.sync(AVA).users
+        assert again.outcome == "ok", again.message
+        assert (again.totals["created"], again.totals["deleted"]) == (0, 0)
+
+
 def test_each_missing_graph_permission_is_named(harness: Harness) -> None:
     """R19: without Contacts.ReadWrite the app reads calendars but not contacts: the check
     of the permissions names the missing one and where to grant it; the sync of that user
