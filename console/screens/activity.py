@@ -100,7 +100,9 @@ class ActivityScreen(PageScreen):
         state = self.session.state
         self.query_one("#activity-status", Static).update(self._status_line())
         bar = self.query_one("#activity-overall", ProgressBar)
-        bar.display = bool(state.users)
+        # Hidden, not removed: the log below keeps its height, and so its end, and goes on
+        # following new lines when a run starts.
+        bar.visible = bool(state.users)
         if state.users:
             bar.update(total=len(state.users), progress=state.done)
         table = self.query_one("#activity-users", DataTable)

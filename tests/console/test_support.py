@@ -199,6 +199,25 @@ async def test_activity_log_filters_by_level_and_user(synced_app: MsextApp) -> N
         assert list(log.lines) and all("Ava Fischer" in line for line in log.lines)
 
 
+async def test_activity_log_opens_on_its_newest_lines_and_follows_a_run(
+    synced_app: MsextApp,
+) -> None:
+    """The log opens on its newest lines and follows a run of everyone to its last line,
+    though the run's progress bar appears above it (it used to stop following there)."""
+    app = synced_app
+    async with app.run_test(size=(120, 35)) as pilot:
+        app.go(ActivityScreen)
+        await pilot.pause()
+        log = app.screen.query_one("#activity-log", Log)
+        assert log.max_scroll_y > 0, "more history than the log shows at once"
+        assert log.scroll_y == log.max_scroll_y
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "finished" in log.lines[-1]
+        assert log.scroll_y == log.max_scroll_y
+
+
 async def test_activity_cancel_skips_users_not_started(
     app: MsextApp, held_run: threading.Event
 ) -> None:
