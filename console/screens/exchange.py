@@ -15,6 +15,7 @@ from console.screens.resources import ResourcesPane
 from console.screens.settings_page import Item, SettingsPage
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError
+from engine.settings.model import MailboxApi
 from engine.setup import GRAPH_PERMISSIONS_NOTE
 
 PRIVATE_NOTE = (
@@ -103,6 +104,22 @@ GENERAL: tuple[Item, ...] = (
     ),
 )
 
+ONLY_FOR_EWS_OR_GRAPH = {
+    **dict.fromkeys(
+        (
+            "exchange.general.ews_url",
+            "exchange.general.autodiscover_email",
+            "exchange.general.impersonation",
+            "exchange.general.auth_type",
+            "exchange.general.exchange_version",
+        ),
+        False,
+    ),
+    "exchange.general.graph_url": True,
+}
+"""The General tab's fields that one mailbox API alone uses (True: Graph): the other API's
+are greyed out, their values kept for a way back."""
+
 SYNCHRONIZATION: tuple[Item, ...] = (
     Field(
         "exchange.sync.interval_minutes",
@@ -170,7 +187,8 @@ class ExchangeScreen(SettingsPage):
         "The MS Exchange extension's configuration, as on the PSA's page: **General** (where"
         " Exchange is, the mailbox API: EWS with the synchronization account that"
         " impersonates every user, or Microsoft Graph for Office 365 with an app"
-        " registration's permissions; who gets error notifications, and *Test connection*),"
+        " registration's permissions, the other API's fields greyed out; who gets error"
+        " notifications, and *Test connection*),"
         " **Synchronization** (the interval and"
         " what goes which way), **Resources** (who syncs, with which mailbox). Changes are"
         " checked as you leave a field and again on Save; nothing is saved while a setting"
@@ -229,6 +247,9 @@ class ExchangeScreen(SettingsPage):
         self.after_edit(None)
 
     def after_edit(self, field: Field | None) -> None:
+        graph = self.draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH
+        for key, applies in ONLY_FOR_EWS_OR_GRAPH.items():
+            self._row(key).disabled = graph != applies
         off = self.draft.get("exchange.general.verify_tls") is False
         self.query_one("#tls-warning", Static).update(
             "Warning: TLS verification is off; the server's identity is not checked." if off else ""

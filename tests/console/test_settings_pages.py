@@ -248,6 +248,26 @@ async def test_office_365_through_graph_is_chosen_saved_and_tested(
         assert "[ok] Application permissions for ava.fischer@contoso.example" in result
 
 
+async def test_fields_of_the_other_mailbox_api_are_greyed_out(app: MsextApp) -> None:
+    """R19: with Graph chosen the EWS-only fields are greyed out and skipped by tab (their
+    values stay, for a way back); with EWS the Graph URL is, and tab skips it."""
+    ews_only = ("ews_url", "autodiscover_email", "impersonation", "auth_type", "exchange_version")
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_exchange(app, pilot)
+
+        def greyed(name: str) -> bool:
+            return screen.query_one(f"#row-f-exchange-general-{name}").disabled
+
+        assert not any(greyed(name) for name in ews_only) and greyed("graph_url")
+        screen.query_one("#f-exchange-general-mailbox_api").focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert all(greyed(name) for name in ews_only) and not greyed("graph_url")
+        await pilot.press("tab")
+        assert app.focused is not None and "ews_url" not in str(app.focused.id)
+        assert not screen.draft.changed("exchange.general.ews_url")
+
+
 async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Profile) -> None:
     """R03, R11: the Outlook page edits the administrator's limits and says which users have
     their Outlook send actions disabled."""
