@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.widgets import Button, Select, Static, TabbedContent, TabPane
 
-from console.forms import Field
+from console.forms import Draft, Field, FieldRow
 from console.screens.admin import MicrosoftExtensionsScreen
 from console.screens.resources import ResourcesPane
 from console.screens.settings_page import Item, SettingsPage
@@ -117,8 +118,18 @@ ONLY_FOR_EWS_OR_GRAPH = {
     ),
     "exchange.general.graph_url": True,
 }
-"""The General tab's fields that one mailbox API alone uses (True: Graph): the other API's
-are greyed out, their values kept for a way back."""
+"""The General tab's fields that one mailbox API alone uses (True: Graph)."""
+
+
+def grey_out_other_api(node: DOMNode, draft: Draft) -> None:
+    """Grey out the fields below ``node`` that the chosen mailbox API does not use (R19);
+    their values stay, for a way back."""
+    graph = draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH
+    for row in node.query(FieldRow):
+        applies = ONLY_FOR_EWS_OR_GRAPH.get(row.field.key)
+        if applies is not None:
+            row.disabled = graph != applies
+
 
 SYNCHRONIZATION: tuple[Item, ...] = (
     Field(
@@ -247,9 +258,7 @@ class ExchangeScreen(SettingsPage):
         self.after_edit(None)
 
     def after_edit(self, field: Field | None) -> None:
-        graph = self.draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH
-        for key, applies in ONLY_FOR_EWS_OR_GRAPH.items():
-            self._row(key).disabled = graph != applies
+        grey_out_other_api(self, self.draft)
         off = self.draft.get("exchange.general.verify_tls") is False
         self.query_one("#tls-warning", Static).update(
             "Warning: TLS verification is off; the server's identity is not checked." if off else ""

@@ -14,7 +14,12 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from console.forms import Draft, Field, FieldRow
-from console.screens.exchange import GENERAL, PRIVATE_NOTE, SYNCHRONIZATION
+from console.screens.exchange import (
+    GENERAL,
+    PRIVATE_NOTE,
+    SYNCHRONIZATION,
+    grey_out_other_api,
+)
 from console.setup.state import SetupState
 from engine.connect import exchange_connector
 from engine.connection_check import Step, check_connection
@@ -71,6 +76,7 @@ class SetupStep(VerticalScroll, can_focus=False):
     @on(FieldRow.Edited)
     def _edited(self, event: FieldRow.Edited) -> None:
         self.state.draft.set(event.field.key, event.value)
+        grey_out_other_api(self, self.state.draft)
 
     @on(FieldRow.Left)
     def _left(self, event: FieldRow.Left) -> None:
@@ -255,6 +261,9 @@ class ExchangeStep(SetupStep):
         with Horizontal():
             yield Button("Test connection", compact=True, id="setup-test")
         yield Static(id="exchange-result", classes="result", markup=False)
+
+    def on_mount(self) -> None:
+        grey_out_other_api(self, self.state.draft)
 
     @on(FieldRow.Edited)
     @on(Input.Changed, "#setup-secret")

@@ -279,7 +279,8 @@ async def test_wizard_reaches_office_365_through_microsoft_graph(
     """R19, R14: Office 365 with Microsoft Graph: the app registration signs in, step 3
     becomes the application access policy with its PowerShell and permissions, a mailbox
     outside the policy fails the check until it is added, and the mailboxes are matched
-    through Graph; the saved settings name Graph and no EWS URL."""
+    through Graph; the saved settings name Graph and no EWS URL. The EWS fields are greyed
+    out once Graph is chosen, the Graph URL until then."""
     with GraphEmulator(exchange.store, TENANT, CLIENT, SECRET) as graph:
         exchange.grant(ACCOUNT)
         profile = Profile(fresh)
@@ -288,8 +289,12 @@ async def test_wizard_reaches_office_365_through_microsoft_graph(
             await pilot.press("ctrl+n")
             app.screen.query_one("#f-exchange-general-server_type").focus()
             await pilot.press("enter", "down", "down", "enter")
+            assert app.screen.query_one("#row-f-exchange-general-graph_url").disabled
             app.screen.query_one("#f-exchange-general-mailbox_api").focus()
             await pilot.press("enter", "down", "enter")
+            await pilot.pause()
+            assert app.screen.query_one("#row-f-exchange-general-ews_url").disabled
+            assert not app.screen.query_one("#row-f-exchange-general-graph_url").disabled
             await type_into(pilot, "#f-exchange-general-sync_account", ACCOUNT)
             await type_into(pilot, "#f-exchange-general-oauth_tenant_id", TENANT)
             await type_into(pilot, "#f-exchange-general-oauth_client_id", CLIENT)
