@@ -15,6 +15,7 @@ from console.screens.base import PageScreen
 GLOBAL_KEYS = (
     ("ctrl+p", "Command palette: jump to any page, user or action by name"),
     ("tab / shift+tab", "Move between fields"),
+    ("shift+tab, then ← / →", "Switch tabs, on a page with tabs (from its first field)"),
     ("q", "Quit (outside text fields)"),
 )
 
