@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from console.forms import Draft
 from console.screens.dialogs import ConfirmScreen
 from console.screens.mailbox_dialog import MailboxScreen
-from console.tables import MAX_ROWS, capped_note, keep_long_lived
+from console.tables import MAX_ROWS, capped_note, keep_long_lived, selection_mark
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.state import UserState
@@ -85,7 +85,7 @@ class ResourcesPane(Vertical):
         for resource, address, default in matches[:MAX_ROWS]:
             state = self.states.get(resource.id)
             table.add_row(
-                "[x]" if resource.id in self.selected else "[ ]",
+                selection_mark(resource.id in self.selected),
                 "yes" if self.enabled(resource) else "no",
                 resource.name,
                 address + (" *" if default else ""),
