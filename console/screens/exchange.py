@@ -105,6 +105,11 @@ GENERAL: tuple[Item, ...] = (
     ),
 )
 
+DEMO_NOTE = (
+    "Demo profile: the engine talks to the embedded emulators (EWS, or Graph with Office"
+    " 365), so the EWS and Graph URLs may stay as they are."
+)
+
 ONLY_FOR_EWS_OR_GRAPH = {
     **dict.fromkeys(
         (
@@ -216,13 +221,7 @@ class ExchangeScreen(SettingsPage):
         with TabbedContent(id="exchange-tabs"):
             with TabPane("General", id="tab-general"), VerticalScroll(can_focus=False):
                 if self.msext.profile.settings.sandbox.enabled:
-                    yield Static(
-                        "Demo profile: the engine talks to the embedded emulators (EWS, or"
-                        " Graph with Office 365), so the EWS and Graph URLs may stay as they"
-                        " are.",
-                        classes="note",
-                        markup=False,
-                    )
+                    yield Static(DEMO_NOTE, classes="note", markup=False)
                 yield Static("", id="tls-warning", markup=False)
                 yield from self.compose_fields(GENERAL)
                 yield from self.compose_connection_test()

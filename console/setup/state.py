@@ -40,6 +40,10 @@ class SetupState:
         """Whether the mailboxes are reached through Microsoft Graph (else EWS)."""
         return self.draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH.value
 
+    def sandbox(self) -> bool:
+        """Whether Exchange is the profile's embedded emulators (the demo), whatever URL."""
+        return self.draft.get("sandbox.enabled") is True
+
     def rest(self) -> bool:
         return self.draft.get("psa.kind") == PsaKind.REST.value
 

@@ -15,12 +15,14 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from console.forms import Draft, Field, FieldRow
 from console.screens.exchange import (
+    DEMO_NOTE,
     GENERAL,
     PRIVATE_NOTE,
     SYNCHRONIZATION,
     grey_out_other_api,
 )
 from console.setup.state import SetupState
+from console.tables import selection_mark
 from engine.connect import exchange_connector
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError, UserError
@@ -106,12 +108,18 @@ class SetupStep(VerticalScroll, can_focus=False):
     def result(self, widget_id: str, text: str) -> None:
         self.query_one(widget_id, Static).update(text)
 
+    def outcome(self, widget_id: str, text: str) -> None:
+        """What a test or check asked for says, scrolled into view: on a short terminal it
+        lies below the button or field that asked."""
+        self.result(widget_id, text)
+        self.call_after_refresh(self.query_one(widget_id).scroll_visible, animate=False)
+
     def failed(self, widget_id: str, error: Exception) -> None:
         """From a worker: an unexpected failure, told on the step (details in the log)."""
         log.error("setup step %s failed", self.TITLE, exc_info=error)
         where = self.state.profile.paths.log_file
         self.app.call_from_thread(
-            self.result, widget_id, f"! internal error: {redactor.redact(str(error))} ({where})"
+            self.outcome, widget_id, f"! internal error: {redactor.redact(str(error))} ({where})"
         )
 
 
@@ -188,7 +196,7 @@ class PsaStep(SetupStep):
 
     @on(Button.Pressed, "#setup-psa-test")
     def _test(self) -> None:
-        self.result("#psa-result", "Testing...")
+        self.outcome("#psa-result", "Testing...")
         self._run_test()
 
     @work(thread=True, exclusive=True, group="setup-psa-test", exit_on_error=False)
@@ -196,7 +204,7 @@ class PsaStep(SetupStep):
         try:
             count = len(self.state.resources())
         except (UserError, SettingsError) as error:
-            self.app.call_from_thread(self.result, "#psa-result", f"FAILED  {error}")
+            self.app.call_from_thread(self.outcome, "#psa-result", f"FAILED  {error}")
             return
         except Exception as error:
             self.failed("#psa-result", error)
@@ -205,7 +213,7 @@ class PsaStep(SetupStep):
 
     def _tested(self, count: int) -> None:
         self.state.psa_ok = True
-        self.result("#psa-result", f"ok  The PSA's REST API answers: {count} resources.")
+        self.outcome("#psa-result", f"ok  The PSA's REST API answers: {count} resources.")
 
     def problem(self) -> str | None:
         problem = super().problem()
@@ -237,6 +245,8 @@ class ExchangeStep(SetupStep):
             classes="explain",
             markup=False,
         )
+        if self.state.sandbox():
+            yield Static(DEMO_NOTE, classes="explain", id="setup-demo-note", markup=False)
         yield from self.field_rows(
             "exchange.general.server_type",
             "exchange.general.mailbox_api",
@@ -276,14 +286,14 @@ class ExchangeStep(SetupStep):
     def _test(self) -> None:
         problem = self._inputs_problem()
         if problem:
-            self.result("#exchange-result", f"! {problem}")
+            self.outcome("#exchange-result", f"! {problem}")
             return
-        self.result("#exchange-result", "Testing...")
+        self.outcome("#exchange-result", "Testing...")
         self._run_test()
 
     def _inputs_problem(self) -> str | None:
         draft = self.state.draft
-        if not (self.state.graph() or endpoint(draft)):
+        if not (self.state.graph() or self.state.sandbox() or endpoint(draft)):
             return "enter the EWS URL or an autodiscover e-mail address"
         if not draft.get("exchange.general.sync_account"):
             return "enter the synchronization account"
@@ -306,7 +316,7 @@ class ExchangeStep(SetupStep):
     def _tested(self, steps: list[Step], ok: bool) -> None:
         self.state.connection_ok = ok
         lines = [f"{'ok' if step.ok else 'FAILED'}  {step.name}: {step.detail}" for step in steps]
-        self.result("#exchange-result", "\n".join(lines))
+        self.outcome("#exchange-result", "\n".join(lines))
 
     def problem(self) -> str | None:
         problem = self._inputs_problem()
@@ -375,7 +385,7 @@ class ImpersonationStep(SetupStep):
     @on(Button.Pressed, "#setup-check")
     @on(Input.Submitted, "#setup-mailbox")
     def _check(self) -> None:
-        self.result("#impersonation-result", "Checking...")
+        self.outcome("#impersonation-result", "Checking...")
         self._run_check(self.query_one("#setup-mailbox", Input).value.strip())
 
     @work(thread=True, exclusive=True, group="setup-check", exit_on_error=False)
@@ -396,9 +406,9 @@ class ImpersonationStep(SetupStep):
         self.state.impersonation_ok = ok
         if ok:
             who = "app registration" if self.state.graph() else "account"
-            self.result("#impersonation-result", f"ok  The {who} may act for {mailbox}.")
+            self.outcome("#impersonation-result", f"ok  The {who} may act for {mailbox}.")
         else:
-            self.result(
+            self.outcome(
                 "#impersonation-result",
                 f"FAILED  {last.name}: {last.detail}\nRun the command above (or ask the"
                 " Exchange administrator to), then check again.",
@@ -464,9 +474,8 @@ class ResourcesStep(SetupStep):
         cursor = table.cursor_row
         table.clear()
         for match in self.state.matches:
-            chosen = match.resource.id in self.state.selected
             table.add_row(
-                "[x]" if chosen else "[ ]",
+                selection_mark(match.resource.id in self.state.selected),
                 match.resource.name,
                 match.address,
                 "found" if match.found else "not found",

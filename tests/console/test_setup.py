@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from exchangelib.protocol import close_connections
-from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from console.app import MsextApp
 from console.screens.admin import AdminScreen
@@ -22,6 +21,8 @@ from engine.psa.embedded import EmbeddedPsa
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
 from engine.sandbox.graph import GraphEmulator
 from engine.sandbox.psa_rest import PsaRestEmulator
+from engine.settings.secrets import resolve_secret
+from tests.console.walk import press_button, settle, text, type_into
 
 ACCOUNT = "svc-msext@contoso.example"
 SECRET = "Typed-in-S3cret"
@@ -53,29 +54,6 @@ def exchange(tmp_path: Path) -> Iterator[EwsEmulator]:
 @pytest.fixture
 def fresh() -> ProfilePaths:
     return ProfilePaths.for_profile("fresh")
-
-
-def text(app: MsextApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def type_into(pilot: Pilot, selector: str, value: str) -> None:
-    field = pilot.app.screen.query_one(selector, Input)
-    field.focus()
-    field.value = ""
-    await pilot.press(*value)
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def press_button(pilot: Pilot, selector: str) -> None:
-    pilot.app.screen.query_one(selector).focus()
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def test_wizard_from_an_empty_profile_to_a_saved_configuration(
@@ -343,3 +321,30 @@ async def test_wizard_reaches_office_365_through_microsoft_graph(
         assert general.mailbox_api == "graph" and general.ews_url is None
         assert (general.oauth_tenant_id, general.oauth_client_id) == (TENANT, CLIENT)
         profile.close()
+
+
+async def test_the_wizard_on_the_demo_profile_uses_its_emulators(app: MsextApp) -> None:
+    """R14: on the demo profile the wizard tests against the embedded emulators, as the
+    General tab does: it says so, asks for no EWS URL, and goes on past the impersonation
+    check to the resources."""
+    secret = resolve_secret("file:ews-service-account", app.profile.paths)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.open_setup()
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert "embedded emulators" in text(app, "#setup-demo-note")
+        await type_into(pilot, "#setup-secret", secret)
+        await press_button(pilot, "#setup-test")
+        assert "ok  EWS endpoint: the embedded EWS emulator answers" in text(
+            app, "#exchange-result"
+        )
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await type_into(pilot, "#setup-mailbox", AVA)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert text(app, "#impersonation-result") == f"ok  The account may act for {AVA}."
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert text(app, "#setup-title") == "Step 4 of 8: Resources and mailboxes"
