@@ -13,7 +13,7 @@ from console.screens.admin import (
     TeamsScreen,
 )
 from console.screens.exchange import ExchangeScreen
-from console.screens.help import HelpScreen
+from console.screens.help import GLOBAL_KEYS, HelpScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
 from console.widgets.breadcrumb import Breadcrumb
@@ -92,7 +92,8 @@ async def test_question_mark_shows_the_keys_of_the_screen(app: MsextApp) -> None
         assert isinstance(app.screen, HelpScreen)
         keys = app.screen.query_one("#help-keys")
         rows = [keys.get_row_at(index) for index in range(keys.row_count)]
-        assert ["/", "Filter"] in rows and ["ctrl+p", rows[-3][1]] in rows
+        assert ["/", "Filter"] in rows
+        assert all([key, does] in rows for key, does in GLOBAL_KEYS)
         await pilot.press("escape")
         assert isinstance(app.screen, UsersScreen)
 
