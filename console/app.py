@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from console.palette import NavigationCommands
 from console.screens.activity import ActivityScreen
@@ -55,6 +56,19 @@ class MsextApp(App[None]):
         self._tour_card: int | None = None
         # Under NO_COLOR, focus and cursors are shown by reverse video (see app.tcss).
         self.set_class(self.no_color, "-no-color")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text, whatever the caller says: messages carry PSA
+        and mailbox text, and a name like "Brooks [/b]" read as markup stops the drawing."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def _fatal_error(self) -> None:
         """Never a traceback on screen: keep the failure for the command line to report in

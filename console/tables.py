@@ -1,19 +1,10 @@
-"""What the console's tables share: a selection mark, and a cap on the rows drawn (long
-tables stay fast; the filter narrows the rest)."""
+"""Long tables stay fast: at most this many rows are drawn; the filter narrows the rest."""
 
 from __future__ import annotations
 
 import gc
 
-from rich.text import Text
-
 MAX_ROWS = 200
-
-
-def selection_mark(chosen: bool) -> Text:
-    """``[x]`` or ``[ ]``, as text: a plain string in a DataTable cell is read as markup,
-    and ``[x]`` would vanish as an unknown style."""
-    return Text("[x]" if chosen else "[ ]")
 
 
 def capped_note(shown: int, matched: int) -> str:

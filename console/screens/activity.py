@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Log, ProgressBar, Select, Static
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
 from console.sync_session import Level, LogEntry, UserProgress
+from console.widgets.table import PlainTable
 from engine.errors import UserError
 from engine.psa.model import Resource
 from engine.sync import select_users
@@ -53,7 +54,7 @@ class ActivityScreen(PageScreen):
     def compose_page(self) -> ComposeResult:
         yield Static(id="activity-status", markup=False)
         yield ProgressBar(id="activity-overall", show_eta=False)
-        table: DataTable[str] = DataTable(id="activity-users", cursor_type="row")
+        table = PlainTable(id="activity-users", cursor_type="row")
         table.add_columns("User", "Progress", "State", "New", "Upd", "Del", "Err")
         yield table
         with Horizontal(id="activity-filters"):

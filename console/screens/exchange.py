@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -236,7 +237,8 @@ class ExchangeScreen(SettingsPage):
         profile = self.msext.profile
         mailboxes = [
             (
-                f"{resource.name} <{profile.mailbox_address(resource)}>",
+                # Text, not str: a Select reads a string prompt as markup.
+                Text(f"{resource.name} <{profile.mailbox_address(resource)}>"),
                 profile.mailbox_address(resource),
             )
             for resource in profile.resources()

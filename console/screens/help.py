@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from console.screens.base import PageScreen
+from console.widgets.table import PlainTable
 
 GLOBAL_KEYS = (
     ("ctrl+p", "Command palette: jump to any page, user or action by name"),
@@ -37,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(" > ".join(self.page.trail()), id="help-title", markup=False)
             if self.page.HELP:
                 yield Markdown(self.page.HELP, id="help-text")
-            table: DataTable[str] = DataTable(id="help-keys", cursor_type="none", show_cursor=False)
+            table = PlainTable(id="help-keys", cursor_type="none", show_cursor=False)
             table.add_columns("Key", "Does")
             seen: set[str] = set()
             # The page's own keys first, then the app's, then those of the focused widget.

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Input, Static
 from console.forms import Draft
 from console.screens.dialogs import ConfirmScreen
 from console.screens.mailbox_dialog import MailboxScreen
-from console.tables import MAX_ROWS, capped_note, keep_long_lived, selection_mark
+from console.tables import MAX_ROWS, capped_note, keep_long_lived
+from console.widgets.table import PlainTable
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.state import UserState
@@ -49,7 +50,7 @@ class ResourcesPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Filter by name or mailbox  (/)", id="resources-filter")
-        table: DataTable[str] = DataTable(id="resources-table", cursor_type="row")
+        table = PlainTable(id="resources-table", cursor_type="row")
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="resources-note", markup=False)
@@ -85,7 +86,7 @@ class ResourcesPane(Vertical):
         for resource, address, default in matches[:MAX_ROWS]:
             state = self.states.get(resource.id)
             table.add_row(
-                selection_mark(resource.id in self.selected),
+                "[x]" if resource.id in self.selected else "[ ]",
                 "yes" if self.enabled(resource) else "no",
                 resource.name,
                 address + (" *" if default else ""),

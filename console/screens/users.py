@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Static
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
 from console.tables import MAX_ROWS, capped_note, keep_long_lived
+from console.widgets.table import PlainTable
 
 
 class UsersScreen(PageScreen):
@@ -32,7 +33,7 @@ class UsersScreen(PageScreen):
 
     def compose_page(self) -> ComposeResult:
         yield Input(placeholder="Filter by name or e-mail  (/)", id="users-filter")
-        table: DataTable[str] = DataTable(id="users-table", cursor_type="row", zebra_stripes=True)
+        table = PlainTable(id="users-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Exchange", "Outlook", "Conflicts", "Mailbox")
         yield table
         yield Static(id="users-note", markup=False)

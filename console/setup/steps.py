@@ -22,7 +22,7 @@ from console.screens.exchange import (
     grey_out_other_api,
 )
 from console.setup.state import SetupState
-from console.tables import selection_mark
+from console.widgets.table import PlainTable
 from engine.connect import exchange_connector
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError, UserError
@@ -432,7 +432,7 @@ class ResourcesStep(SetupStep):
             markup=False,
         )
         yield ProgressBar(id="match-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="match-table", cursor_type="row")
+        table = PlainTable(id="match-table", cursor_type="row")
         table.add_columns("Sync", "Resource", "Mailbox", "In Exchange")
         yield table
         yield Static(id="match-summary", classes="result", markup=False)
@@ -475,7 +475,7 @@ class ResourcesStep(SetupStep):
         table.clear()
         for match in self.state.matches:
             table.add_row(
-                selection_mark(match.resource.id in self.state.selected),
+                "[x]" if match.resource.id in self.state.selected else "[ ]",
                 match.resource.name,
                 match.address,
                 "found" if match.found else "not found",
@@ -560,7 +560,7 @@ class DryRunStep(SetupStep):
             markup=False,
         )
         yield ProgressBar(id="dry-progress", show_eta=False)
-        table: DataTable[str] = DataTable(id="dry-table", cursor_type="row")
+        table = PlainTable(id="dry-table", cursor_type="row")
         table.add_columns("User", "Create", "Update", "Delete", "Outcome")
         yield table
         yield Static(id="dry-summary", classes="result", markup=False)

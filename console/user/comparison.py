@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from console.widgets.table import PlainTable
 from engine.capabilities import Comparison, RowState
 
 
@@ -25,7 +26,7 @@ class ComparisonPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(_summary(self.comparison), id="comparison-summary", markup=False)
-        table: DataTable[str] = DataTable(id="comparison-table", cursor_type="row")
+        table = PlainTable(id="comparison-table", cursor_type="row")
         table.add_columns("Row", "MS Outlook", "MS Exchange")
         for index, state in enumerate(self.comparison.rows):
             table.add_row(state.row.label, str(state.outlook), str(state.exchange), key=str(index))

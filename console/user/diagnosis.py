@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from console.widgets.table import PlainTable
 from engine.diagnosis import Check, Diagnosis, Verdict, diagnose
 from engine.psa.model import Resource
 
@@ -42,7 +43,7 @@ class DiagnosisPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Not checked yet.", id="diagnosis-summary", markup=False)
-        table: DataTable[str] = DataTable(id="diagnosis-table", cursor_type="row")
+        table = PlainTable(id="diagnosis-table", cursor_type="row")
         table.add_columns("Result", "Check", "Evidence")
         yield table
         with VerticalScroll(id="diagnosis-detail", can_focus=False):

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
+from console.widgets.table import PlainTable
 from engine.psa.model import Resource
 from engine.state import Event
 
@@ -38,7 +39,7 @@ class HistoryPane(Vertical):
             placeholder="Subject, record key (appointment:12) or item id; Enter searches",
             id="history-search",
         )
-        table: DataTable[str] = DataTable(id="history-table", cursor_type="row")
+        table = PlainTable(id="history-table", cursor_type="row")
         table.add_columns("When (UTC)", "Event", "Rule", "Record", "Subject")
         yield table
         with VerticalScroll(id="history-detail", can_focus=False):

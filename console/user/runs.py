@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.widgets.table import PlainTable
 from engine.psa.model import Resource
 from engine.state import UserRun
 
@@ -33,7 +34,7 @@ class RunsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-summary", markup=False)
-        table: DataTable[str] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table = PlainTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Run", "Started", "Outcome", "New", "Upd", "Del", "Imp", "Err", "Message")
         yield table
         yield Static(id="run-detail", markup=False)

@@ -195,7 +195,7 @@ async def test_resources_filter_disable_enable_and_mailbox(
         await pilot.click("#yes")
         await pilot.pause()
         await pilot.pause()
-        assert table.get_row_at(0)[1] == "no"
+        assert str(table.get_row_at(0)[1]) == "no"
         assert str(screen.query_one(TabbedContent).get_tab("tab-resources").label).endswith("*")
         await pilot.press("m")
         assert isinstance(app.screen, MailboxScreen)
@@ -206,7 +206,7 @@ async def test_resources_filter_disable_enable_and_mailbox(
         field.value = "ava@mail.contoso.example"
         await pilot.press("enter")
         await pilot.pause()
-        assert table.get_row_at(0)[3] == "ava@mail.contoso.example"
+        assert str(table.get_row_at(0)[3]) == "ava@mail.contoso.example"
         await pilot.press("ctrl+s")
         await pilot.pause()
     settings = saved(demo_profile)

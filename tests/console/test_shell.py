@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from console.app import MsextApp
@@ -17,6 +19,7 @@ from console.screens.help import GLOBAL_KEYS, HelpScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
 from console.widgets.breadcrumb import Breadcrumb
+from engine.profile import Profile
 
 
 def crumb(app: MsextApp) -> str:
@@ -91,7 +94,7 @@ async def test_question_mark_shows_the_keys_of_the_screen(app: MsextApp) -> None
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = app.screen.query_one("#help-keys")
-        rows = [keys.get_row_at(index) for index in range(keys.row_count)]
+        rows = [[str(cell) for cell in keys.get_row_at(index)] for index in range(keys.row_count)]
         assert ["/", "Filter"] in rows
         assert all([key, does] in rows for key, does in GLOBAL_KEYS)
         await pilot.press("escape")
@@ -146,3 +149,46 @@ async def test_long_tables_draw_a_page_and_say_so(
         await pilot.pause()
         assert app.screen.query_one("#resources-table").row_count == 10
         assert "Showing 10 of 30 matches" in str(app.screen.query_one("#resources-note").render())
+
+
+async def test_brackets_in_psa_data_are_shown_as_typed(demo_profile: Profile) -> None:
+    """Tables, lists and the palette show PSA text as it is: a DataTable or a Select reads
+    a plain string as markup, so "[contractor]" vanished and "[/b]" stopped the console
+    while drawing."""
+    with sqlite3.connect(demo_profile.paths.psa_db) as db:
+        db.execute("UPDATE resources SET last_name = 'Fischer [contractor]' WHERE id = 1")
+        db.execute("UPDATE resources SET last_name = 'Brooks [/b]' WHERE id = 2")
+    app = MsextApp(Profile(demo_profile.paths))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.go(UsersScreen)
+        await pilot.pause()
+        shown = app.export_screenshot()
+        app.go(ExchangeScreen)
+        await pilot.pause()
+        app.screen.query_one("#test-mailbox").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        listed = app.export_screenshot()
+        await pilot.press("escape", "ctrl+p", *"brooks")
+        await pilot.pause(1.0)
+        found = app.export_screenshot()
+    assert "Fischer&#160;[contractor]" in shown and "Brooks&#160;[/b]" in shown
+    assert "[/b]&#160;&lt;ben.brooks@contoso.example&gt;" in found, "the palette finds him"
+    assert "Fischer&#160;[contractor]" in listed and "Brooks&#160;[/b]" in listed
+
+
+async def test_notifications_are_plain_text(demo_profile: Profile) -> None:
+    """Notifications carry PSA text ("Syncing <name>"), so none is read as markup: a name
+    like "Brooks [/b]" would stop the console while drawing its toast."""
+    with sqlite3.connect(demo_profile.paths.psa_db) as db:
+        db.execute("UPDATE resources SET last_name = 'Brooks [/b]' WHERE id = 2")
+    app = MsextApp(Profile(demo_profile.paths))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_user(app.profile.find_user("ben"))
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        sent = list(app._notifications)
+    assert any("Syncing Ben Brooks [/b];" in note.message for note in sent)
+    assert not any(note.markup for note in sent)
