@@ -127,10 +127,15 @@ ONLY_FOR_EWS_OR_GRAPH = {
 """The General tab's fields that one mailbox API alone uses (True: Graph)."""
 
 
+def uses_graph(draft: Draft) -> bool:
+    """Whether the draft reaches the mailboxes through Microsoft Graph (else EWS)."""
+    return draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH
+
+
 def grey_out_other_api(node: DOMNode, draft: Draft) -> None:
     """Grey out the fields below ``node`` that the chosen mailbox API does not use (R19);
     their values stay, for a way back."""
-    graph = draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH
+    graph = uses_graph(draft)
     for row in node.query(FieldRow):
         applies = ONLY_FOR_EWS_OR_GRAPH.get(row.field.key)
         if applies is not None:

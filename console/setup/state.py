@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from console.forms import Draft
+from console.screens.exchange import uses_graph
 from engine.profile import Profile, open_rest_psa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
 from engine.runner import RunResult
-from engine.settings.model import MailboxApi, PsaKind, Settings
+from engine.settings.model import PsaKind, Settings
 from engine.setup import MailboxMatch
 
 
@@ -38,7 +39,7 @@ class SetupState:
 
     def graph(self) -> bool:
         """Whether the mailboxes are reached through Microsoft Graph (else EWS)."""
-        return self.draft.get("exchange.general.mailbox_api") == MailboxApi.GRAPH.value
+        return uses_graph(self.draft)
 
     def sandbox(self) -> bool:
         """Whether Exchange is the profile's embedded emulators (the demo), whatever URL."""
