@@ -9,6 +9,8 @@ last write). Output: a :class:`Plan`. Every action names the rule that decided i
 Invariants this function keeps (each has a property test):
 1. no duplicates: a PSA record has at most one item; extra stamped copies are deleted, and
    an item found stamped but unlinked (after a crash or a lost state database) is adopted;
+   a stamped copy whose content is none the engine wrote is a person's (they copied the
+   item in Outlook and made it another meeting): its stamp is cleared, never the item;
 2. only stamped items are updated or deleted in the mailbox; a person's appointment is
    changed only in its date and time (R16), and only imported records are deleted in the PSA;
 3. a private appointment reaches the PSA only as "Appointment" with date and time (R05);
@@ -116,9 +118,10 @@ class Verb(StrEnum):
     ITEM_MOVE = "item_move"
     DETACH = "detach"
     CONFLICT = "conflict"
+    UNSTAMP = "unstamp"
 
 
-WRITES_MAILBOX = frozenset({Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE})
+WRITES_MAILBOX = frozenset({Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE, Verb.UNSTAMP})
 WRITES_PSA = frozenset({Verb.IMPORT, Verb.UNIMPORT, Verb.PSA_MOVE})
 DELETIONS = frozenset({Verb.DELETE, Verb.UNIMPORT})
 
@@ -202,18 +205,12 @@ class _Planner:
             link = None
         self.handled_links.add(key)
         copies = self.stamped.get(key, [])
+        written = {content_digest(projection.content, projection.folder)}
         current = next((item for item in copies if link and item.item_id == link.item_id), None)
+        current = current or next((item for item in copies if item.digest in written), None)
         current = current or (copies[0] if copies else None)
-        for duplicate in copies:
-            if duplicate is not current:
-                self.add(
-                    Verb.DELETE,
-                    "invariant 1",
-                    f"duplicate of {current.item_id if current else '?'}: one item per record",
-                    key=key,
-                    item_id=duplicate.item_id,
-                    duplicate=True,
-                )
+        if current is not None:
+            self.extra_copies(key, current, copies, written | {link.digest if link else ""})
         kind = projection.kind
         if current is None:
             if link is not None:
@@ -261,6 +258,33 @@ class _Planner:
                 projection=projection,
             )
         self.compare(key, projection, current, link)
+
+    def extra_copies(
+        self, key: str, kept: MailboxItem, copies: list[MailboxItem], written: set[str]
+    ) -> None:
+        """Copies of ``kept``: the engine's own (the content it wrote) are deleted; one whose
+        content the engine never wrote is a person's, and only loses its stamp."""
+        for copy in copies:
+            if copy is kept:
+                continue
+            if copy.digest in written or copy.digest == kept.digest:
+                self.add(
+                    Verb.DELETE,
+                    "invariant 1",
+                    f"duplicate of {kept.item_id}: one item per record",
+                    key=key,
+                    item_id=copy.item_id,
+                    duplicate=True,
+                )
+            else:
+                self.add(
+                    Verb.UNSTAMP,
+                    "invariant 2",
+                    f"a copy of {kept.item_id} made into another appointment: the person's own",
+                    key=key,
+                    item_id=copy.item_id,
+                    change_key=copy.change_key,
+                )
 
     def compare(
         self, key: str, projection: Projection, current: MailboxItem, link: Link | None
@@ -349,6 +373,11 @@ class _Planner:
             if key in self.psa.projections:
                 continue
             kind = _kind_of(key)
+            link = self.links.get(key)
+            kept = next((item for item in copies if link and item.item_id == link.item_id), None)
+            if kept is not None and link is not None:
+                self.extra_copies(key, kept, copies, {link.digest})
+                copies = [kept]
             for item in copies:
                 if not self.policy.in_window(item.start, item.end):
                     continue

@@ -33,6 +33,7 @@ from engine.mailbox.base import (
     MailboxItem,
     MailboxNotFoundError,
     NewItem,
+    StampRemoval,
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
@@ -52,6 +53,7 @@ from engine.psa.model import (
 )
 from engine.psa.source import PsaSource
 from engine.reconcile import (
+    WRITES_MAILBOX,
     Action,
     ImportedRecord,
     Link,
@@ -482,26 +484,13 @@ class _UserSync:
         ):
             self.progress("idle", message="no changes")
             return
-        self.progress("plan")
-        plan = reconcile(
-            runner.psa_side(self.resource, policy, kinds),
-            self.overlay if self.overlay is not None else self.state.mirror(self.uid),
-            self.state.links(self.uid),
-            policy,
-        )
+        plan = self.plan_and_apply(mailbox, kinds, user_state, folders)
+        if plan is not None and plan.count(Verb.UNSTAMP):
+            # The copies a person made their own show unstamped now: import them in this run,
+            # since the next one would find nothing new and stay idle.
+            self.plan_and_apply(mailbox, kinds, self.state.user(self.uid), folders)
         if self.dry_run:
-            self.report_plan(plan)
             return
-        self.hold(plan, user_state)
-        self.apply(mailbox, plan)
-        if plan.count(Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE):
-            self.resynced = False
-            for folder in folders:
-                self.pull(mailbox, folder)
-            if self.resynced:
-                # Pulling a folder afresh forgot its series' occurrences; without them the
-                # next reconcile would take their appointments out of the PSA (R10).
-                self.expand_series(mailbox, policy)
         if self.cancel.is_set():
             self.result.outcome = "cancelled"
             return
@@ -512,6 +501,37 @@ class _UserSync:
             policy_hash=policy_hash,
             **({"allow_mass_delete": 0} if self.allow_mass_delete else {}),
         )
+
+    def plan_and_apply(
+        self,
+        mailbox: Mailbox,
+        kinds: frozenset,
+        user_state: UserState | None,
+        folders: list[FolderKind],
+    ) -> Plan | None:
+        """Reconcile and apply; after mailbox writes, pull again to confirm them. A dry run
+        reports the plan and returns ``None``."""
+        self.progress("plan")
+        plan = reconcile(
+            self.runner.psa_side(self.resource, self.policy, kinds),
+            self.overlay if self.overlay is not None else self.state.mirror(self.uid),
+            self.state.links(self.uid),
+            self.policy,
+        )
+        if self.dry_run:
+            self.report_plan(plan)
+            return None
+        self.hold(plan, user_state)
+        self.apply(mailbox, plan)
+        if plan.count(*WRITES_MAILBOX):
+            self.resynced = False
+            for folder in folders:
+                self.pull(mailbox, folder)
+            if self.resynced:
+                # Pulling a folder afresh forgot its series' occurrences; without them the
+                # next reconcile would take their appointments out of the PSA (R10).
+                self.expand_series(mailbox, self.policy)
+        return plan
 
     def psa_touched(self, changes: ChangeSummary, kinds: frozenset) -> bool:
         if self.uid in changes.resource_ids:
@@ -675,6 +695,7 @@ class _UserSync:
         self.chunked(by_verb.get(Verb.CREATE, []), lambda chunk: self.create(mailbox, chunk))
         self.chunked(by_verb.get(Verb.UPDATE, []), lambda chunk: self.update(mailbox, chunk))
         self.chunked(by_verb.get(Verb.ITEM_MOVE, []), lambda chunk: self.move(mailbox, chunk))
+        self.chunked(by_verb.get(Verb.UNSTAMP, []), lambda chunk: self.unstamp(mailbox, chunk))
         self.chunked(by_verb.get(Verb.DELETE, []), lambda chunk: self.delete(mailbox, chunk))
 
     def event(self, action: Action, outcome: str, error: str | None = None) -> EventDraft:
@@ -872,6 +893,27 @@ class _UserSync:
                 events.append(self.event(action, *self.write_failure(result)))
         self.state.record(self.uid, put_links=put_links, put_items=put_items, events=events)
 
+    def unstamp(self, mailbox: Mailbox, actions: list[Action]) -> None:
+        """Invariant 2: a copy a person made their own loses its stamp, and is theirs."""
+        mirror = self.state.mirror(self.uid)
+        removals = [
+            StampRemoval(
+                action.item_id or "", action.change_key or "", mirror[action.item_id or ""].folder
+            )
+            for action in actions
+        ]
+        results = mailbox.unstamp(removals)
+        put_items, events = [], []
+        for action, result in zip(actions, results, strict=True):
+            if result.ok and result.change_key:
+                item = mirror[action.item_id or ""]
+                put_items.append(replace(item, stamp=None, change_key=result.change_key))
+                events.append(self.event(action, "done"))
+                self.result.count("mailbox", "updated")
+            else:
+                events.append(self.event(action, *self.write_failure(result)))
+        self.state.record(self.uid, put_items=put_items, events=events)
+
     def delete(self, mailbox: Mailbox, actions: list[Action]) -> None:
         mirror = self.state.mirror(self.uid)
         item_ids = [action.item_id or "" for action in actions]
@@ -937,7 +979,7 @@ def _tally(action: Action) -> tuple[str, str | None]:
     match action.verb:
         case Verb.CREATE:
             return "mailbox", "created"
-        case Verb.UPDATE | Verb.ITEM_MOVE:
+        case Verb.UPDATE | Verb.ITEM_MOVE | Verb.UNSTAMP:
             return "mailbox", "updated"
         case Verb.DELETE:
             return "mailbox", "deleted"

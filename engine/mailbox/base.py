@@ -211,6 +211,15 @@ class TimeChange:
 
 
 @dataclass(frozen=True, slots=True)
+class StampRemoval:
+    """Clear the PSA stamp of a copy a person made their own; nothing else is touched."""
+
+    item_id: str
+    change_key: str
+    folder: FolderKind
+
+
+@dataclass(frozen=True, slots=True)
 class ItemRef:
     """An item to delete; Graph addresses items per folder (``/events``, ``/contacts``)."""
 
@@ -336,6 +345,8 @@ class Mailbox(Protocol):
     def update(self, changes: Sequence[ItemChange]) -> list[WriteResult]: ...
 
     def move(self, changes: Sequence[TimeChange]) -> list[WriteResult]: ...
+
+    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]: ...
 
     def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:
         """Move items the engine created to Deleted Items (never a hard delete)."""

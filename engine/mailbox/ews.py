@@ -76,6 +76,7 @@ from engine.mailbox.base import (
     MailboxItem,
     MailboxNotFoundError,
     NewItem,
+    StampRemoval,
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
@@ -530,6 +531,28 @@ class EwsMailbox:
         return [
             _write_result(answer, "", change.item_id)
             for change, answer in zip(changes, answers, strict=True)
+        ]
+
+    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]:
+        """The stamp property deleted (exchangelib sends DeleteItemField for ``None``)."""
+        if not items:
+            return []
+        pairs = [
+            (
+                _MODELS[item.folder](
+                    account=self.account,
+                    id=item.item_id,
+                    changekey=item.change_key,
+                    **{STAMP: None},
+                ),
+                [STAMP],
+            )
+            for item in items
+        ]
+        answers = self._update(pairs)
+        return [
+            _write_result(answer, "", item.item_id)
+            for item, answer in zip(items, answers, strict=True)
         ]
 
     def _update(self, pairs: list[tuple[Any, list[str]]]) -> list[Any]:

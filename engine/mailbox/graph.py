@@ -28,6 +28,7 @@ from engine.mailbox.base import (
     ItemRef,
     MailboxItem,
     NewItem,
+    StampRemoval,
     SyncStateExpiredError,
     TimeChange,
     WriteError,
@@ -286,6 +287,18 @@ class GraphMailbox:
         return [
             self._result(answer, FolderKind.CALENDAR, change.item_id, "")
             for change, answer in zip(changes, self._write(requests), strict=True)
+        ]
+
+    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]:
+        """Graph cannot remove an extended property: the stamp is emptied, which every
+        reader takes for no stamp."""
+        cleared = {"singleValueExtendedProperties": [{"id": STAMP_PROPERTY, "value": ""}]}
+        requests = [
+            self._patch(item.folder, item.item_id, item.change_key, cleared) for item in items
+        ]
+        return [
+            self._result(answer, item.folder, item.item_id, "")
+            for item, answer in zip(items, self._write(requests), strict=True)
         ]
 
     def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:

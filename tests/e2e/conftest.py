@@ -25,3 +25,17 @@ def either_api(request: pytest.FixtureRequest) -> Iterator[Harness]:
     yield harness
     close_connections()
     harness.close()
+
+
+@pytest.fixture(
+    params=[("ews", "embedded"), ("ews", "rest"), ("graph", "embedded"), ("graph", "rest")],
+    ids=lambda param: "-".join(param),
+)
+def every_peer(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The small demo over EWS and Microsoft Graph (R19), each with the embedded PSA and
+    with the PSA's REST API."""
+    api, psa = request.param
+    harness = Harness.create(psa=psa, api=api)
+    yield harness
+    close_connections()
+    harness.close()

@@ -39,7 +39,7 @@ psa_edit = st.tuples(
 )
 person_edit = st.tuples(
     st.just("person"),
-    st.sampled_from(["create", "create_private", "retitle", "move", "delete"]),
+    st.sampled_from(["create", "create_private", "retitle", "move", "delete", "copy"]),
     st.integers(0, 20),
     st.integers(-24 * 40, 24 * 100),
 )
@@ -90,6 +90,8 @@ def apply_event(world: World, event: tuple) -> None:
                 world.person_edits(item_id, start=start, end=start + (item.end - item.start))
             elif verb == "delete":
                 world.person_deletes(item_id)
+            elif verb == "copy" and item.stamp and item.is_appointment:
+                world.person_copies(item_id, T0 + timedelta(hours=hours))
         case ("run",):
             check_after_run(world, world.step())
         case ("crash", keep):
@@ -124,7 +126,8 @@ def check_after_run(world: World, plan) -> None:
 def test_histories_converge_without_duplicates_or_leaks(
     events: list[tuple], mode: ImportMode
 ) -> None:
-    """Invariants 1-3, R04-R07, R16, R17: whatever happened, two quiet runs leave nothing to do,
+    """Invariants 1-3, R04-R07, R16, R17: whatever happened (a person's copies of the engine's
+    items included), two quiet runs leave nothing to do,
     every PSA record in range has exactly one item showing its projection, every person's
     appointment in range is in the PSA (masked when private), and no person's item was
     deleted or rewritten (World asserts that on every applied action)."""

@@ -103,6 +103,8 @@ class World:
     links: dict[str, Link] = field(default_factory=dict)
     log: list[tuple[Verb, str | None, str | None]] = field(default_factory=list)
     allow_mass_delete: bool = False
+    persons: set[str] = field(default_factory=set)
+    """Items a person made from the engine's (copies): never the engine's to delete."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- what people do --------------------------------------------------------------------
@@ -126,6 +128,16 @@ class World:
 
     def person_deletes(self, item_id: str) -> None:
         del self.mailbox[item_id]
+
+    def person_copies(self, item_id: str, start: datetime) -> str:
+        """A copy made in Outlook keeps the stamp; the person makes it another meeting."""
+        copy_id = f"copy-{next(self._ids)}"
+        item = self.mailbox[item_id]
+        copy = replace(item, item_id=copy_id, subject="Offsite", start=start)
+        self.mailbox[copy_id] = replace(copy, end=start + timedelta(hours=1))
+        self.person_edits(copy_id)
+        self.persons.add(copy_id)
+        return copy_id
 
     # -- the engine ------------------------------------------------------------------------
 
@@ -170,6 +182,7 @@ class World:
             case Verb.DELETE:
                 item = self.mailbox.pop(action.item_id)
                 assert item.stamp is not None, "the engine deleted a person's item"
+                assert action.item_id not in self.persons, "the engine deleted a person's copy"
                 if action.key in self.links and self.links[action.key].item_id == action.item_id:
                     del self.links[action.key]
             case Verb.ADOPT | Verb.REFRESH:
@@ -217,6 +230,12 @@ class World:
                     end=end,
                     psa_hash=import_hash(action.imported),
                 )
+            case Verb.UNSTAMP:
+                item = self.mailbox[action.item_id]
+                if item.change_key == action.change_key:
+                    self.mailbox[action.item_id] = replace(
+                        item, stamp=None, change_key=f"ck-{next(self._ids)}"
+                    )
             case Verb.FORGET:
                 self.links.pop(action.key, None)
             case Verb.DETACH:
