@@ -2,7 +2,8 @@
 
 Exit codes (stable, for scripts): 0 success; 1 finished with warnings or per-item errors;
 2 bad input or configuration (one line on stderr says what); 70 internal error (details in
-the profile's log file); 130 interrupted.
+the profile's log file); 75 another sync of the profile is running (one line names it);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from engine.errors import UserError
 from engine.logs import configure_logging
 from engine.paths import DEFAULT_PROFILE, DEMO_PROFILE, ProfilePaths
 from engine.profile import Profile
+from engine.run_lock import SyncBusyError
 from engine.settings.secrets import redactor
 
 EXIT_OK, EXIT_WARNINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+EXIT_BUSY = 75
 log = logging.getLogger("msext.cli")
 
 
@@ -95,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args, profile)
     except UserError as error:
         print(f"msext: {redactor.redact(str(error))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_BUSY if isinstance(error, SyncBusyError) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as error:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import UserError
 from engine.psa.model import Resource
+from engine.run_lock import RunLock, SyncBusyError
 from engine.runner import Progress, RunFinished, RunResult, UserResult, utc_now
 from engine.settings.secrets import redactor
 from engine.sync import sync
@@ -95,6 +96,13 @@ class SyncSession:
             return False
         if not users:
             self.app.notify("Nobody to sync: no user is enabled.", severity="warning")
+            return False
+        try:
+            RunLock(self.app.profile.paths).check()
+        except SyncBusyError as busy:
+            self._log(Level.WARNING, "", f"sync not run: {busy}", notify=False)
+            self.app.notify(f"Sync not run: {busy}", severity="warning", timeout=10)
+            self._changed()
             return False
         self._cancel.clear()
         self.state = SessionState(

@@ -12,6 +12,7 @@ from engine.errors import UserError
 from engine.notify import notify_errors
 from engine.profile import Profile
 from engine.psa.model import Resource
+from engine.run_lock import RunLock
 from engine.runner import Progress, RunFinished, Runner, utc_now
 
 
@@ -50,24 +51,34 @@ def sync(
     allow_mass_delete: bool = False,
     clock: Callable[[], datetime] = utc_now,
     secret: str | None = None,
+    wait: float = 0.0,
 ) -> Iterator[Progress | RunFinished]:
     """One run over ``users``; progress events, then :class:`RunFinished`.
 
     ``clock`` is the run's idea of now (the sync window is reckoned from it); ``secret`` is
-    the account's secret when it is not saved yet (the setup wizard's dry run).
+    the account's secret when it is not saved yet (the setup wizard's dry run). A run that
+    writes holds the profile's lock: while another holds it, this one waits up to ``wait``
+    seconds, then raises :class:`~engine.run_lock.SyncBusyError` naming the holder. A dry
+    run writes nothing and runs beside anything.
     """
     settings = profile.settings
-    with exchange_connector(settings, profile.paths, secret) as connector:
-        runner = Runner(settings, profile.psa, profile.state, connector, clock=clock)
-        for event in runner.run(
-            users,
-            dry_run=dry_run,
-            trigger=trigger,
-            cancel=cancel,
-            allow_mass_delete=frozenset(user.id for user in users)
-            if allow_mass_delete
-            else frozenset(),
-        ):
-            if isinstance(event, RunFinished):
-                notify_errors(profile, connector, event.result, now=clock())
-            yield event
+    lock = RunLock(profile.paths)
+    if not dry_run:
+        lock.acquire(wait)
+    try:
+        with exchange_connector(settings, profile.paths, secret) as connector:
+            runner = Runner(settings, profile.psa, profile.state, connector, clock=clock)
+            for event in runner.run(
+                users,
+                dry_run=dry_run,
+                trigger=trigger,
+                cancel=cancel,
+                allow_mass_delete=frozenset(user.id for user in users)
+                if allow_mass_delete
+                else frozenset(),
+            ):
+                if isinstance(event, RunFinished):
+                    notify_errors(profile, connector, event.result, now=clock())
+                yield event
+    finally:
+        lock.release()

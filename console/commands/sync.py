@@ -12,11 +12,15 @@ from datetime import datetime
 from console.commands.output import emit, emit_json, table
 from engine.errors import UserError
 from engine.profile import Profile
+from engine.run_lock import SyncBusyError
 from engine.runner import Progress, RunFinished, RunResult
 from engine.scheduler import Scheduler
 from engine.sync import select_users, sync
 
 log = logging.getLogger(__name__)
+
+DAEMON_WAIT_SECONDS = 60.0
+"""How long a scheduled run waits for a run started elsewhere (the CLI, the console)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +39,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--allow-deletions",
         action="store_true",
         help="release the mass-deletion guard for the --user(s) of this run",
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="while another sync of the profile runs, wait up to this long (default: exit at"
+        " once with code 75)",
     )
     run.add_argument("--json", action="store_true", help="print the run's result as JSON")
     run.set_defaults(handler=run_sync)
@@ -70,7 +82,13 @@ def _one_run(args: argparse.Namespace, profile: Profile) -> int:
     users = select_users(profile, args.user)
     result: RunResult | None = None
     show_progress = sys.stderr.isatty() and not args.json
-    for event in sync(profile, users, dry_run=args.dry_run, allow_mass_delete=args.allow_deletions):
+    for event in sync(
+        profile,
+        users,
+        dry_run=args.dry_run,
+        allow_mass_delete=args.allow_deletions,
+        wait=args.wait,
+    ):
         if isinstance(event, RunFinished):
             result = event.result
         elif show_progress and isinstance(event, Progress) and event.phase == "done":
@@ -192,17 +210,21 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
 
     def run(_users: frozenset[int]) -> None:
         profile.reload()
-        for event in sync(profile, select_users(profile), trigger="schedule"):
-            if isinstance(event, RunFinished):
-                totals = event.result.totals
-                usage = psa_usage(profile)
-                log.info(
-                    "run %s finished: %s %s%s",
-                    event.result.run_id,
-                    event.result.outcome,
-                    totals,
-                    f"; {usage}" if usage else "",
-                )
+        try:
+            for event in sync(
+                profile, select_users(profile), trigger="schedule", wait=DAEMON_WAIT_SECONDS
+            ):
+                if isinstance(event, RunFinished):
+                    usage = psa_usage(profile)
+                    log.info(
+                        "run %s finished: %s %s%s",
+                        event.result.run_id,
+                        event.result.outcome,
+                        event.result.totals,
+                        f"; {usage}" if usage else "",
+                    )
+        except SyncBusyError as busy:
+            log.warning("scheduled run skipped: %s", busy)
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)
     log.info("daemon started for profile %s", profile.name)

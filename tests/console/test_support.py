@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -264,3 +267,37 @@ async def test_palette_sync_now_starts_a_run_and_shows_it(app: MsextApp) -> None
         await pilot.pause()
         assert isinstance(app.screen, ActivityScreen)
         assert app.sync_session.state.result is not None
+
+
+async def test_sync_now_beside_a_running_sync_names_it_instead_of_starting(app: MsextApp) -> None:
+    """Invariant 1 across processes: while another process syncs the profile (the daemon or
+    `msext sync`), `s` starts nothing and says who runs (pid, since when)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from engine.paths import ProfilePaths\n"
+            "from engine.run_lock import RunLock\n"
+            "lock = RunLock(ProfilePaths.for_profile(sys.argv[1]))\n"
+            "lock.acquire()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+            app.profile.name,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_tab(pilot, "ava", 0)
+            await pilot.press("s")
+            await pilot.pause()
+            assert not app.sync_session.state.running and app.sync_session.state.result is None
+            message = str(list(app._notifications)[-1].message)
+            assert f"already running (pid {holder.pid}, since " in message
+    finally:
+        holder.kill()
+        holder.wait()

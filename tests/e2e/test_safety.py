@@ -1,0 +1,73 @@
+"""The engine's safety promises under the situations that broke them (issue 15): one run per
+profile at a time, the deletion guard against a PSA that answers empty, held users staying
+held, and imported appointments that keep their origin in the PSA itself."""
+
+from __future__ import annotations
+
+import time
+
+from engine.profile import Profile
+from engine.sandbox.ews import FaultKind
+from tests.e2e.harness import Harness
+
+
+def started_runs(harness: Harness) -> list[int]:
+    profile = Profile(harness.paths)
+    try:
+        return [run.id for run in profile.state.runs() if run.finished_at is None]
+    finally:
+        profile.close()
+
+
+def wait_for_a_run(harness: Harness, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not started_runs(harness):
+        assert time.monotonic() < deadline, "the first run never started"
+        time.sleep(0.05)
+
+
+def stall_once(harness: Harness, seconds: int) -> None:
+    """Make one request of the next run answer ``seconds`` late, so that it lasts."""
+    if harness.graph is not None:
+        harness.graph.throttle(1, retry_after=seconds, after=8)
+    else:
+        harness.emulator.faults.set(FaultKind.SLOW, count=1, delay_ms=seconds * 1000, after=8)
+
+
+def duplicates(harness: Harness) -> dict[str, int]:
+    found = {}
+    for address, granted in harness.emulator.mailboxes():
+        for folder in ("calendar", "contacts") if granted else ():
+            for key, copies in harness.stamped(address, folder).items():
+                if len(copies) > 1:
+                    found[f"{address}/{key}"] = len(copies)
+    return found
+
+
+def test_a_second_run_of_the_profile_names_the_first_and_never_runs_beside_it(
+    either_api: Harness,
+) -> None:
+    """Invariant 1 across processes: while `msext sync --once` runs, a second one exits 75
+    with one line naming the first (pid, since when), one with --wait runs after it, and no
+    item is doubled. A holder killed with SIGKILL blocks nothing."""
+    harness = either_api
+    stall_once(harness, 5)
+    first = harness.popen("sync", "--once")
+    wait_for_a_run(harness)
+    refused = harness.cli("sync", "--once", "--json")
+    patient = harness.popen("sync", "--once", "--wait", "120")
+    assert first.wait(timeout=120) == 1  # Chloe's mailbox is not granted (R14)
+    assert duplicates(harness) == {}
+    assert refused.returncode == 75 and refused.stdout == "", refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert f"already running (pid {first.pid}, since " in refused.stderr
+    assert patient.wait(timeout=120) == 1
+    assert duplicates(harness) == {}
+    assert len(started_runs(harness)) == 0
+    killed = harness.popen("sync", "--once")
+    wait_for_a_run(harness)
+    killed.kill()
+    killed.wait()
+    after = harness.cli("sync", "--once", "--json")
+    assert after.returncode == 1 and "already running" not in after.stderr
+    assert duplicates(harness) == {}
