@@ -45,9 +45,11 @@ class MsextApp(App[None]):
     MODES: ClassVar = {"admin": AdminScreen, "setup": SetupScreen}
     DEFAULT_MODE = "admin"
 
-    def __init__(self, profile: Profile, offer_tour: bool = False) -> None:
-        # A profile with no settings file starts in the setup wizard.
-        self.DEFAULT_MODE = "admin" if profile.store.exists() else "setup"  # type: ignore[misc]
+    def __init__(self, profile: Profile, offer_tour: bool = False, setup: bool = False) -> None:
+        # A profile with no settings file starts in the setup wizard (so does `msext setup`).
+        self.DEFAULT_MODE = (  # type: ignore[misc]
+            "setup" if setup or not profile.store.exists() else "admin"
+        )
         super().__init__()
         self.profile = profile
         self.sync_session = SyncSession(self)
@@ -76,6 +78,15 @@ class MsextApp(App[None]):
         self.failure = self._exception
         self.bell()
         self._close_messages_no_wait()
+
+    async def action_quit(self) -> None:
+        """`q` leaves the way Esc does: a page with unsaved changes, or the setup wizard,
+        asks first (their ``request_leave``); everything else quits at once."""
+        request_leave = getattr(self.screen, "request_leave", None)
+        if request_leave is None:
+            self.exit()
+        else:
+            request_leave(self.exit)
 
     def on_mount(self) -> None:
         keymap = self.profile.settings.console.keymap

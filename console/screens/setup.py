@@ -6,6 +6,7 @@ leaving on the way removes even the embedded PSA the first step created.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -151,10 +152,15 @@ class SetupScreen(Screen[bool]):
     # -- leaving ---------------------------------------------------------------------------
 
     def action_leave(self) -> None:
+        self.request_leave(lambda: self._finish(False))
+
+    def request_leave(self, proceed: Callable[[], object]) -> None:
+        """Leaving (Esc, or `q` to quit) asks first; yes discards everything entered."""
+
         def answered(leave: bool | None) -> None:
             if leave:
                 self._discard()
-                self._finish(False)
+                proceed()
 
         self.app.push_screen(
             ConfirmScreen("Leave the setup? Nothing you entered is saved.", yes="Leave"),

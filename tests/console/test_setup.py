@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input
 
 from console.app import MsextApp
 from console.screens.admin import AdminScreen
+from console.screens.dialogs import ConfirmScreen
 from console.screens.setup import SetupScreen
 from engine.paths import ProfilePaths
 from engine.profile import Profile
@@ -163,6 +164,31 @@ async def test_leaving_the_wizard_midway_saves_nothing(
     assert not fresh.config_file.exists()
     assert not (fresh.secrets_dir / "ews-service-account").exists()
     assert not fresh.psa_db.exists()
+    profile.close()
+
+
+async def test_q_in_the_wizard_asks_before_leaving(fresh: ProfilePaths) -> None:
+    """`q` typed outside a text field asks as Esc does; staying keeps the wizard and what
+    was entered, leaving saves nothing."""
+    profile = Profile(fresh)
+    app = MsextApp(profile)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await type_into(pilot, "#setup-secret", SECRET)
+        app.screen.query_one("#setup-next").focus()
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen) and app.is_running
+        assert app.screen.query_one("#setup-secret", Input).value == SECRET
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert not app.is_running
+    assert not fresh.config_file.exists()
     profile.close()
 
 
