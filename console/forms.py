@@ -63,14 +63,18 @@ class Draft:
         return None
 
     def set(self, key: str, value: Any) -> None:
-        """Change one key; setting the value it already has (or its default) changes nothing."""
-        if value == self.get(key) or (value in (None, "") and self.get(key) is None):
+        """Change one key; setting the value it already has (or its default) changes nothing.
+
+        ``None`` returns the key to its default; anything else, an emptied number field's
+        ``""`` included, is kept for the settings model to judge, so a cleared field is
+        refused with a message instead of quietly becoming the default."""
+        if value == self.get(key) or (value is None and self.get(key) is None):
             return
         parts = key.split(".")
         node = self.document
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        if value is None or value == "":
+        if value is None:
             node.pop(parts[-1], None)
         else:
             node[parts[-1]] = value

@@ -138,6 +138,8 @@ def problems_of(error: ValidationError) -> dict[str, str]:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown setting"
+        elif item["type"] in ("int_parsing", "int_type", "int_from_float"):
+            message = "enter a whole number"
         problems.setdefault(".".join(location) or "settings", message)
     return problems
 

@@ -93,6 +93,25 @@ async def test_interval_of_five_is_refused_and_fifteen_is_saved(
     assert "interval_minutes = 15" in demo_profile.store.path.read_text()
 
 
+async def test_an_emptied_interval_is_refused_not_silently_defaulted(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """R01: clearing the interval and saving shows why beside the field and saves nothing;
+    the value does not quietly fall back to the default."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "45")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await type_into(pilot, INTERVAL, "")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        message = str(screen.query_one(INTERVAL_MESSAGE, Static).render())
+        assert message == "! enter a whole number"
+        assert "Unsaved changes" in str(screen.query_one("#page-status").render())
+    assert saved(demo_profile).exchange.sync.interval_minutes == 45
+
+
 async def test_errors_on_another_tab_bring_it_forward(app: MsextApp) -> None:
     """Save validates the whole page: a bad value on the General tab is shown there."""
     async with app.run_test(size=(80, 24)) as pilot:
@@ -282,3 +301,29 @@ async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Pro
         await pilot.press("space", "ctrl+s")
         await pilot.pause()
     assert saved(demo_profile).outlook.limits.allow_service_calls is True
+
+
+async def test_q_with_unsaved_changes_asks_as_esc_does(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """`q` outside a text field on a page with unsaved changes asks save, discard or
+    stay; Stay keeps the page and the change, and nothing quits."""
+    before = demo_profile.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, INTERVAL, "45")
+        screen.query_one("#save").focus()
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, LeaveScreen)
+        await pilot.click("#stay")
+        await pilot.pause()
+        assert app.screen is screen and app.is_running
+        assert screen.query_one(INTERVAL, Input).value == "45"
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.click("#save")
+        await pilot.pause()
+        assert not app.is_running
+    assert saved(demo_profile).exchange.sync.interval_minutes == 45
+    assert demo_profile.store.path.read_bytes() != before
