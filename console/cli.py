@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed-only", action="store_true", help="create the demo profile, do not open the console"
     )
     demo.add_argument("--reset", action="store_true", help="start the demo profile afresh")
-    demo.set_defaults(handler=run_demo)
+    demo.set_defaults(handler=run_demo, creates_profile=True)
+    setup = commands.add_parser(
+        "setup", help="open the setup wizard (on a new profile too: it is made when saved)"
+    )
+    setup.set_defaults(handler=open_setup, creates_profile=True)
     config.register(commands)
     compare.register(commands)
     sync.register(commands)
@@ -59,16 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_console(args: argparse.Namespace, profile: Profile, offer_tour: bool = False) -> int:
+def open_console(
+    args: argparse.Namespace, profile: Profile, offer_tour: bool = False, setup: bool = False
+) -> int:
     from console.app import MsextApp
 
-    if profile.store.exists():
+    if profile.store.exists() and not setup:
         profile.resources()  # a configured profile without a PSA is told so here
-    app = MsextApp(profile, offer_tour=offer_tour)
+    app = MsextApp(profile, offer_tour=offer_tour, setup=setup)
     app.run()
     if app.failure is not None:
         raise app.failure
     return EXIT_OK
+
+
+def open_setup(args: argparse.Namespace, profile: Profile) -> int:
+    return open_console(args, profile, setup=True)
 
 
 def run_demo(args: argparse.Namespace, profile: Profile) -> int:
@@ -88,11 +98,24 @@ def _profile_name(args: argparse.Namespace) -> str:
     return os.environ.get("MSEXT_PROFILE", DEFAULT_PROFILE)
 
 
+def _require_existing(paths: ProfilePaths, args: argparse.Namespace) -> None:
+    """A mistyped profile name is an error, never a new empty profile. Only the default
+    profile (a first run), ``demo``, ``setup`` and ``config set --new`` may make one."""
+    if paths.exists() or paths.name == DEFAULT_PROFILE or getattr(args, "creates_profile", False):
+        return
+    existing = ", ".join(ProfilePaths.existing()) or "none"
+    raise UserError(
+        f"no profile {paths.name!r} (profiles here: {existing});"
+        f" to make it, run: {paths.command('setup')}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     profile: Profile | None = None
     try:
         paths = ProfilePaths.for_profile(_profile_name(args))
+        _require_existing(paths, args)
         configure_logging(paths)
         profile = Profile(paths)
         return args.handler(args, profile)

@@ -326,7 +326,8 @@ def _last_run(profile: Profile, user: Resource, now: datetime | None = None) -> 
     title = "Last run outcome and age"
     state = profile.state.user(user.id)
     interval = timedelta(minutes=profile.settings.exchange.sync.interval_minutes)
-    fix = f"Run: msext sync --once --user {user.email} (and check that msext daemon runs)."
+    sync_now = profile.paths.command("sync", "--once", "--user", user.email)
+    fix = f"Run: {sync_now} (and check that {profile.paths.command('daemon')} runs)."
     if state is None or state.last_attempt_at is None:
         return Check("last_run", title, Verdict.WARNING, "never synced", fix)
     now = now or utc_now()
@@ -334,7 +335,7 @@ def _last_run(profile: Profile, user: Resource, now: datetime | None = None) -> 
     minutes = profile.settings.exchange.sync.interval_minutes
     evidence = f"{state.last_outcome} {age(elapsed)} ago (interval {minutes} min)"
     if state.last_outcome == "error":
-        fix = f"Correct the cause named above, then run: msext sync --once --user {user.email}"
+        fix = f"Correct the cause named above, then run: {sync_now}"
         return Check("last_run", title, Verdict.FAILED, f"{evidence}: {state.last_error}", fix)
     if elapsed > 2 * interval:
         return Check("last_run", title, Verdict.WARNING, f"{evidence}: overdue", fix)
@@ -412,7 +413,7 @@ def _guard(profile: Profile, user: Resource) -> Check:
             title,
             Verdict.FAILED,
             state.guard_detail,
-            f"Review the deletions, then release them: msext sync --once --user {user.email}"
-            " --allow-deletions",
+            "Review the deletions, then release them: "
+            + profile.paths.command("sync", "--once", "--user", user.email, "--allow-deletions"),
         )
     return Check("guard", title, Verdict.OK, "not holding this mailbox")

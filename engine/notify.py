@@ -110,7 +110,7 @@ def compose(
         lines += [f"      {n}. {step}" for n, step in enumerate(check.steps, start=1)]
     lines += [
         "",
-        f"Full report: msext doctor {user.mailbox}",
+        f"Full report: {profile.paths.command('doctor', user.mailbox)}",
         "You get at most one message per user and kind of error per day.",
     ]
     subject = f"msext: sync problem for {user.name} ({kind.replace('_', ' ')})"

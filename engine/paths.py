@@ -7,6 +7,7 @@ and logs, under the platformdirs directories (so the ``XDG_*`` variables move th
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,23 @@ class ProfilePaths:
             state_dir=platformdirs.user_state_path(APP_NAME) / name,
             log_dir=platformdirs.user_log_path(APP_NAME) / name,
         )
+
+    @staticmethod
+    def existing() -> list[str]:
+        """The names of the profiles that have a settings file, sorted."""
+        root = platformdirs.user_config_path(APP_NAME)
+        if not root.is_dir():
+            return []
+        return sorted(entry.name for entry in root.iterdir() if (entry / "config.toml").is_file())
+
+    def exists(self) -> bool:
+        """Whether the profile was made (by the setup wizard, ``msext demo`` or ``config``)."""
+        return self.config_file.is_file()
+
+    def command(self, *words: str) -> str:
+        """An ``msext`` command line for this profile that works as printed."""
+        profile = () if self.name == DEFAULT_PROFILE else ("--profile", self.name)
+        return shlex.join(("msext", *profile, *words))
 
     @property
     def config_file(self) -> Path:

@@ -72,7 +72,7 @@ class Profile:
         if not self.paths.psa_db.exists():
             raise UserError(
                 f"profile {self.name!r} has no embedded PSA yet ({self.paths.psa_db});"
-                " create the demo with: msext demo --seed-only"
+                f" create the demo with: {self.paths.command('demo', '--seed-only')}"
             )
         return EmbeddedPsa(self.paths.psa_db)
 

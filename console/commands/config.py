@@ -26,6 +26,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Set one dotted key. Nothing is saved when the new value breaks a rule;"
         " the previous file is kept as config.toml.bak.",
     )
+    set_.add_argument(
+        "--new",
+        dest="creates_profile",
+        action="store_true",
+        help="make the profile named by --profile if it does not exist yet",
+    )
     set_.add_argument("key")
     set_.add_argument("value")
     set_.set_defaults(handler=set_setting)

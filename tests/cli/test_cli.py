@@ -11,6 +11,8 @@ import pytest
 from console.cli import build_parser, main
 from engine.paths import ProfilePaths
 
+INTERVAL_15 = ("exchange.sync.interval_minutes", "15")
+
 
 @pytest.fixture
 def demo() -> ProfilePaths:
@@ -102,8 +104,32 @@ def test_config_check_exit_codes(demo: ProfilePaths, capsys: pytest.CaptureFixtu
 
 
 def test_a_profile_without_a_psa_says_how_to_make_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--profile", "empty", "config", "set", "--new", *INTERVAL_15)[0] == 0
     code, _, err = run(capsys, "--profile", "empty", "compare", "x")
-    assert code == 2 and "msext demo --seed-only" in err
+    assert code == 2 and "msext --profile empty demo --seed-only" in err
+
+
+def test_a_mistyped_profile_is_an_error_naming_the_existing_ones(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is created for an unknown profile; the line names it, lists the profiles
+    there are and says how to make a new one."""
+    for argv in (("config", "show"), ("config", "set", *INTERVAL_15), ("status",)):
+        code, _, err = run(capsys, "--profile", "demoo", *argv)
+        assert code == 2, argv
+        assert "no profile 'demoo'" in err and "demo" in err.split("profiles here:")[1]
+        assert "msext --profile demoo setup" in err
+    assert not ProfilePaths.for_profile("demoo").config_dir.exists()
+    assert not ProfilePaths.for_profile("demoo").log_dir.exists()
+
+
+def test_doctor_prints_commands_that_work_as_printed(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fix that names a command names the profile too, so it can be pasted as is."""
+    _, out, _ = run(capsys, "--profile", "demo", "doctor", "ava.fischer@contoso.example", "--json")
+    fixes = [check["fix"] for check in json.loads(out)["checks"] if "msext" in check["fix"]]
+    assert fixes and all("msext --profile demo " in fix for fix in fixes), fixes
 
 
 def test_bad_profile_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,6 +153,7 @@ def test_help_lists_only_working_verbs() -> None:
         "doctor",
         "sandbox",
         "serve",
+        "setup",
         "status",
         "sync",
     ]
