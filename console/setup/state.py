@@ -10,7 +10,8 @@ from engine.profile import Profile, open_rest_psa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
 from engine.runner import RunResult
-from engine.settings.model import PsaKind, Settings
+from engine.settings.model import PsaKind, PsaSettings, Settings
+from engine.settings.store import validate_section
 from engine.setup import MailboxMatch
 
 
@@ -49,9 +50,14 @@ class SetupState:
         return self.draft.get("psa.kind") == PsaKind.REST.value
 
     def source(self) -> PsaSource:
-        """A new connection to the PSA chosen on the first step; the caller closes it."""
+        """A new connection to the PSA chosen on the first step; the caller closes it.
+
+        Only the first step's own fields are checked: a later step's bad field must not
+        fail the PSA test, which Next on the first step needs (the wizard would trap)."""
         if self.rest():
-            return open_rest_psa(self.draft.settings().psa, self.profile.paths, self.psa_secret)
+            psa = validate_section(self.draft.document, "psa")
+            assert isinstance(psa, PsaSettings)
+            return open_rest_psa(psa, self.profile.paths, self.psa_secret)
         return Profile(self.profile.paths).psa
 
     def resources(self) -> list[Resource]:

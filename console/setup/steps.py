@@ -105,6 +105,20 @@ class SetupStep(VerticalScroll, can_focus=False):
     def left_forward(self) -> None:
         """Next was accepted: do what the step promised (e.g. create the PSA)."""
 
+    def explain(self, error: UserError) -> str:
+        """An error in words the step shows: settings are named by their field's label."""
+        if not isinstance(error, SettingsError):
+            return str(error)
+        labels = {row.field.key: row.field.label for row in self.query(FieldRow)}
+        labels |= {key: field.label for key, field in FIELDS.items() if key not in labels}
+        return "; ".join(
+            f"{labels.get(key, key)}: {message}" for key, message in error.problems.items()
+        )
+
+    def refused(self, widget_id: str, prefix: str, error: UserError) -> None:
+        """A test or plan the PSA, the settings or the server refused, told on the step."""
+        self.outcome(widget_id, f"{prefix}{self.explain(error)}")
+
     def result(self, widget_id: str, text: str) -> None:
         self.query_one(widget_id, Static).update(text)
 
@@ -203,8 +217,8 @@ class PsaStep(SetupStep):
     def _run_test(self) -> None:
         try:
             count = len(self.state.resources())
-        except (UserError, SettingsError) as error:
-            self.app.call_from_thread(self.outcome, "#psa-result", f"FAILED  {error}")
+        except UserError as error:
+            self.app.call_from_thread(self.refused, "#psa-result", "FAILED  ", error)
             return
         except Exception as error:
             self.failed("#psa-result", error)
@@ -586,8 +600,8 @@ class DryRunStep(SetupStep):
                         )
                 elif isinstance(event, RunFinished):
                     self.app.call_from_thread(self._planned, event.result)
-        except (UserError, SettingsError) as error:
-            self.app.call_from_thread(self.result, "#dry-summary", f"! {error}")
+        except UserError as error:
+            self.app.call_from_thread(self.refused, "#dry-summary", "! ", error)
         except Exception as error:
             self.failed("#dry-summary", error)
         finally:

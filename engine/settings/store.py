@@ -127,6 +127,18 @@ def validate(document: Mapping[str, Any], origin: str) -> Settings:
         raise UserError(f"{origin} is nested too deeply") from None
 
 
+def validate_section(document: Mapping[str, Any], section: str) -> BaseModel:
+    """One top-level section alone (e.g. ``psa``), so that a check of it never fails on
+    another section's keys; problems are named by their full dotted key."""
+    model = Settings.model_fields[section].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    try:
+        return model.model_validate(document.get(section) or {})
+    except ValidationError as error:
+        problems = problems_of(error)
+        raise SettingsError({f"{section}.{key}": text for key, text in problems.items()}) from None
+
+
 def problems_of(error: ValidationError) -> dict[str, str]:
     """Dotted key -> message, phrased for people (never repeating the rejected value)."""
     problems: dict[str, str] = {}

@@ -277,6 +277,38 @@ async def test_wizard_reads_the_psa_through_its_rest_api(
     profile.close()
 
 
+async def test_a_later_steps_field_never_traps_the_psa_step(
+    fresh: ProfilePaths, psa_api: PsaRestEmulator
+) -> None:
+    """Back on step 1 with a bad EWS URL typed on step 2, the PSA test checks only the
+    PSA's fields and passes, so Next reaches step 2 where the URL can be corrected; a
+    PSA field's message names it by its label, not by its settings key."""
+    profile = Profile(fresh)
+    app = MsextApp(profile)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.screen.query_one("#f-psa-kind").focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        await type_into(pilot, "#f-psa-rest_url", "not a url")
+        await type_into(pilot, "#f-psa-rest_username", psa_api.user.username)
+        await type_into(pilot, "#f-psa-rest_integration_code", psa_api.user.integration_code)
+        await type_into(pilot, "#setup-psa-secret", "api-S3cret")
+        await press_button(pilot, "#setup-psa-test")
+        assert text(app, "#psa-result").startswith("FAILED  Zone discovery URL: ")
+        assert "psa.rest_url" not in text(app, "#psa-result")
+        await type_into(pilot, "#f-psa-rest_url", psa_api.url)
+        await press_button(pilot, "#setup-psa-test")
+        await pilot.press("ctrl+n")
+        await type_into(pilot, "#f-exchange-general-ews_url", "not a url either")
+        await pilot.press("ctrl+b")
+        await type_into(pilot, "#setup-psa-secret", "api-S3cret")
+        await press_button(pilot, "#setup-psa-test")
+        assert text(app, "#psa-result") == "ok  The PSA's REST API answers: 30 resources."
+        await pilot.press("ctrl+n")
+        assert text(app, "#setup-title") == "Step 2 of 8: Exchange connection"
+    profile.close()
+
+
 async def test_wizard_reaches_office_365_through_microsoft_graph(
     fresh: ProfilePaths, exchange: EwsEmulator
 ) -> None:
