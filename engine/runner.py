@@ -473,11 +473,14 @@ class _UserSync:
         if pulled or user_state is None or user_state.reconciled_day != today:
             self.expand_series(mailbox, policy)
         changes = runner.psa_changes(user_state.psa_cursor if user_state else None)
+        # A held user is planned on every run: its deletions stay held (and counted as
+        # pending) until released, or until what they would delete is back.
         if not (
             pulled
             or user_state is None
             or user_state.reconciled_day != today
             or user_state.policy_hash != policy_hash
+            or user_state.guard_detail
             or self.allow_mass_delete
             or changes is None
             or self.psa_touched(changes, kinds)

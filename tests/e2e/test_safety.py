@@ -4,11 +4,13 @@ held, and imported appointments that keep their origin in the PSA itself."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from engine.profile import Profile
+from engine.psa.model import RecordKind
 from engine.sandbox.ews import FaultKind
-from tests.e2e.harness import Harness
+from tests.e2e.harness import AVA, Harness
 
 
 def started_runs(harness: Harness) -> list[int]:
@@ -71,3 +73,50 @@ def test_a_second_run_of_the_profile_names_the_first_and_never_runs_beside_it(
     after = harness.cli("sync", "--once", "--json")
     assert after.returncode == 1 and "already running" not in after.stderr
     assert duplicates(harness) == {}
+
+
+def delete_own_psa_appointments(harness: Harness, resource_id: int = 1) -> int:
+    psa = harness.psa()
+    try:
+        ids = [
+            row["id"]
+            for row in psa._rows(
+                "SELECT id FROM appointments WHERE resource_id = ? AND origin_key IS NULL",
+                (resource_id,),
+            )
+        ]
+        for record_id in ids:
+            psa.delete(RecordKind.APPOINTMENT, record_id)
+    finally:
+        psa.close()
+    return len(ids)
+
+
+def test_a_held_user_stays_held_until_released(either_api: Harness) -> None:
+    """Invariant 4: held deletions stay held and pending on the next runs of the same day, and
+    `msext status`, `msext doctor` and the console's tables say so, until an administrator
+    releases them with --allow-deletions."""
+    harness = either_api
+    harness.settled()
+    stamped = len(harness.stamped(AVA))
+    deleted = delete_own_psa_appointments(harness)
+    first = harness.sync(AVA)
+    assert first.users[0].outcome == "held"
+    for _ in range(2):
+        (ava,) = harness.sync(AVA).users
+        assert (ava.outcome, ava.pending) == ("held", first.users[0].pending)
+        assert ava.pending >= deleted and "deletions held" in ava.message
+    status = json.loads(harness.cli("status", "--json").stdout)
+    (row,) = [row for row in status["users"] if row["mailbox"] == AVA]
+    assert (row["outcome"], row["pending"]) == ("held", ava.pending) and row["guard"]
+    doctor = json.loads(harness.cli("doctor", AVA, "--json").stdout)
+    checks = {check["key"]: check for check in doctor["checks"]}
+    assert checks["guard"]["verdict"] == "failed" and checks["last_run"]["verdict"] == "warning"
+    assert len(harness.stamped(AVA)) == stamped
+    released = harness.cli("sync", "--once", "--user", AVA, "--allow-deletions", "--json")
+    assert json.loads(released.stdout)["deleted"] == deleted
+    (ava,) = harness.sync(AVA).users
+    assert (ava.outcome, ava.pending) == ("ok", 0)
+    status = json.loads(harness.cli("status", "--json").stdout)
+    (row,) = [row for row in status["users"] if row["mailbox"] == AVA]
+    assert (row["outcome"], row["guard"]) == ("ok", None)
