@@ -14,13 +14,16 @@ Invariants this function keeps (each has a property test):
 2. only stamped items are updated or deleted in the mailbox; a person's appointment is
    changed only in its date and time (R16), and only imported records are deleted in the PSA;
 3. a private appointment reaches the PSA only as "Appointment" with date and time (R05);
-4. deletions beyond the configured share of a mailbox's synced items are held.
+4. deletions beyond the configured share of what the engine owns on a side (the items it
+   made in the mailbox; the appointments it imported into the PSA, whose unimports and
+   detaches both count) are held, and so is any deletion while a side that had records
+   answers empty; a detached import whose PSA record comes back is linked again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -38,7 +41,8 @@ from engine.rules import Change, Origin, Outcome, Side, direction
 from engine.settings.model import ImportMode
 
 GUARD_MIN_DELETIONS = 5
-"""Below this many deletions the guard never holds (a small calendar may shrink fast)."""
+"""Up to this many deletions on a side the share is not checked (a small calendar may shrink
+fast); a side that answers empty is held whatever the size."""
 
 
 def full_hash(value: object) -> str:
@@ -117,13 +121,16 @@ class Verb(StrEnum):
     PSA_MOVE = "psa_move"
     ITEM_MOVE = "item_move"
     DETACH = "detach"
+    REATTACH = "reattach"
     CONFLICT = "conflict"
     UNSTAMP = "unstamp"
 
 
 WRITES_MAILBOX = frozenset({Verb.CREATE, Verb.UPDATE, Verb.DELETE, Verb.ITEM_MOVE, Verb.UNSTAMP})
 WRITES_PSA = frozenset({Verb.IMPORT, Verb.UNIMPORT, Verb.PSA_MOVE})
-DELETIONS = frozenset({Verb.DELETE, Verb.UNIMPORT})
+DELETIONS = frozenset({Verb.DELETE, Verb.UNIMPORT, Verb.DETACH})
+"""What the guard holds: the loss of an item the engine made, or of an imported appointment
+(a detached link never imports its appointment again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +415,16 @@ class _Planner:
             if link is not None:
                 self.handled_links.add(link.key)
                 if link.detached:
-                    continue
+                    if record is None or record.key != link.key:
+                        continue
+                    self.add(
+                        Verb.REATTACH,
+                        "invariant 4",
+                        "its PSA record is back (it was missing from a read): linked again",
+                        key=link.key,
+                        item_id=item_id,
+                    )
+                    link = replace(link, detached=False)
             self.mailbox_appointment(item, record, link)
 
     def mailbox_appointment(
@@ -516,24 +532,59 @@ class _Planner:
     # -- the guard ------------------------------------------------------------------------
 
     def plan(self) -> Plan:
-        deletions = [
-            action for action in self.actions if action.verb in DELETIONS and not action.duplicate
-        ]
-        synced = sum(1 for link in self.links.values() if not link.detached)
+        """The plan, with every deletion held when the guard finds the run suspect."""
+        if self.policy.allow_mass_delete:
+            return Plan(tuple(self.actions))
+        suspect = self.suspect()
+        if not suspect:
+            return Plan(tuple(self.actions))
+        held = tuple(self.losses())
+        kept = tuple(action for action in self.actions if action not in held)
+        guard = "; ".join(suspect) + ": deletions held until an administrator allows them"
+        return Plan(kept, held, guard)
+
+    def suspect(self) -> list[str]:
+        """Why this run's deletions look like an accident rather than people's work.
+
+        Each side is measured against what the engine owns there: the items it made in the
+        mailbox, and the appointments it imported into the PSA (their unimports and
+        detaches both lose them). A side that had records and now answers with none is an
+        outage or lost rights whatever the size, never a reason to delete.
+        """
+        live = [link for link in self.links.values() if not link.detached]
+        sides = (
+            (
+                "items the engine made in the mailbox would be deleted",
+                Origin.PSA,
+                (Verb.DELETE,),
+            ),
+            (
+                "appointments the engine imported into the PSA would be deleted or unlinked",
+                Origin.MAILBOX,
+                (Verb.UNIMPORT, Verb.DETACH),
+            ),
+        )
+        reasons = []
         limit = self.policy.max_delete_percent
-        if (
-            not self.policy.allow_mass_delete
-            and len(deletions) > GUARD_MIN_DELETIONS
-            and len(deletions) * 100 > limit * max(synced, 1)
-        ):
-            held = tuple(deletions)
-            kept = tuple(action for action in self.actions if action not in held)
-            guard = (
-                f"{len(deletions)} of {synced} synced items would be deleted (more than"
-                f" {limit}%): deletions held until an administrator allows them"
-            )
-            return Plan(kept, held, guard)
-        return Plan(tuple(self.actions))
+        for what, origin, verbs in sides:
+            owned = sum(1 for link in live if link.origin is origin)
+            deletions = sum(1 for action in self.losses() if action.verb in verbs)
+            if deletions > GUARD_MIN_DELETIONS and deletions * 100 > limit * max(owned, 1):
+                reasons.append(f"{deletions} of {owned} {what} (more than {limit}%)")
+        if not live or not any(self.losses()):
+            return reasons
+        had = f"{len(live)} synced items"
+        if not (self.psa.projections or self.psa.imported):
+            reasons.insert(0, f"the PSA answered with no record for this user, who had {had}")
+        if not self.mirror:
+            reasons.insert(0, f"the mailbox answered empty, where the engine had {had}")
+        return reasons
+
+    def losses(self) -> Iterator[Action]:
+        """The actions the guard holds (a duplicate copy's deletion loses nothing)."""
+        return (
+            action for action in self.actions if action.verb in DELETIONS and not action.duplicate
+        )
 
 
 def _importable(item: MailboxItem) -> bool:

@@ -742,19 +742,20 @@ class _UserSync:
         self.advance(1)
 
     def bookkeeping(self, by_verb: dict[Verb, list[Action]]) -> None:
-        """Actions that change only our state: adopt, refresh, forget, detach."""
+        """Actions that change only our state: adopt, refresh, forget, detach, reattach."""
         mirror = self.state.mirror(self.uid)
         put: list[Link] = []
         for action in by_verb.get(Verb.ADOPT, []) + by_verb.get(Verb.REFRESH, []):
             item = mirror[action.item_id or ""]
             put.append(self.psa_link(action.projection, item.item_id, item.change_key, item.digest))
         drops = [action.key for action in by_verb.get(Verb.FORGET, []) if action.key]
-        for action in by_verb.get(Verb.DETACH, []):
-            link = self.state.links(self.uid)[action.key or ""]
-            put.append(replace(link, detached=True))
+        links = self.state.links(self.uid)
+        for verb, detached in ((Verb.DETACH, True), (Verb.REATTACH, False)):
+            for action in by_verb.get(verb, []):
+                put.append(replace(links[action.key or ""], detached=detached))
         events = [
             self.event(action, "done")
-            for verb in (Verb.ADOPT, Verb.FORGET, Verb.DETACH)
+            for verb in (Verb.ADOPT, Verb.FORGET, Verb.DETACH, Verb.REATTACH)
             for action in by_verb.get(verb, [])
         ]
         self.state.record(self.uid, put_links=put, drop_links=drops, events=events)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+
+import pytest
+from exchangelib.protocol import close_connections
 
 from engine.profile import Profile
 from engine.psa.model import RecordKind
@@ -120,3 +124,46 @@ def test_a_held_user_stays_held_until_released(either_api: Harness) -> None:
     status = json.loads(harness.cli("status", "--json").stdout)
     (row,) = [row for row in status["users"] if row["mailbox"] == AVA]
     assert (row["outcome"], row["guard"]) == ("ok", None)
+
+
+@pytest.fixture(params=["ews", "graph"])
+def rest_psa(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The small demo with its PSA read through the REST API, over EWS and over Graph."""
+    harness = Harness.create(psa="rest", api=request.param)
+    yield harness
+    close_connections()
+    harness.close()
+
+
+def test_a_psa_that_answers_empty_deletes_nothing_and_loses_no_import(rest_psa: Harness) -> None:
+    """Invariant 4 against an outage: the PSA's API answers Ava's reads with nothing. She has
+    as many imports as PSA items, which once made 100% of her PSA items only 50% of "synced
+    items". The run holds: her items stay and her imports stay linked (they were detached
+    for good); once the PSA answers again her edits reach it."""
+    harness = rest_psa
+    for key in ("export_todos", "export_service_calls", "share_contacts"):
+        harness.set(f"exchange.sync.{key}", "false")
+    harness.settled()
+    stamped = harness.stamped(AVA)
+    mine = [row for row in harness.imported() if row["resource_id"] == 1]
+    own = [
+        harness.person_appointment(AVA, f"Own {n}", 2 + n // 4, 8 + n % 4)
+        for n in range(len(stamped) - len(mine))
+    ]
+    harness.settled()
+    imported = {row["id"] for row in harness.imported() if row["resource_id"] == 1}
+    assert len(imported) == len(stamped)
+    assert harness.psa_peer is not None
+    harness.psa_peer.hide("Appointments", "CompanyToDos", "ServiceCalls", "Contacts")
+    harness.person_appointment(AVA, "Made during the outage", 3, 13)
+    (during,) = harness.sync(AVA).users
+    assert harness.stamped(AVA).keys() == stamped.keys()
+    harness.psa_peer.hide()
+    own[0].subject = "Own 0 (room 4)"
+    own[0].save(update_fields=["subject"])
+    (after,) = harness.sync(AVA).users
+    titles = {row["id"]: row["title"] for row in harness.imported() if row["resource_id"] == 1}
+    assert imported < set(titles) and "Own 0 (room 4)" in titles.values()
+    assert harness.stamped(AVA).keys() == stamped.keys()
+    assert during.outcome == "held" and "the PSA answered with no record" in during.message
+    assert after.outcome == "ok", after.message

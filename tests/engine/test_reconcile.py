@@ -55,12 +55,12 @@ def test_what_has_no_field_goes_into_the_body_with_a_link() -> None:
 
 def test_psa_changes_and_deletions_flow_to_the_mailbox() -> None:
     """R04: a change in the PSA updates the item; a deletion deletes it."""
-    world = settled(World(psa={"appointment:1": appointment(1)}))
+    world = settled(World(psa={"appointment:1": appointment(1), "todo:2": todo(2)}))
     world.psa_put(appointment(1, title="Review moved"))
     assert verbs(world.step()) == [Verb.UPDATE]
     del world.psa["appointment:1"]
     assert verbs(world.step()) == [Verb.DELETE]
-    assert world.mailbox == {}
+    assert world.stamped().keys() == {"todo:2"}
 
 
 def test_mailbox_time_change_of_psa_appointment_flows_back() -> None:
@@ -212,19 +212,20 @@ def test_mailbox_changes_and_deletions_of_imported_appointments() -> None:
     """R04, R06: the mailbox owns what it created: its edits and its deletion reach the PSA."""
     world = World()
     item_id = world.person_creates("Dentist", 3)
+    world.person_creates("Lunch", 5)
     settled(world)
     world.person_edits(item_id, subject="Dentist (moved room)")
     assert verbs(world.step()) == [Verb.IMPORT]
     assert world.imported_for(item_id).title == "Dentist (moved room)"
     world.person_deletes(item_id)
     assert verbs(world.step()) == [Verb.UNIMPORT]
-    assert world.imported == {}
+    assert [value.title for _, value in world.imported.values()] == ["Lunch"]
 
 
 def test_psa_deletion_of_an_imported_appointment_leaves_the_mailbox_alone() -> None:
     """Invariant 2: the engine never deletes what a person created; the link is dropped and the
     appointment is not imported again."""
-    world = World()
+    world = World(psa={"appointment:1": appointment(1)})
     item_id = world.person_creates("Dentist", 3)
     settled(world)
     world.imported.clear()
@@ -232,6 +233,56 @@ def test_psa_deletion_of_an_imported_appointment_leaves_the_mailbox_alone() -> N
     assert item_id in world.mailbox
     assert world.plan().writes == 0
     assert world.imported == {}
+
+
+def test_a_detached_import_whose_record_comes_back_is_linked_again() -> None:
+    """Invariant 4: a PSA read that missed an imported appointment (its record released by an
+    administrator while the PSA was unreachable) loses nothing for good: once the record is
+    back, the person's appointment is linked again and their edits reach the PSA."""
+    world = World(psa={"appointment:1": appointment(1)})
+    item_id = world.person_creates("Dentist", 3)
+    settled(world)
+    missing = dict(world.imported)
+    world.imported.clear()
+    assert verbs(world.step()) == [Verb.DETACH]
+    world.imported.update(missing)
+    assert verbs(world.step()) == [Verb.REATTACH]
+    world.person_edits(item_id, subject="Dentist (moved room)")
+    assert verbs(world.step()) == [Verb.IMPORT]
+    assert world.imported_for(item_id).title == "Dentist (moved room)"
+
+
+def test_an_empty_psa_read_holds_every_deletion_whatever_the_size() -> None:
+    """Invariant 4: a PSA that answers a user's read with nothing (an outage, an API user that
+    lost its rights) deletes nothing and detaches nothing, even for a user with one item of
+    each; the run reports why."""
+    world = World(psa={"appointment:1": appointment(1)})
+    world.person_creates("Dentist", 3)
+    settled(world)
+    world.psa.clear()
+    world.imported.clear()
+    plan = world.step()
+    assert plan.actions == () and {action.verb for action in plan.held} == {
+        Verb.DELETE,
+        Verb.DETACH,
+    }
+    assert plan.guard and plan.guard.startswith("the PSA answered with no record")
+    assert not any(link.detached for link in world.links.values())
+
+
+def test_the_guard_measures_each_side_against_what_the_engine_owns_there() -> None:
+    """Invariant 4: eight PSA items deleted beside eight imports are 100% of the engine's
+    items in the mailbox, not 8 of 16: held; as are imports unlinked in bulk."""
+    world = World(psa={f"appointment:{n}": appointment(n, hours=n) for n in range(1, 9)})
+    for hour in range(8):
+        world.person_creates("Own", 24 * 5 + hour)
+    world.psa_put(todo(20))
+    settled(world)
+    for n in range(1, 9):
+        del world.psa[f"appointment:{n}"]
+    plan = world.step()
+    assert plan.guard and "8 of 9 items the engine made in the mailbox" in plan.guard
+    assert len(plan.held) == 8 and len(world.stamped()) == 9
 
 
 def test_both_sides_moved_the_owner_wins() -> None:

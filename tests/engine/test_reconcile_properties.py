@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from engine.mailbox.base import content_digest
 from engine.projection import PRIVATE_TITLE, origin_key, project
+from engine.reconcile import DELETIONS, GUARD_MIN_DELETIONS, Plan, PsaSide, Verb
+from engine.rules import Origin
 from engine.settings.model import ImportMode, TodoFolder
 from tests.engine.world import (
     T0,
@@ -93,7 +95,10 @@ def apply_event(world: World, event: tuple) -> None:
             elif verb == "copy" and item.stamp and item.is_appointment:
                 world.person_copies(item_id, T0 + timedelta(hours=hours))
         case ("run",):
-            check_after_run(world, world.step())
+            before = (world.side(), dict(world.mailbox), dict(world.links))
+            plan = world.step()
+            check_after_run(world, plan)
+            check_guard(*before, plan)
         case ("crash", keep):
             plan = world.plan()
             for action in plan.actions[:keep]:
@@ -119,6 +124,45 @@ def check_after_run(world: World, plan) -> None:
         value = world.imported.get(origin_key(item))
         if item.private and value is not None:
             assert (value[1].title, value[1].description) == (PRIVATE_TITLE, "")
+
+
+def check_guard(side: PsaSide, mirror: dict, links: dict, plan: Plan) -> None:
+    """Invariant 4 on an applied plan: on each side, the engine's losses stay within the
+    share of what it owns there (or within the small allowance), and a side that answered
+    empty while the engine had synced items loses nothing at all."""
+    live = [link for link in links.values() if not link.detached]
+    limit = policy().max_delete_percent
+    for origin, verbs in ((Origin.PSA, {Verb.DELETE}), (Origin.MAILBOX, DELETIONS - {Verb.DELETE})):
+        owned = sum(1 for link in live if link.origin is origin)
+        lost = sum(1 for a in plan.actions if a.verb in verbs and not a.duplicate)
+        assert lost <= max(GUARD_MIN_DELETIONS, owned * limit // 100), (origin, lost, owned)
+    if live and (not mirror or not (side.projections or side.imported)):
+        assert not [a for a in plan.actions if a.verb in DELETIONS and not a.duplicate]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history, st.sampled_from(list(ImportMode)))
+def test_an_empty_psa_read_loses_nothing_and_heals(events: list[tuple], mode: ImportMode) -> None:
+    """Invariant 4: whatever happened before, a run during which the PSA answers with nothing
+    deletes no item the engine made and unlinks no import; when the PSA answers again, every
+    link is as it was and two runs leave nothing to do."""
+    world = World(mode=mode)
+    for event in events:
+        apply_event(world, event)
+    world.allow_mass_delete = True
+    world.step()
+    world.step()
+    world.allow_mass_delete = False
+    links, stamped = dict(world.links), world.stamped()
+    psa, imported = dict(world.psa), dict(world.imported)
+    world.psa.clear()
+    world.imported.clear()
+    plan = world.step()
+    assert not [a for a in plan.actions if a.verb in DELETIONS and not a.duplicate]
+    assert world.links == links and world.stamped() == stamped
+    world.psa.update(psa)
+    world.imported.update(imported)
+    assert world.step().writes == 0 and world.links == links
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

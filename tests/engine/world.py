@@ -240,6 +240,8 @@ class World:
                 self.links.pop(action.key, None)
             case Verb.DETACH:
                 self.links[action.key] = replace(self.links[action.key], detached=True)
+            case Verb.REATTACH:
+                self.links[action.key] = replace(self.links[action.key], detached=False)
             case Verb.CONFLICT:
                 pass
 

@@ -43,6 +43,12 @@ class PsaRestEmulator(LoopbackPeer):
     def release(self) -> None:
         self.state.psa.close()
 
+    def hide(self, *entities: str) -> None:
+        """The API user loses its rights to these entities (none: gets them back): their
+        queries answer with no items, as a PSA does for what a security level hides."""
+        with self.state.lock:
+            self.state.hidden = frozenset(entities)
+
     def throttle(self, requests: int, retry_after: float = 0.2, after: int = 0) -> None:
         """Answer ``requests`` requests with 429 and a Retry-After, once ``after`` more
         requests have been answered normally."""

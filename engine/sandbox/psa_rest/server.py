@@ -51,6 +51,8 @@ class PeerState:
     throttle_next: int = 0
     throttle_after: int = 0
     retry_after: float = 1.0
+    hidden: frozenset[str] = frozenset()
+    """Entities the API user may not read: their queries answer with no items."""
     by_entity: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     in_flight: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -172,6 +174,8 @@ class Handler(PromptHandler):
         return self._write(method, entity, rest, body)
 
     def _select(self, entity: str, request: dict[str, Any]) -> list[Item]:
+        if entity in self.server.state.hidden:
+            return []
         items = self.server.state.items(entity)
         fields = {key.lower() for key in items[0]} if items else set()
         test = matcher(request.get("filter") or [], fields) if items else (lambda _: True)
