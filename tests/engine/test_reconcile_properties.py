@@ -53,6 +53,13 @@ engine_event = st.one_of(
     st.tuples(st.just("psa_deletes_import"), st.integers(0, 20)),
 )
 history = st.lists(st.one_of(psa_edit, person_edit, engine_event), min_size=1, max_size=30)
+history_without_copies = st.lists(
+    st.one_of(psa_edit, person_edit.filter(lambda edit: edit[1] != "copy"), engine_event),
+    min_size=1,
+    max_size=30,
+)
+"""People's copies of stamped items left out: once the state is lost and the record gone,
+nothing tells such a copy from the engine's own item, a question of its own (item 14)."""
 
 
 def apply_event(world: World, event: tuple) -> None:
@@ -141,7 +148,7 @@ def check_guard(side: PsaSide, mirror: dict, links: dict, plan: Plan) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history, st.sampled_from(list(ImportMode)))
+@given(history_without_copies, st.sampled_from(list(ImportMode)))
 def test_an_empty_psa_read_loses_nothing_and_heals(events: list[tuple], mode: ImportMode) -> None:
     """Invariant 4: whatever happened before, a run during which the PSA answers with nothing
     deletes no item the engine made and unlinks no import; when the PSA answers again, every
