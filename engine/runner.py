@@ -51,7 +51,7 @@ from engine.psa.model import (
     parse_record_key,
     record_key,
 )
-from engine.psa.source import PsaSource
+from engine.psa.source import PsaSource, RecordGoneError
 from engine.reconcile import (
     WRITES_MAILBOX,
     Action,
@@ -971,7 +971,12 @@ class _UserSync:
     def psa_move_one(self, action: Action) -> None:
         """R16: a date/time change made in the mailbox, written to the PSA record."""
         assert action.time is not None and action.projection is not None
-        self.runner.psa.move(action.key or "", *action.time)
+        try:
+            self.runner.psa.move(action.key or "", *action.time)
+        except RecordGoneError as gone:
+            self.result.skipped += 1
+            self.state.add_events(self.uid, [self.event(action, "skipped", str(gone))])
+            return
         item = self.state.mirror(self.uid)[action.item_id or ""]
         link = self.psa_link(action.projection, item.item_id, item.change_key, item.digest)
         self.state.record(self.uid, put_links=[link], events=[self.event(action, "done")])

@@ -31,6 +31,7 @@ from engine.psa.model import (
     ToDo,
     parse_record_key,
 )
+from engine.psa.source import RecordGoneError
 from engine.settings.model import ContactScope
 
 SCHEMA = """
@@ -365,14 +366,15 @@ class EmbeddedPsa:
         )
         with self.transaction() as db:
             seq = self.next_seq()
+            fresh = _fresh_id(db, RecordKind.APPOINTMENT)
             row = db.execute(
-                "INSERT INTO appointments(resource_id, title, description, start, end, all_day,"
-                " origin_key, seq, modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO appointments(id, resource_id, title, description, start, end,"
+                " all_day, origin_key, seq, modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(origin_key) DO UPDATE SET resource_id = excluded.resource_id,"
                 " title = excluded.title, description = excluded.description,"
                 " start = excluded.start, end = excluded.end, all_day = excluded.all_day,"
                 " seq = excluded.seq, modified_ms = excluded.modified_ms RETURNING id",
-                (*values, appointment.origin_key, seq, now_ms()),
+                (fresh, *values, appointment.origin_key, seq, now_ms()),
             ).fetchone()
         return int(row[0])
 
@@ -392,17 +394,13 @@ class EmbeddedPsa:
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
         kind, record_id = parse_record_key(key)
-        table = {RecordKind.APPOINTMENT: "appointments", RecordKind.TODO: "todos"}.get(kind)
-        if table is None:
+        if kind not in (RecordKind.APPOINTMENT, RecordKind.TODO):
             raise ValueError(f"only appointments and to-dos take date changes (R16), not {kind}")
-        with self.transaction() as db:
-            db.execute(
-                f"UPDATE {table} SET start = ?, end = ?, seq = ?, modified_ms = ? WHERE id = ?",
-                (to_epoch(start), to_epoch(end), self.next_seq(), now_ms(), record_id),
-            )
+        if not self.update(kind, record_id, start=start, end=end):
+            raise RecordGoneError(f"{key} was deleted in the PSA during the run")
 
-    def delete(self, kind: RecordKind, record_id: int, only_imported: bool = False) -> None:
-        """Delete a record and leave a tombstone for ``changes_since``."""
+    def delete(self, kind: RecordKind, record_id: int, only_imported: bool = False) -> bool:
+        """Delete a record and leave a tombstone for ``changes_since``; whether it existed."""
         table = _TABLES[kind]
         with self.transaction() as db:
             touched_sql = _TOUCHED.get(kind)
@@ -416,22 +414,25 @@ class EmbeddedPsa:
                     "INSERT INTO tombstones(entity, id, resource_ids, seq) VALUES (?, ?, ?, ?)",
                     (kind.value, record_id, json.dumps(touched), self.next_seq()),
                 )
+        return bool(deleted.rowcount)
 
-    def update(self, kind: RecordKind, record_id: int, **columns: Any) -> None:
-        """Change columns of a record (demo tooling and tests), taking a new sequence number."""
+    def update(self, kind: RecordKind, record_id: int, **columns: Any) -> bool:
+        """Change columns of a record, taking a new sequence number; whether it existed."""
         table = _TABLES[kind]
         for column, value in list(columns.items()):
             if isinstance(value, datetime):
                 columns[column] = to_epoch(value)
         assignments = ", ".join(f"{column} = ?" for column in columns)
         with self.transaction() as db:
-            db.execute(
+            updated = db.execute(
                 f"UPDATE {table} SET {assignments}, seq = ?, modified_ms = ? WHERE id = ?",
                 (*columns.values(), self.next_seq(), now_ms(), record_id),
             )
+        return bool(updated.rowcount)
 
     def insert(self, table: str, **columns: Any) -> int:
-        """Add one row to a table, taking a sequence number where the table has one."""
+        """Add one row to a table, taking a sequence number where the table has one, and
+        for a record an id never issued before (see :func:`_fresh_id`)."""
         for column, value in list(columns.items()):
             if isinstance(value, datetime):
                 columns[column] = to_epoch(value)
@@ -439,6 +440,8 @@ class EmbeddedPsa:
             if table in _SEQUENCED:
                 columns["seq"] = self.next_seq()
                 columns["modified_ms"] = now_ms()
+            if table in _KINDS and "id" not in columns:
+                columns["id"] = _fresh_id(db, _KINDS[table])
             names = ", ".join(columns)
             marks = ", ".join("?" * len(columns))
             row = db.execute(
@@ -454,6 +457,7 @@ _TABLES = {
     RecordKind.SERVICE_CALL: "service_calls",
     RecordKind.CONTACT: "contacts",
 }
+_KINDS = {table: kind for kind, table in _TABLES.items()}
 _SEQUENCED = frozenset({"resources", "companies", "opportunities", *_TABLES.values()})
 _TOUCHED = {
     RecordKind.APPOINTMENT: "SELECT resource_id FROM appointments WHERE id = ?",
@@ -470,3 +474,15 @@ def _company(row: sqlite3.Row) -> Company:
         address=row["address"],
         owner_resource_id=row["owner_resource_id"],
     )
+
+
+def _fresh_id(db: sqlite3.Connection, kind: RecordKind) -> int:
+    """An id above every one the table ever held, deleted ones included (their tombstones
+    remember them): like the real PSA, never one that a stale link could still name."""
+    table = _TABLES[kind]
+    row = db.execute(
+        f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0),"
+        " COALESCE((SELECT MAX(id) FROM tombstones WHERE entity = ?), 0))",
+        (kind.value,),
+    ).fetchone()
+    return int(row[0]) + 1

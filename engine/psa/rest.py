@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ from engine.psa.model import (
     ToDo,
     parse_record_key,
 )
-from engine.psa.rest_client import Filter, PsaRestClient, every
+from engine.psa.rest_client import Filter, PsaNotFoundError, PsaRestClient, every
+from engine.psa.source import RecordGoneError
 from engine.settings.model import ContactScope
 
 CURSOR_MARGIN = timedelta(seconds=5)
@@ -276,15 +278,21 @@ class RestPsa:
         record_id = self.origins.find(appointment.origin_key)
         if record_id is None:
             record_id = self._unrecorded_twin(fields)
+        if record_id is not None:
+            try:
+                self.client.update("Appointments", {"id": record_id, **fields})
+            except PsaNotFoundError:
+                self.origins.drop(record_id)  # deleted in the PSA meanwhile: made anew
+                record_id = None
         if record_id is None:
             record_id = self.client.create("Appointments", fields)
-        else:
-            self.client.update("Appointments", {"id": record_id, **fields})
         self.origins.put(appointment.origin_key, record_id)
         return record_id
 
     def delete_imported(self, record_id: int) -> None:
-        self.client.delete("Appointments", record_id)
+        """Delete it; one already deleted in the PSA is just as gone."""
+        with suppress(PsaNotFoundError):
+            self.client.delete("Appointments", record_id)
         self.origins.drop(record_id)
 
     def rekey_imported(self, rekey: Callable[[str], str]) -> None:
@@ -295,9 +303,12 @@ class RestPsa:
         entity = {RecordKind.APPOINTMENT: "Appointments", RecordKind.TODO: "CompanyToDos"}.get(kind)
         if entity is None:
             raise ValueError(f"only appointments and to-dos take date changes (R16), not {kind}")
-        self.client.update(
-            entity, {"id": record_id, "startDateTime": iso(start), "endDateTime": iso(end)}
-        )
+        try:
+            self.client.update(
+                entity, {"id": record_id, "startDateTime": iso(start), "endDateTime": iso(end)}
+            )
+        except PsaNotFoundError:
+            raise RecordGoneError(f"{key} was deleted in the PSA during the run") from None
 
     # -- helpers ---------------------------------------------------------------------------
 

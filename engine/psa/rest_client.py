@@ -32,6 +32,10 @@ class PsaRestError(UserError):
     """The PSA's REST API refused or failed; the message says why and what to do."""
 
 
+class PsaNotFoundError(PsaRestError):
+    """The API answered 404: the record (or entity) the request names does not exist."""
+
+
 class PsaThrottledError(PsaRestError):
     """The API keeps answering 429 longer than one run may wait; the next run goes on."""
 
@@ -183,7 +187,8 @@ class PsaRestClient:
                         " integration code (PSA connection settings)"
                     )
                 if answer.status_code >= 400:
-                    raise PsaRestError(
+                    error = PsaNotFoundError if answer.status_code == 404 else PsaRestError
+                    raise error(
                         f"the PSA's REST API answered HTTP {answer.status_code} on {entity}:"
                         f" {_errors(answer)}"
                     )

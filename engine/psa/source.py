@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from engine.errors import UserError
 from engine.psa.model import (
     CalendarRecord,
     ChangeSummary,
@@ -14,6 +15,11 @@ from engine.psa.model import (
     Resource,
 )
 from engine.settings.model import ContactScope
+
+
+class RecordGoneError(UserError):
+    """The record was deleted in the PSA after the run read it: the next run's reconcile
+    sees it gone and acts on that, so this write is skipped, not failed."""
 
 
 class PsaSource(Protocol):
@@ -54,7 +60,8 @@ class PsaSource(Protocol):
         ...
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
-        """Change only the date and time of an appointment or to-do (R16)."""
+        """Change only the date and time of an appointment or to-do (R16); raises
+        :class:`RecordGoneError` when the record no longer exists."""
         ...
 
     def close(self) -> None: ...

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from exchangelib.protocol import close_connections
 
+from engine.mailbox.ews import STAMP
 from engine.psa.demo import DemoSize
 from engine.settings.secrets import write_secret_file
 from tests.e2e.harness import AVA, Harness
@@ -41,6 +44,39 @@ def test_a_wrong_api_secret_stops_the_run_and_syncs_nothing() -> None:
         assert result.stderr.count("\n") == 1 and "refused the API user" in result.stderr
         assert "not-the-secret" not in result.stderr
         assert harness.stamped(AVA) == {}
+    finally:
+        close_connections()
+        harness.close()
+
+
+def test_records_deleted_in_the_psa_during_a_run_are_no_ones_error() -> None:
+    """R04, R16: someone deletes PSA records while a run writes to them. The appointment a
+    person moved in Outlook is left to the next run (which removes its copy, the record
+    being gone); a person's edited appointment is imported again under a new id; one
+    deleted in Outlook is simply gone. No error, and no write lands on another record."""
+    harness = Harness.create("rest-vanish", psa="rest")
+    try:
+        assert harness.psa_peer is not None
+        workshop = harness.person_appointment(AVA, "Workshop", 3, 10)
+        lunch = harness.person_appointment(AVA, "Lunch", 4, 12)
+        harness.settled()
+        imported = {row["title"]: row["id"] for row in harness.imported()}
+        key = sorted(k for k in harness.stamped(AVA) if k.startswith("appointment:"))[0]
+        moved = next(i for i in harness.outlook(AVA).calendar.all() if getattr(i, STAMP) == key)
+        moved.start += timedelta(days=1)
+        moved.end += timedelta(days=1)
+        moved.save(update_fields=["start", "end"])
+        workshop.subject = "Workshop (room 2)"
+        workshop.save(update_fields=["subject"])
+        lunch.delete()
+        harness.psa_peer.vanish(3)
+        result = harness.sync(AVA)
+        assert result.users[0].outcome == "ok" and result.totals["errors"] == 0, result.as_dict()
+        assert harness.psa_peer.state.vanish_next == 0
+        rows = {row["title"]: row["id"] for row in harness.imported()}
+        assert "Lunch" not in rows and rows["Workshop (room 2)"] > max(imported.values())
+        harness.sync(AVA)
+        assert key not in harness.stamped(AVA)
     finally:
         close_connections()
         harness.close()

@@ -172,3 +172,131 @@ def test_appointments_are_created_updated_and_deleted(peer: PsaRestEmulator) -> 
     assert item["title"] == "Renamed" and item["startDateTime"] == "2026-12-01T09:00:00.000Z"
     api.delete("Appointments", new)
     assert api.count("Appointments", [{"op": "eq", "field": "id", "value": new}]) == 0
+
+
+def _appointment(api: PsaRestClient, title: str) -> int:
+    return api.create(
+        "Appointments",
+        {
+            "resourceID": 1,
+            "title": title,
+            "description": "",
+            "startDateTime": "2026-12-02T09:00:00.000Z",
+            "endDateTime": "2026-12-02T10:00:00.000Z",
+        },
+    )
+
+
+def test_an_id_is_never_reused_after_a_delete(peer: PsaRestEmulator) -> None:
+    """Autotask never hands out an id twice: a stale link to a deleted appointment must
+    never reach a record created after it."""
+    api = client(peer)
+    first = _appointment(api, "Deleted soon")
+    api.delete("Appointments", first)
+    second = _appointment(api, "Created after")
+    assert second > first
+
+
+def test_writes_to_a_missing_id_are_refused_with_404(peer: PsaRestEmulator) -> None:
+    """PATCH, PUT and a second DELETE of a record that is gone answer 404 in the API's
+    error shape, never 200."""
+    api = client(peer)
+    gone = _appointment(api, "Gone")
+    api.delete("Appointments", gone)
+    base, auth = f"{peer.url}v1.0/Appointments", headers(peer)
+    fields = {
+        "id": gone,
+        "resourceID": 1,
+        "title": "Back?",
+        "startDateTime": "2026-12-02T09:00:00.000Z",
+        "endDateTime": "2026-12-02T10:00:00.000Z",
+    }
+    answers = [
+        httpx.patch(base, json={"id": gone, "title": "Back?"}, headers=auth),
+        httpx.put(base, json=fields, headers=auth),
+        httpx.delete(f"{base}/{gone}", headers=auth),
+    ]
+    for answer in answers:
+        assert answer.status_code == 404, answer.text
+        assert str(gone) in answer.json()["errors"][0]
+
+
+def test_put_replaces_every_writable_field(peer: PsaRestEmulator) -> None:
+    """PUT sets what it is given and clears what it omits (PATCH keeps it)."""
+    api = client(peer)
+    record = _appointment(api, "Full")
+    api.update("Appointments", {"id": record, "description": "kept by PATCH"})
+    answer = httpx.put(
+        f"{peer.url}v1.0/Appointments",
+        json={
+            "id": record,
+            "resourceID": 1,
+            "title": "Replaced",
+            "startDateTime": "2026-12-02T11:00:00.000Z",
+            "endDateTime": "2026-12-02T12:00:00.000Z",
+        },
+        headers=headers(peer),
+    )
+    assert answer.json() == {"itemId": record}
+    (item,) = api.query("Appointments", [{"op": "eq", "field": "id", "value": record}])
+    assert (item["title"], item["description"]) == ("Replaced", "")
+    assert item["startDateTime"] == "2026-12-02T11:00:00.000Z"
+
+
+def test_next_page_urls_keep_their_length_over_250_pages(peer: PsaRestEmulator) -> None:
+    """Each ``nextPageUrl`` carries the original search and a cursor, never the previous
+    page's filter nested one level deeper (which grew past 36,000 characters and ended in
+    a RecursionError)."""
+    auth = headers(peer)
+    answer = httpx.post(
+        f"{peer.url}v1.0/Contacts/query",
+        json={"MaxRecords": 4, "Filter": every()},
+        headers=auth,
+    ).json()
+    lengths, ids = [], [item["id"] for item in answer["items"]]
+    with httpx.Client(headers=auth) as http:
+        for _ in range(250):
+            following = answer["pageDetails"]["nextPageUrl"]
+            lengths.append(len(following))
+            answer = http.get(following).json()
+            ids += [item["id"] for item in answer["items"]]
+    assert max(lengths) - min(lengths) <= 3, (min(lengths), max(lengths))
+    assert len(ids) == len(set(ids)) == 251 * 4 and ids == sorted(ids)
+
+
+def test_a_date_without_a_zone_is_read_as_utc(peer: PsaRestEmulator) -> None:
+    """The API keeps and returns every time in UTC and documents yyyy-mm-ddThh:mm:ss.ms
+    without a zone, so a zone-less value in a filter or a write is UTC, not a silent
+    empty result."""
+    api = client(peer)
+    record = api.create(
+        "Appointments",
+        {
+            "resourceID": 1,
+            "title": "Zone-less",
+            "description": "",
+            "startDateTime": "2026-12-03T09:00:00.00",
+            "endDateTime": "2026-12-03T10:00:00",
+        },
+    )
+    for value in ("2026-12-03T09:00:00", "2026-12-03T09:00:00.000", "2026-12-03T09:00:00Z"):
+        found = api.query(
+            "Appointments",
+            [
+                {"op": "eq", "field": "title", "value": "Zone-less"},
+                {"op": "eq", "field": "startDateTime", "value": value},
+                {"op": "gte", "field": "endDateTime", "value": value},
+            ],
+        )
+        assert [item["id"] for item in found] == [record], value
+    (item,) = api.query("Appointments", [{"op": "eq", "field": "id", "value": record}])
+    assert item["endDateTime"] == "2026-12-03T10:00:00.000Z"
+
+
+def test_a_malformed_date_in_a_filter_is_refused_by_name(peer: PsaRestEmulator) -> None:
+    answer = httpx.post(
+        f"{peer.url}v1.0/Appointments/query",
+        json={"Filter": [{"op": "gt", "field": "startDateTime", "value": "2026-11-31T09:00"}]},
+        headers=headers(peer),
+    )
+    assert answer.status_code == 400 and "2026-11-31T09:00" in answer.json()["errors"][0]

@@ -56,3 +56,9 @@ class PsaRestEmulator(LoopbackPeer):
             self.state.throttle_next = requests
             self.state.throttle_after = after
             self.state.retry_after = retry_after
+
+    def vanish(self, writes: int = 1) -> None:
+        """The next ``writes`` updates or deletes find their record already deleted in the
+        PSA, as when someone deletes it while a run is under way."""
+        with self.state.lock:
+            self.state.vanish_next = writes

@@ -7,8 +7,9 @@ do; an unknown operator or field is an error that names it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 Item = dict[str, Any]
@@ -18,12 +19,22 @@ class QueryError(ValueError):
     """A filter the API would refuse; the message is what the API's ``errors`` says."""
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T|$)")
+
+
+def api_datetime(value: str) -> datetime:
+    """A date and time as the API reads it: without a zone it is UTC (the API keeps and
+    returns every time in UTC and documents ``yyyy-mm-ddThh:mm:ss.ms``)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"Invalid date and time value: {value!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _comparable(value: Any) -> Any:
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
+    if isinstance(value, str) and _DATE.match(value):
+        return api_datetime(value)
     if isinstance(value, str):
         return value.lower()
     return value
@@ -85,4 +96,6 @@ def _condition(condition: Item, fields: set[str]) -> Callable[[Item], bool]:
     if field not in fields:
         raise QueryError(f"Unknown field in filter: {condition.get('field')!r}")
     test, wanted = OPERATORS[op], condition.get("value")
+    for value in wanted if isinstance(wanted, list) else [wanted]:
+        _comparable(value)  # a malformed date is refused before any record is read
     return lambda item: test(item.get(field), wanted)

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -21,7 +20,7 @@ from engine.psa.embedded import EmbeddedPsa, to_epoch
 from engine.psa.model import RecordKind
 from engine.sandbox.http import PromptHandler
 from engine.sandbox.psa_rest.entities import READERS, Item
-from engine.sandbox.psa_rest.query import QueryError, lower_keys, matcher
+from engine.sandbox.psa_rest.query import QueryError, api_datetime, lower_keys, matcher
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,7 @@ class PeerState:
     retry_after: float = 1.0
     hidden: frozenset[str] = frozenset()
     """Entities the API user may not read: their queries answer with no items."""
+    vanish_next: int = 0
     by_entity: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     in_flight: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +69,14 @@ class PeerState:
         with self.lock:
             self.cache[entity] = (version, items)
         return items
+
+    def draw_vanish(self) -> bool:
+        """Whether this write's record is to be deleted just before it (see ``vanish``)."""
+        with self.lock:
+            if self.vanish_next:
+                self.vanish_next -= 1
+                return True
+            return False
 
 
 class ApiError(Exception):
@@ -92,6 +100,9 @@ class Handler(PromptHandler):
 
     def do_PATCH(self) -> None:
         self._serve("PATCH")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
@@ -159,13 +170,16 @@ class Handler(PromptHandler):
         self, method: str, entity: str, rest: list[str], query: str, body: dict[str, Any]
     ) -> dict[str, Any]:
         if rest[:1] == ["query"]:
-            search = parse_qs(query).get("search", [""])[0]
+            params = parse_qs(query)
+            search = params.get("search", [""])[0]
             request = lower_keys(json.loads(search)) if search else body
             if rest[1:] == ["count"]:
                 return {"queryCount": len(self._select(entity, request))}
+            if rest[1:] == ["next"]:
+                return self._page(entity, search, request, _cursor(params))
             if rest[1:]:
                 raise ApiError(404, f"Not found: {entity}/query/{'/'.join(rest[1:])}")
-            return self._page(entity, request)
+            return self._page(entity, json.dumps(request), request, 0)
         if method == "GET" and len(rest) == 1 and rest[0].isdigit():
             found = [i for i in self.server.state.items(entity) if i["id"] == int(rest[0])]
             if not found:
@@ -181,9 +195,13 @@ class Handler(PromptHandler):
         test = matcher(request.get("filter") or [], fields) if items else (lambda _: True)
         return [item for item in items if test({k.lower(): v for k, v in item.items()})]
 
-    def _page(self, entity: str, request: dict[str, Any]) -> dict[str, Any]:
+    def _page(
+        self, entity: str, search: str, request: dict[str, Any], after: int
+    ) -> dict[str, Any]:
+        """The page of records after id ``after``; the next page's URL carries the same
+        search and a cursor of its own, so its length never grows with the pages."""
         size = max(1, min(int(request.get("maxrecords") or PAGE_SIZE), PAGE_SIZE))
-        found = self._select(entity, request)
+        found = [item for item in self._select(entity, request) if item["id"] > after]
         wanted = [str(name).lower() for name in request.get("includefields") or []]
         if wanted and "id" not in wanted and len(found) > size:
             raise ApiError(
@@ -192,18 +210,10 @@ class Handler(PromptHandler):
         page = found[:size]
         next_url = None
         if len(found) > size:
-            following = dict(request)
-            following["filter"] = [
-                {
-                    "op": "and",
-                    "items": [
-                        *(request.get("filter") or []),
-                        {"op": "gt", "field": "id", "value": page[-1]["id"]},
-                    ],
-                }
-            ]
-            next_url = f"{self.server.base_url}{PREFIX}{VERSION}/{entity}/query?search=" + quote(
-                json.dumps(following)
+            paging = json.dumps({"pageSize": size, "lastId": page[-1]["id"]})
+            next_url = (
+                f"{self.server.base_url}{PREFIX}{VERSION}/{entity}/query/next"
+                f"?paging={quote(paging)}&search={quote(search)}"
             )
         if wanted:
             page = [{k: v for k, v in item.items() if k.lower() in wanted} for item in page]
@@ -220,27 +230,32 @@ class Handler(PromptHandler):
     def _write(
         self, method: str, entity: str, rest: list[str], body: dict[str, Any]
     ) -> dict[str, Any]:
-        psa = self.server.state.psa
+        """Creating, updating (PATCH: the given fields; PUT: all of them) and deleting
+        appointments, and moving to-dos; a record that is gone is a 404, never a 200."""
+        state = self.server.state
+        psa = state.psa
         if entity == "Appointments" and method == "POST" and not rest:
-            record_id = psa.insert(
-                "appointments",
-                resource_id=int(body["resourceid"]),
-                title=str(body.get("title") or ""),
-                description=str(body.get("description") or ""),
-                start=_when(body["startdatetime"]),
-                end=_when(body["enddatetime"]),
-            )
+            columns = _columns(RecordKind.APPOINTMENT, body, every_field=True)
+            record_id = psa.insert("appointments", resource_id=int(body["resourceid"]), **columns)
             return {"itemId": record_id}
-        if entity in ("Appointments", "CompanyToDos") and method == "PATCH" and not rest:
+        if entity in ("Appointments", "CompanyToDos") and method in ("PATCH", "PUT") and not rest:
             kind = RecordKind.APPOINTMENT if entity == "Appointments" else RecordKind.TODO
-            columns = _columns(kind, body)
+            columns = _columns(kind, body, every_field=method == "PUT")
             if not columns:
                 raise ApiError(400, f"Nothing to update in {entity} {body.get('id')}")
-            psa.update(kind, int(body["id"]), **columns)
-            return {"itemId": int(body["id"])}
+            record_id = int(body["id"])
+            if state.draw_vanish():
+                psa.delete(kind, record_id)
+            if not psa.update(kind, record_id, **columns):
+                raise ApiError(404, f"{entity} {record_id} does not exist")
+            return {"itemId": record_id}
         if entity == "Appointments" and method == "DELETE" and len(rest) == 1:
-            psa.delete(RecordKind.APPOINTMENT, int(rest[0]))
-            return {"itemId": int(rest[0])}
+            record_id = int(rest[0])
+            if state.draw_vanish():
+                psa.delete(RecordKind.APPOINTMENT, record_id)
+            if not psa.delete(RecordKind.APPOINTMENT, record_id):
+                raise ApiError(404, f"{entity} {record_id} does not exist")
+            return {"itemId": record_id}
         path = "/".join([entity, *rest])
         raise ApiError(405, f"{method} {path} is not implemented by this peer")
 
@@ -254,22 +269,32 @@ _WRITABLE = {
     },
     RecordKind.TODO: {"startdatetime": "start", "enddatetime": "end"},
 }
+_TIMES = ("start", "end")
 
 
-def _columns(kind: RecordKind, body: dict[str, Any]) -> dict[str, Any]:
+def _columns(kind: RecordKind, body: dict[str, Any], every_field: bool) -> dict[str, Any]:
+    """The record's columns a write sets; ``every_field`` (POST, PUT) sets the omitted
+    ones to empty, and refuses to go without a start and an end."""
     columns = {}
     for name, column in _WRITABLE[kind].items():
-        if name in body:
-            value = body[name]
-            columns[column] = to_epoch(_when(value)) if column in ("start", "end") else value
+        value = body.get(name)
+        if column in _TIMES and value is None and every_field:
+            raise ApiError(400, f"The field {name} is required")
+        if column in _TIMES and value is not None:
+            columns[column] = to_epoch(api_datetime(str(value)))
+        elif name in body or every_field:
+            columns[column] = "" if value is None else str(value)
     return columns
 
 
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"date and time without a zone: {value}")
-    return moment
+def _cursor(params: dict[str, list[str]]) -> int:
+    """The last id of the page before, from a next-page URL's ``paging``."""
+    try:
+        return int(json.loads(params["paging"][0])["lastId"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise ApiError(
+            400, "The paging parameter of a next-page URL is missing or malformed"
+        ) from None
 
 
 class _Slot:
