@@ -51,25 +51,28 @@ def requests_of(request: Request) -> list[dict[str, Any]]:
     return entries
 
 
-def first_mailbox(body: Any) -> str:
+def first_mailbox(state: PeerState, body: Any) -> str:
     """The mailbox of a batch's first sub-request, which the counters attribute it to."""
     entries = body.get("requests") if isinstance(body, dict) else None
     first = entries[0] if isinstance(entries, list) and entries else None
     if not isinstance(first, dict) or not isinstance(first.get("url"), str):
         return ""
-    return user_of(Request.parse("GET", "/" + first["url"].lstrip("/"), (), None))
+    try:
+        return user_of(Request.parse("GET", _target(state, first["url"]), (), None))
+    except GraphError:
+        return ""
 
 
 def run(state: PeerState, roles: frozenset[str], entries: list[dict[str, Any]]) -> Reply:
     statuses: dict[str, int] = {}
     responses = []
     for entry in entries:
-        if any(statuses[dependency] >= 400 for dependency in entry.get("dependsOn") or []):
-            reply = refusal(GraphError(424, "FailedDependency", "A request it depends on failed."))
-        elif _sub_request(entry).segments[:1] == ["$batch"]:
-            reply = refusal(not_implemented("a $batch inside a $batch"))
-        else:
-            reply = dispatch(state, roles, _sub_request(entry))
+        failed = any(statuses[dependency] >= 400 for dependency in entry.get("dependsOn") or [])
+        reply = (
+            refusal(GraphError(424, "FailedDependency", "A request it depends on failed."))
+            if failed
+            else _answer(state, roles, entry)
+        )
         statuses[entry["id"]] = reply.status
         answer: dict[str, Any] = {"id": entry["id"], "status": reply.status}
         headers = dict(reply.headers)
@@ -81,8 +84,26 @@ def run(state: PeerState, roles: frozenset[str], entries: list[dict[str, Any]]) 
     return Reply(200, {"responses": responses})
 
 
-def _sub_request(entry: dict[str, Any]) -> Request:
+def _answer(state: PeerState, roles: frozenset[str], entry: dict[str, Any]) -> Reply:
+    try:
+        request = _sub_request(state, entry)
+    except GraphError as error:
+        return refusal(error)
+    if request.segments[:1] == ["$batch"]:
+        return refusal(not_implemented("a $batch inside a $batch"))
+    return dispatch(state, roles, request)
+
+
+def _sub_request(state: PeerState, entry: dict[str, Any]) -> Request:
     headers = (entry.get("headers") or {}).items()
-    return Request.parse(
-        entry["method"], "/" + entry["url"].lstrip("/"), headers, entry.get("body")
-    )
+    return Request.parse(entry["method"], _target(state, entry["url"]), headers, entry.get("body"))
+
+
+def _target(state: PeerState, url: str) -> str:
+    """A sub-request's URL relative to the version: Graph takes it relative, or absolute
+    under its own base URL (as the SDK's batch builder sends it)."""
+    if "://" not in url:
+        return "/" + url.lstrip("/")
+    if not url.lower().startswith(state.url.lower() + "/"):
+        raise bad_request(f"The $batch request URL '{url}' is not under {state.url}.")
+    return url[len(state.url) :]

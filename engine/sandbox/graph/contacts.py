@@ -91,8 +91,12 @@ def _entries(item: ET.Element, container: str, keys: tuple[str, ...]) -> list[ET
 
 
 def new_contact(body: dict[str, Any]) -> ET.Element:
+    """A contact; without a display name, Exchange composes one from the names."""
     item = ET.Element(t("Contact"))
     apply_contact(item, body)
+    if not item.findtext(t("DisplayName")):
+        names = (item.findtext(t(name)) for name in ("GivenName", "Surname"))
+        put_text(item, "DisplayName", " ".join(name for name in names if name), ORDER)
     return item
 
 

@@ -99,6 +99,8 @@ PROPERTIES = frozenset(
     }
 )
 """What ``$select`` may name on an event."""
+SUBJECT_LIMIT = 255
+"""Exchange keeps the first 255 characters of a subject."""
 Occurrence = tuple[int, datetime, datetime]
 _TIMING = ("Start", "End", "IsAllDayEvent")
 _EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
@@ -185,7 +187,7 @@ def apply_event(item: ET.Element, body: dict[str, Any]) -> None:
     timed = {"start", "end", "isAllDay"} & set(body)
     before = [item.findtext(t(name)) for name in _TIMING]
     if "subject" in body:
-        put_text(item, "Subject", string(body, "subject"), ORDER)
+        put_text(item, "Subject", (string(body, "subject") or "")[:SUBJECT_LIMIT], ORDER)
     if "body" in body:
         put_body(item, body["body"], ORDER)
     for key, name in (("start", "Start"), ("end", "End")):

@@ -8,7 +8,7 @@ an item reads the same whichever front wrote it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -86,10 +86,11 @@ def check_properties(body: Mapping[str, Any], allowed: frozenset[str], entity: s
             raise not_implemented(f"the {entity} property '{name}' in a request body")
 
 
-def graph_time(moment: datetime) -> dict[str, str]:
-    """A dateTimeTimeZone in UTC, with Graph's seven fractional digits."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
-    return {"dateTime": text, "timeZone": "UTC"}
+def graph_time(moment: datetime, name: str = "UTC", zone: tzinfo = UTC) -> dict[str, str]:
+    """A dateTimeTimeZone (in UTC unless a zone and its name are given), with Graph's seven
+    fractional digits."""
+    text = moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+    return {"dateTime": text, "timeZone": name}
 
 
 def parse_graph_time(value: Any, key: str) -> datetime:

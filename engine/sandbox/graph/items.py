@@ -20,6 +20,8 @@ from engine.sandbox.graph.ids import parse_graph_id, to_graph
 from engine.sandbox.graph.request import Call, Reply, restrict, selected
 
 _TEXT_BODY = 'outlook.body-content-type="text"'
+_SEND_MAIL_PARAMETERS = {"message": "message", "savetosentitems": "saveToSentItems"}
+"""An action's parameter names are case-insensitive (the SDK sends ``Message``)."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,11 @@ def delete_item(kind: Kind, call: Call) -> Reply:
 def send_mail(call: Call) -> Reply:
     """Recorded as sent (``EwsEmulator.sent_messages``), with a copy in Sent Items."""
     call.request.options(())
-    body = call.request.json_object()
-    check_properties(body, frozenset({"message", "saveToSentItems"}), "sendMail")
+    body = {
+        _SEND_MAIL_PARAMETERS.get(name.lower(), name): value
+        for name, value in call.request.json_object().items()
+    }
+    check_properties(body, frozenset(_SEND_MAIL_PARAMETERS.values()), "sendMail")
     element = mail.message_element(body.get("message"))
     save = body.get("saveToSentItems", True)
     if not isinstance(save, bool):

@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 
 from engine.sandbox.ews.xml import sub, t
 from engine.sandbox.graph.errors import bad_request
+from engine.sandbox.graph.events import SUBJECT_LIMIT
 from engine.sandbox.graph.fields import check_properties, nested, put, put_body, string
 
 ORDER = ("Subject", "Body", "ToRecipients")
@@ -19,7 +20,7 @@ def message_element(message: Any) -> ET.Element:
         raise bad_request("sendMail needs a 'message' object.")
     check_properties(message, WRITABLE, "message")
     element = ET.Element(t("Message"))
-    put(element, "Subject", string(message, "subject") or "", ORDER)
+    put(element, "Subject", (string(message, "subject") or "")[:SUBJECT_LIMIT], ORDER)
     if "body" in message:
         put_body(element, message["body"], ORDER)
     recipients = message.get("toRecipients") or []

@@ -20,6 +20,7 @@ from engine.sandbox.graph.errors import (
 )
 from engine.sandbox.graph.request import Call, Reply, Request, refusal
 from engine.sandbox.graph.state import PeerState
+from engine.sandbox.graph.zones import in_zone, preferred_zone
 from engine.settings.model import CALENDARS_PERMISSION as CALENDARS
 from engine.settings.model import CONTACTS_PERMISSION as CONTACTS
 from engine.settings.model import MAIL_SEND_PERMISSION as MAIL_SEND
@@ -32,7 +33,8 @@ INTERNAL_ERROR = {"error": {"code": "InternalServerError", "message": "The emula
 class Route:
     method: str
     pattern: tuple[str, ...]
-    """Literal segments (matched case-insensitively), ``{user}`` and ``{id}``."""
+    """Literal segments (matched case-insensitively; a function's also in its call form,
+    ``delta()``, as Graph accepts both and the SDK sends that one), ``{user}`` and ``{id}``."""
     operation: str
     role: str
     handler: Callable[[Call], Reply]
@@ -81,7 +83,7 @@ def match(request: Request) -> tuple[Route, dict[str, str]] | None:
         for expected, given in zip(route.pattern, segments, strict=True):
             if expected.startswith("{"):
                 params[expected.strip("{}")] = given
-            elif expected != given.lower():
+            elif expected != given.lower().removesuffix("()"):
                 break
         else:
             return route, params
@@ -122,7 +124,9 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
         raise policy_denied()
     if route.role not in roles:
         raise role_denied()
-    return route.handler(Call(state, request, mailbox.address, params.get("id", "")))
+    zone = preferred_zone(request)
+    reply = route.handler(Call(state, request, mailbox.address, params.get("id", "")))
+    return in_zone(reply, zone) if zone is not None else reply
 
 
 def operation_of(request: Request) -> str:
