@@ -9,7 +9,6 @@ anything beyond it becomes a :class:`MailboxError` for this user only.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from exchangelib import (
     EWSDateTime,
     ExtendedProperty,
     FaultTolerance,
+    HTMLBody,
     Identity,
     Message,
     OAuth2Credentials,
@@ -87,6 +87,7 @@ from engine.mailbox.base import (
     content_digest,
     ews_id,
 )
+from engine.mailbox.html_text import html_to_text
 from engine.settings.model import AuthType, ExchangeGeneral, ExchangeVersion
 
 
@@ -137,7 +138,6 @@ _SYNC_FIELDS = {
 _CHUNK = 25
 _ITEM_CHANGES = (SyncFolderItems.CREATE, SyncFolderItems.UPDATE, SyncFolderItems.DELETE)
 """What a pull reads; read-flag changes do not matter to the sync."""
-_HTML_TAG = re.compile(r"<[^>]+>")
 
 
 class OAuth2TokenCredentials(OAuth2Credentials):
@@ -725,10 +725,7 @@ def to_mailbox_item(folder: FolderKind, item: Any) -> MailboxItem:
 def _plain_text(body: Any) -> str:
     if body is None:
         return ""
-    text = str(body)
-    if type(body).__name__ == "HTMLBody":
-        text = _HTML_TAG.sub("", text)
-    return text.strip()
+    return (html_to_text(body) if isinstance(body, HTMLBody) else str(body)).strip()
 
 
 def _write_result(answer: Any, digest: str, item_id: str | None = None) -> WriteResult:

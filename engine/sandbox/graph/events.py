@@ -7,11 +7,11 @@ computed (as EWS's CalendarView does) and carry the master's fields.
 from __future__ import annotations
 
 import html
-import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from engine.mailbox.html_text import html_to_text
 from engine.sandbox.ews.items import normalise
 from engine.sandbox.ews.recurrence import occurrences
 from engine.sandbox.ews.store import StoredItem
@@ -139,13 +139,13 @@ def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict
 
 
 def body_json(item: ET.Element, prefer_text: bool) -> dict[str, str]:
-    """The body as Graph gives it: HTML unless ``Prefer: outlook.body-content-type="text"``."""
+    """The body as Graph gives it: HTML unless ``Prefer: outlook.body-content-type="text"``,
+    which Exchange answers with the text a reader sees (lines kept, entities decoded)."""
     body = item.find(t("Body"))
     content = (body.text or "") if body is not None else ""
     is_html = body is not None and body.get("BodyType") == "HTML"
     if prefer_text:
-        text = html.unescape(re.sub(r"<[^>]+>", "", content)) if is_html else content
-        return {"contentType": "text", "content": text}
+        return {"contentType": "text", "content": html_to_text(content) if is_html else content}
     if not is_html:
         content = f"<html><body>{html.escape(content)}</body></html>"
     return {"contentType": "html", "content": content}

@@ -1,0 +1,24 @@
+"""HTML bodies read as the text a person sees (issue 15, item 11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.mailbox.html_text import html_to_text
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("Fish &amp; Chips &lt;3<br>Second&nbsp;line", "Fish & Chips <3\nSecond line"),
+        ("<div>a</div>\n  <div>\n <p>b   c</p></div><p>&nbsp;</p><p>d</p>", "a\nb c\n\nd"),
+        ("one<br><br><br><br>two", "one\n\ntwo"),
+        ("<ul><li>one</li><li>two<br/>more</li><li></li></ul>tail", "- one\n- two\nmore\ntail"),
+        ("<pre>  x\n  y</pre>z", "  x\n  y\nz"),
+        ("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a\tb\nc"),
+        ("<head><title>t</title><style>p{}</style></head>a<!-- c --><script>x</script>b", "ab"),
+        ("&#x263a; &copy; &unknown; 3 < 4 & 5", "\u263a \u00a9 &unknown; 3 < 4 & 5"),
+    ],
+)
+def test_html_becomes_the_text_a_reader_sees(markup: str, text: str) -> None:
+    assert html_to_text(markup) == text
