@@ -638,5 +638,5 @@ def test_malformed_json_is_a_bad_request(api: httpx.Client) -> None:
 
 
 def test_calendar_folder_is_the_one_ews_knows(api: httpx.Client) -> None:
-    answer = api.get(f"/users/{ALICE}/calendar", params={"$select": "id"}).json()
+    answer = api.get(f"/users/{ALICE}/calendar", params={"$select": "id,name"}).json()
     assert (answer["id"], answer["name"]) == (graph_id(folder_id(ALICE, "calendar")), "Calendar")

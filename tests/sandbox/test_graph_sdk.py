@@ -35,6 +35,9 @@ from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.models.single_value_legacy_extended_property import (
     SingleValueLegacyExtendedProperty,
 )
+from msgraph.generated.users.item.calendar.calendar_request_builder import (
+    CalendarRequestBuilder,
+)
 from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import (
     DeltaRequestBuilder as CalendarDelta,
 )
@@ -163,6 +166,13 @@ async def test_token_and_the_calendar_folder(sdk: Any, credential: EmulatorCrede
     the engine's access check."""
     calendar = await sdk.calendar.get()
     assert calendar.name == "Calendar" and calendar.id and credential.issued == 1
+
+
+async def test_the_calendar_folder_honours_select(sdk: Any) -> None:
+    """``$select=id`` (what the engine asks) gives the id alone, never an ignored option."""
+    query = CalendarRequestBuilder.CalendarRequestBuilderGetQueryParameters(select=["id"])
+    calendar = await sdk.calendar.get(config(query))
+    assert calendar.id and calendar.name is None
 
 
 async def test_calendar_view_delta_pages_to_its_delta_link(sdk: Any) -> None:
@@ -348,3 +358,6 @@ async def test_what_the_emulator_lacks_is_a_501_naming_it(sdk: Any) -> None:
     with pytest.raises(ODataError) as filtered:
         await sdk.contacts.delta.get(config(query))
     assert refusal(filtered)[0] == 400 and "$filter" in refusal(filtered)[2]
+    with pytest.raises(ODataError) as immutable:
+        await sdk.calendar.get(config(Prefer='IdType="ImmutableId"'))
+    assert refusal(immutable)[0] == 501 and "ImmutableId" in refusal(immutable)[2]

@@ -20,6 +20,7 @@ from engine.sandbox.graph.ids import parse_graph_id, to_graph
 from engine.sandbox.graph.request import Call, Reply, restrict, selected
 
 _TEXT_BODY = 'outlook.body-content-type="text"'
+_CALENDAR_PROPERTIES = frozenset({"id", "name"})
 _SEND_MAIL_PARAMETERS = {"message": "message", "savetosentitems": "saveToSentItems"}
 """An action's parameter names are case-insensitive (the SDK sends ``Message``)."""
 
@@ -59,8 +60,9 @@ CONTACT = Kind(
 
 def get_calendar(call: Call) -> Reply:
     call.request.options(("$select",))
-    calendar = to_graph(folder_id(call.mailbox, "calendar"))
-    return Reply(200, {**_context(call, "calendar"), "id": calendar, "name": "Calendar"})
+    names = selected(call.request.query.get("$select"), _CALENDAR_PROPERTIES)
+    calendar = {"id": to_graph(folder_id(call.mailbox, "calendar")), "name": "Calendar"}
+    return Reply(200, {**_context(call, "calendar"), **restrict(calendar, names)})
 
 
 def get_item(kind: Kind, call: Call) -> Reply:

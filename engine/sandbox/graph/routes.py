@@ -124,6 +124,8 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
         raise policy_denied()
     if route.role not in roles:
         raise role_denied()
+    if request.prefer("IdType") is not None:
+        raise not_implemented(f'the preference IdType="{request.prefer("IdType")}"')
     zone = preferred_zone(request)
     reply = route.handler(Call(state, request, mailbox.address, params.get("id", "")))
     return in_zone(reply, zone) if zone is not None else reply
