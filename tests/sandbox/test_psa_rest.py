@@ -155,36 +155,27 @@ def test_what_the_peer_does_not_implement_is_named(peer: PsaRestEmulator) -> Non
     assert write.status_code == 405 and "DELETE Contacts/1" in write.json()["errors"][0]
 
 
+def _appointment(
+    api: PsaRestClient,
+    title: str,
+    start: str = "2026-12-02T09:00:00.000Z",
+    end: str = "2026-12-02T10:00:00.000Z",
+) -> int:
+    """A new appointment of resource 1, made through the API; its id."""
+    fields = {"resourceID": 1, "title": title, "description": ""}
+    return api.create("Appointments", fields | {"startDateTime": start, "endDateTime": end})
+
+
 def test_appointments_are_created_updated_and_deleted(peer: PsaRestEmulator) -> None:
     api = client(peer)
-    new = api.create(
-        "Appointments",
-        {
-            "resourceID": 1,
-            "title": "From a mailbox",
-            "description": "",
-            "startDateTime": "2026-12-01T09:00:00.000Z",
-            "endDateTime": "2026-12-01T10:00:00.000Z",
-        },
+    new = _appointment(
+        api, "From a mailbox", "2026-12-01T09:00:00.000Z", "2026-12-01T10:00:00.000Z"
     )
     api.update("Appointments", {"id": new, "title": "Renamed"})
     (item,) = api.query("Appointments", [{"op": "eq", "field": "id", "value": new}])
     assert item["title"] == "Renamed" and item["startDateTime"] == "2026-12-01T09:00:00.000Z"
     api.delete("Appointments", new)
     assert api.count("Appointments", [{"op": "eq", "field": "id", "value": new}]) == 0
-
-
-def _appointment(api: PsaRestClient, title: str) -> int:
-    return api.create(
-        "Appointments",
-        {
-            "resourceID": 1,
-            "title": title,
-            "description": "",
-            "startDateTime": "2026-12-02T09:00:00.000Z",
-            "endDateTime": "2026-12-02T10:00:00.000Z",
-        },
-    )
 
 
 def test_an_id_is_never_reused_after_a_delete(peer: PsaRestEmulator) -> None:
@@ -269,16 +260,7 @@ def test_a_date_without_a_zone_is_read_as_utc(peer: PsaRestEmulator) -> None:
     without a zone, so a zone-less value in a filter or a write is UTC, not a silent
     empty result."""
     api = client(peer)
-    record = api.create(
-        "Appointments",
-        {
-            "resourceID": 1,
-            "title": "Zone-less",
-            "description": "",
-            "startDateTime": "2026-12-03T09:00:00.00",
-            "endDateTime": "2026-12-03T10:00:00",
-        },
-    )
+    record = _appointment(api, "Zone-less", "2026-12-03T09:00:00.00", "2026-12-03T10:00:00")
     for value in ("2026-12-03T09:00:00", "2026-12-03T09:00:00.000", "2026-12-03T09:00:00Z"):
         found = api.query(
             "Appointments",
