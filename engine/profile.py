@@ -18,7 +18,7 @@ from engine.state import StateStore
 def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = None) -> PsaSource:
     """The PSA's REST API as a source (zone discovery happens here); ``secret`` is the API
     user's secret when it is not saved yet (the setup wizard)."""
-    from engine.psa.rest import OriginMap, RestPsa
+    from engine.psa.rest import RestPsa
     from engine.psa.rest_client import PsaRestClient
     from engine.settings.secrets import resolve_secret
 
@@ -29,7 +29,9 @@ def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = No
             raise UserError("set the secret reference of the PSA's API user (psa.rest_secret)")
         secret = resolve_secret(psa.rest_secret, paths)
     client = PsaRestClient(psa.rest_url, psa.rest_username, secret, psa.rest_integration_code)
-    return RestPsa(client, OriginMap(paths.state_dir / "psa-rest.sqlite"))
+    source = RestPsa(client)
+    source.adopt_origin_file(paths.state_dir / "psa-rest.sqlite")
+    return source
 
 
 class Profile:

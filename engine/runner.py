@@ -941,7 +941,8 @@ class _UserSync:
         """R04-R06, R10: a person's appointment into the PSA (upsert by origin key)."""
         imported = action.imported
         assert imported is not None and action.item_id is not None
-        record_id = self.runner.psa.save_imported(self.uid, imported)
+        known = parse_record_key(action.key)[1] if action.key else None
+        record_id = self.runner.psa.save_imported(self.uid, imported, known)
         key = record_key(RecordKind.APPOINTMENT, record_id)
         item = self.state.mirror(self.uid)[action.item_id]
         link = Link(

@@ -355,7 +355,10 @@ class EmbeddedPsa:
 
     # -- writing (what the engine may write, and what the demo and tests seed) ----------
 
-    def save_imported(self, resource_id: int, appointment: ImportedAppointment) -> int:
+    def save_imported(
+        self, resource_id: int, appointment: ImportedAppointment, record_id: int | None = None
+    ) -> int:
+        """An upsert by origin key (a unique column), so ``record_id`` is not needed."""
         values = (
             resource_id,
             appointment.title,

@@ -2,19 +2,19 @@
 
 Entities and fields are the API's (Resources, Companies, Contacts, Opportunities,
 Appointments, CompanyToDos, ServiceCalls with their tickets and tasks). Two things the API
-does not give are kept here: which appointments came from a mailbox (their origin keys, in
-a small SQLite file beside the sync state), and deletions, which the API does not list: a
-record deleted in the PSA leaves the mailbox at the user's next full reconcile (daily, or
-as soon as anything else of that user changes).
+has no field for: which appointments came from a mailbox, kept in the record itself (the
+last line of its description names the mailbox item, see :func:`with_origin`), and
+deletions, which the API does not list: a record deleted in the PSA leaves the mailbox at
+the user's next full reconcile (daily, or as soon as anything else of that user changes).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import suppress
+from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from engine.psa.model import (
     ToDo,
     parse_record_key,
 )
-from engine.psa.rest_client import Filter, PsaNotFoundError, PsaRestClient, every
+from engine.psa.rest_client import PAGE_SIZE, Filter, PsaNotFoundError, PsaRestClient, every
 from engine.psa.source import RecordGoneError
 from engine.settings.model import ContactScope
 
@@ -65,54 +65,27 @@ def _overlapping(owner_field: str, owner: int, start: datetime, end: datetime) -
     ]
 
 
-class OriginMap:
-    """Appointment id <-> the mailbox item it was imported from."""
+ORIGIN_TAG = "msext-origin:"
+_ORIGIN = re.compile(r"(?:(.*)\n\n)?\[msext-origin: ([^\]\n]+)\]", re.DOTALL)
+"""An imported appointment's description ends with ``[msext-origin: <origin key>]``."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS imports (origin_key TEXT PRIMARY KEY,"
-            " appointment_id INTEGER NOT NULL UNIQUE)"
-        )
-        self._lock = threading.Lock()
-        path.chmod(0o600)
 
-    def all(self) -> dict[int, str]:
-        with self._lock:
-            rows = self._db.execute("SELECT appointment_id, origin_key FROM imports").fetchall()
-        return dict(rows)
+def with_origin(description: str, origin_key: str) -> str:
+    """The description an imported appointment is written with: its text, then the mailbox
+    item it came from. The API has no field of its own for it, and a record that carries
+    its origin keeps it whatever happens to the engine's files: a lost state never turns
+    an import into a PSA appointment that would be copied back into the mailbox."""
+    marker = f"[{ORIGIN_TAG} {origin_key}]"
+    return f"{description}\n\n{marker}" if description else marker
 
-    def find(self, origin_key: str) -> int | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT appointment_id FROM imports WHERE origin_key = ?", (origin_key,)
-            ).fetchone()
-        return row[0] if row else None
 
-    def put(self, origin_key: str, appointment_id: int) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO imports VALUES (?, ?) ON CONFLICT(origin_key)"
-                " DO UPDATE SET appointment_id = excluded.appointment_id",
-                (origin_key, appointment_id),
-            )
-
-    def rekey(self, rekey: Callable[[str], str]) -> None:
-        with self._lock:
-            rows = self._db.execute("SELECT origin_key FROM imports").fetchall()
-            self._db.executemany(
-                "UPDATE OR IGNORE imports SET origin_key = ? WHERE origin_key = ?",
-                [(rekey(key), key) for (key,) in rows if rekey(key) != key],
-            )
-
-    def drop(self, appointment_id: int) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM imports WHERE appointment_id = ?", (appointment_id,))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+def split_origin(description: str | None) -> tuple[str, str | None]:
+    """(the text, the origin key) of a description; no key for the PSA's own records."""
+    text = description or ""
+    found = _ORIGIN.fullmatch(text)
+    if found is None:
+        return text, None
+    return found.group(1) or "", found.group(2)
 
 
 class RestPsa:
@@ -121,9 +94,8 @@ class RestPsa:
     RESOURCES_FRESH_FOR = 60.0
     """Seconds a read of the resources is reused: the console asks often, they rarely change."""
 
-    def __init__(self, client: PsaRestClient, origins: OriginMap) -> None:
+    def __init__(self, client: PsaRestClient) -> None:
         self.client = client
-        self.origins = origins
         self._resources: tuple[float, list[Resource]] | None = None
 
     @property
@@ -133,7 +105,24 @@ class RestPsa:
 
     def close(self) -> None:
         self.client.close()
-        self.origins.close()
+
+    def adopt_origin_file(self, path: Path) -> None:
+        """Earlier versions kept the origins of imported appointments in a file beside the
+        sync state (``psa-rest.sqlite``): write them into the records, then drop the file.
+        A migration cut short is done again on the next open (a marked record is skipped)."""
+        if not path.exists():
+            return
+        with closing(sqlite3.connect(str(path))) as db:
+            origins = dict(db.execute("SELECT appointment_id, origin_key FROM imports"))
+        ids = sorted(origins)
+        for start in range(0, len(ids), PAGE_SIZE):
+            chunk = ids[start : start + PAGE_SIZE]
+            for item in self.client.query("Appointments", _in("id", chunk)):
+                text, origin = split_origin(item["description"])
+                if origin is None:
+                    self._write_origin(item["id"], text, origins[item["id"]])
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -187,17 +176,8 @@ class RestPsa:
     def calendar_records(
         self, resource_id: int, start: datetime, end: datetime
     ) -> list[CalendarRecord]:
-        origins = self.origins.all()
         records: list[CalendarRecord] = [
-            Appointment(
-                id=item["id"],
-                resource_id=item["resourceID"],
-                title=item["title"] or "",
-                description=item["description"] or "",
-                start=parse(item["startDateTime"]),  # type: ignore[arg-type]
-                end=parse(item["endDateTime"]),  # type: ignore[arg-type]
-                origin_key=origins.get(item["id"]),
-            )
+            _appointment(item)
             for item in self.client.query(
                 "Appointments", _overlapping("resourceID", resource_id, start, end)
             )
@@ -265,38 +245,41 @@ class RestPsa:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def save_imported(self, resource_id: int, appointment: ImportedAppointment) -> int:
-        """Update the appointment made from this item before, or adopt an identical one a
-        crash left unrecorded, or create it."""
+    def save_imported(
+        self, resource_id: int, appointment: ImportedAppointment, record_id: int | None = None
+    ) -> int:
+        """Create the appointment, or update the record it was imported as; either way the
+        record carries its origin, written with it in one request."""
         fields = {
             "resourceID": resource_id,
             "title": appointment.title,
-            "description": appointment.description,
+            "description": with_origin(appointment.description, appointment.origin_key),
             "startDateTime": iso(appointment.start),
             "endDateTime": iso(appointment.end),
         }
-        record_id = self.origins.find(appointment.origin_key)
         if record_id is None:
-            record_id = self._unrecorded_twin(fields)
-        if record_id is not None:
-            try:
-                self.client.update("Appointments", {"id": record_id, **fields})
-            except PsaNotFoundError:
-                self.origins.drop(record_id)  # deleted in the PSA meanwhile: made anew
-                record_id = None
-        if record_id is None:
-            record_id = self.client.create("Appointments", fields)
-        self.origins.put(appointment.origin_key, record_id)
-        return record_id
+            return self.client.create("Appointments", fields)
+        try:
+            return self.client.update("Appointments", {"id": record_id, **fields})
+        except PsaNotFoundError:  # deleted in the PSA meanwhile: made anew
+            return self.client.create("Appointments", fields)
 
     def delete_imported(self, record_id: int) -> None:
         """Delete it; one already deleted in the PSA is just as gone."""
         with suppress(PsaNotFoundError):
             self.client.delete("Appointments", record_id)
-        self.origins.drop(record_id)
 
     def rekey_imported(self, rekey: Callable[[str], str]) -> None:
-        self.origins.rekey(rekey)
+        """Rewrite the origin each imported appointment carries (one update per record)."""
+        marked = [{"op": "contains", "field": "description", "value": f"[{ORIGIN_TAG} "}]
+        for item in self.client.query("Appointments", marked):
+            text, origin = split_origin(item["description"])
+            if origin is not None and rekey(origin) != origin:
+                self._write_origin(item["id"], text, rekey(origin))
+
+    def _write_origin(self, record_id: int, text: str, origin_key: str) -> None:
+        description = with_origin(text, origin_key)
+        self.client.update("Appointments", {"id": record_id, "description": description})
 
     def move(self, key: str, start: datetime, end: datetime) -> None:
         kind, record_id = parse_record_key(key)
@@ -311,21 +294,6 @@ class RestPsa:
             raise RecordGoneError(f"{key} was deleted in the PSA during the run") from None
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _unrecorded_twin(self, fields: dict[str, Any]) -> int | None:
-        recorded = self.origins.all()
-        for item in self.client.query(
-            "Appointments",
-            [
-                {"op": "eq", "field": "resourceID", "value": fields["resourceID"]},
-                {"op": "eq", "field": "startDateTime", "value": fields["startDateTime"]},
-                {"op": "eq", "field": "endDateTime", "value": fields["endDateTime"]},
-                {"op": "eq", "field": "title", "value": fields["title"]},
-            ],
-        ):
-            if item["id"] not in recorded:
-                return int(item["id"])
-        return None
 
     def _values(self, entity: str, field: str, filters: Filter) -> set[int]:
         return {item[field] for item in self.client.query(entity, filters, (field,))}
@@ -407,6 +375,19 @@ class RestPsa:
             for i in (self.client.query("Tasks", _in("id", task_ids)) if task_ids else ())
         }
         return _Calls(items, links, numbers, titles)
+
+
+def _appointment(item: dict[str, Any]) -> Appointment:
+    description, origin = split_origin(item["description"])
+    return Appointment(
+        id=item["id"],
+        resource_id=item["resourceID"],
+        title=item["title"] or "",
+        description=description,
+        start=parse(item["startDateTime"]),  # type: ignore[arg-type]
+        end=parse(item["endDateTime"]),  # type: ignore[arg-type]
+        origin_key=origin,
+    )
 
 
 class _CallLinks:

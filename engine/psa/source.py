@@ -48,8 +48,12 @@ class PsaSource(Protocol):
         it owns (R08)."""
         ...
 
-    def save_imported(self, resource_id: int, appointment: ImportedAppointment) -> int:
-        """Create or update, by its origin key, an appointment that came from a mailbox."""
+    def save_imported(
+        self, resource_id: int, appointment: ImportedAppointment, record_id: int | None = None
+    ) -> int:
+        """Create or update an appointment that came from a mailbox; ``record_id`` is the
+        record it was imported as, when the planner found one (by the origin key the
+        record carries). The record keeps its origin key, whatever else is lost."""
         ...
 
     def delete_imported(self, record_id: int) -> None: ...

@@ -31,7 +31,7 @@ from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.demo import DemoSize
 from engine.psa.embedded import EmbeddedPsa
-from engine.psa.rest import OriginMap
+from engine.psa.rest import split_origin
 from engine.runner import RunFinished, RunResult
 from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.graph import GraphEmulator
@@ -129,12 +129,12 @@ class Harness:
             psa.close()
         if self.psa_peer is None:
             return [row for row in rows if row["origin_key"]]
-        origins = OriginMap(self.paths.state_dir / "psa-rest.sqlite")
-        try:
-            keys = origins.all()
-        finally:
-            origins.close()
-        return [row | {"origin_key": keys[row["id"]]} for row in rows if row["id"] in keys]
+        found = []
+        for row in rows:
+            description, origin = split_origin(row["description"])
+            if origin is not None:
+                found.append(row | {"description": description, "origin_key": origin})
+        return found
 
     def set(self, key: str, value: str) -> None:
         Profile(self.paths).store.set_value(key, value)

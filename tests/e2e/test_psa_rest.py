@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 from exchangelib.protocol import close_connections
 
 from engine.mailbox.ews import STAMP
 from engine.psa.demo import DemoSize
+from engine.psa.model import RecordKind
+from engine.psa.rest import split_origin
 from engine.settings.secrets import write_secret_file
 from tests.e2e.harness import AVA, Harness
 
@@ -77,6 +81,33 @@ def test_records_deleted_in_the_psa_during_a_run_are_no_ones_error() -> None:
         assert "Lunch" not in rows and rows["Workshop (room 2)"] > max(imported.values())
         harness.sync(AVA)
         assert key not in harness.stamped(AVA)
+    finally:
+        close_connections()
+        harness.close()
+
+
+def test_origins_kept_in_the_old_local_file_move_into_the_records() -> None:
+    """Invariant 1 on upgrade: a profile synced by a version that kept the origins of imported
+    appointments in psa-rest.sqlite has them written into the records on its next run; the
+    file goes, and nothing is exported or imported twice."""
+    harness = Harness.create("rest-upgrade", psa="rest")
+    try:
+        harness.settled()
+        before = sorted((row["id"], row["origin_key"]) for row in harness.imported())
+        legacy = harness.paths.state_dir / "psa-rest.sqlite"
+        with closing(sqlite3.connect(legacy)) as db, db:
+            db.execute("CREATE TABLE imports (origin_key TEXT PRIMARY KEY, appointment_id INT)")
+            db.executemany("INSERT INTO imports VALUES (?, ?)", [(k, i) for i, k in before])
+        psa = harness.psa()
+        for record_id, _ in before:
+            (row,) = psa._rows("SELECT description FROM appointments WHERE id = ?", (record_id,))
+            psa.update(RecordKind.APPOINTMENT, record_id, description=split_origin(row[0])[0])
+        psa.close()
+        assert harness.imported() == []
+        result = harness.sync()
+        assert (result.totals["created"], result.imported) == (0, 0), result.as_dict()
+        assert sorted((row["id"], row["origin_key"]) for row in harness.imported()) == before
+        assert not legacy.exists()
     finally:
         close_connections()
         harness.close()

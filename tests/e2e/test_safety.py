@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from exchangelib import CalendarItem, EWSDateTime
 from exchangelib.protocol import close_connections
 
 from engine.profile import Profile
@@ -167,3 +169,69 @@ def test_a_psa_that_answers_empty_deletes_nothing_and_loses_no_import(rest_psa: 
     assert harness.stamped(AVA).keys() == stamped.keys()
     assert during.outcome == "held" and "the PSA answered with no record" in during.message
     assert after.outcome == "ok", after.message
+
+
+def test_a_look_alike_of_a_psa_appointment_is_the_persons_own(rest_psa: Harness) -> None:
+    """Invariant 2, R04: a person's own meeting with the title and times of a PSA appointment
+    of theirs is imported as a new appointment; the PSA's record is neither rewritten nor
+    taken out of the mailbox, and stays when the person deletes their meeting."""
+    harness = rest_psa
+    harness.settled()
+    psa = harness.psa()
+    try:
+        (record,) = psa._rows(
+            "SELECT * FROM appointments WHERE resource_id = 1 AND origin_key IS NULL"
+            " AND start > ? ORDER BY start LIMIT 1",
+            (int(time.time()) + 3600,),
+        )
+    finally:
+        psa.close()
+    key = f"appointment:{record['id']}"
+    assert key in harness.stamped(AVA)
+    start = datetime.fromtimestamp(record["start"], UTC)
+    account = harness.outlook(AVA)
+    twin = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject=record["title"],
+        start=EWSDateTime.from_datetime(start),
+        end=EWSDateTime.from_datetime(datetime.fromtimestamp(record["end"], UTC)),
+        body="My own notes.",
+    )
+    twin.save()
+    harness.settled()
+    psa = harness.psa()
+    try:
+        (kept,) = psa._rows("SELECT * FROM appointments WHERE id = ?", (record["id"],))
+    finally:
+        psa.close()
+    assert kept["description"] == record["description"]
+    assert key in harness.stamped(AVA)
+    (mine,) = [row for row in harness.imported() if row["title"] == record["title"]]
+    assert mine["id"] != record["id"] and mine["description"] == "My own notes."
+    twin.delete()
+    harness.settled()
+    assert not [row for row in harness.imported() if row["title"] == record["title"]]
+    assert key in harness.stamped(AVA)
+
+
+def test_losing_the_local_state_exports_no_imported_appointment(rest_psa: Harness) -> None:
+    """Invariants 1 and 2: every local database of the profile's state is lost (the REST
+    PSA's included); no imported appointment comes back into the mailbox as a PSA item, none
+    is imported twice, and both sides stay as they were."""
+    harness = rest_psa
+    harness.settled()
+    before = (
+        {key: len(copies) for key, copies in harness.stamped(AVA).items()},
+        sorted((row["id"], row["origin_key"]) for row in harness.imported()),
+    )
+    for database in harness.paths.state_dir.glob("*.sqlite*"):
+        database.unlink()
+    for _ in range(2):
+        result = harness.sync()
+        assert result.totals["created"] == 0 and result.imported == 0, result.as_dict()
+        after = (
+            {key: len(copies) for key, copies in harness.stamped(AVA).items()},
+            sorted((row["id"], row["origin_key"]) for row in harness.imported()),
+        )
+        assert after == before

@@ -140,11 +140,7 @@ def test_import_without_details_and_off(harness: Harness) -> None:
     """R06: without details only title and times arrive; with import off nothing new arrives."""
     harness.set("exchange.sync.import_appointments", "without_details")
     harness.settled()
-    psa = harness.psa()
-    lunch = psa._rows(
-        "SELECT description FROM appointments WHERE title = ?", ("Lunch with Harbor Logistics",)
-    )
-    psa.close()
+    lunch = [row for row in harness.imported() if row["title"] == "Lunch with Harbor Logistics"]
     assert lunch and {row["description"] for row in lunch} == {""}
     harness.set("exchange.sync.import_appointments", "off")
     harness.person_appointment(AVA, "Not imported", 2, 15)
