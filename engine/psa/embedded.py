@@ -81,7 +81,10 @@ CREATE INDEX IF NOT EXISTS appointments_by_resource ON appointments(resource_id,
 CREATE INDEX IF NOT EXISTS appointments_by_seq ON appointments(seq);
 CREATE INDEX IF NOT EXISTS todos_by_resource ON todos(resource_id, start);
 CREATE INDEX IF NOT EXISTS todos_by_seq ON todos(seq);
+CREATE INDEX IF NOT EXISTS todos_by_company ON todos(company_id);
+CREATE INDEX IF NOT EXISTS todos_by_contact ON todos(contact_id);
 CREATE INDEX IF NOT EXISTS service_calls_by_seq ON service_calls(seq);
+CREATE INDEX IF NOT EXISTS service_calls_by_company ON service_calls(company_id);
 CREATE INDEX IF NOT EXISTS scr_by_resource ON service_call_resources(resource_id);
 CREATE INDEX IF NOT EXISTS contacts_by_company ON contacts(company_id);
 CREATE INDEX IF NOT EXISTS contacts_by_seq ON contacts(seq);
@@ -206,6 +209,13 @@ class EmbeddedPsa:
             "SELECT r.resource_id FROM service_calls s JOIN service_call_resources r"
             " ON r.service_call_id = s.id WHERE s.seq > ?",
             "SELECT id FROM resources WHERE seq > ?",
+            # Users whose records show a changed company or contact (R15), whatever they sync.
+            "SELECT t.resource_id FROM companies c JOIN todos t ON t.company_id = c.id"
+            " WHERE c.seq > ?",
+            "SELECT t.resource_id FROM contacts k JOIN todos t ON t.contact_id = k.id"
+            " WHERE k.seq > ?",
+            "SELECT r.resource_id FROM companies c JOIN service_calls s ON s.company_id = c.id"
+            " JOIN service_call_resources r ON r.service_call_id = s.id WHERE c.seq > ?",
         ):
             touched.update(row[0] for row in self._rows(sql, (since,)))
         contacts_changed = bool(

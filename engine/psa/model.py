@@ -140,6 +140,9 @@ class ChangeSummary:
 
     cursor: int
     resource_ids: frozenset[int]
+    """Users with a changed record, and users whose records show a changed company or
+    contact (a to-do's customer and contact, a service call's organization: R15), whatever
+    kinds they sync."""
     contacts_changed: bool
     companies_or_opportunities_changed: bool
 

@@ -159,18 +159,27 @@ class RestPsa:
         touched |= {
             item["assignedToResourceID"] for item in changed("CompanyToDos", "lastModifiedDate")
         }
-        calls = [item["id"] for item in changed("ServiceCalls", "lastModifiedDateTime")]
+        calls = {item["id"] for item in changed("ServiceCalls", "lastModifiedDateTime")}
+        companies = {item["id"] for item in changed("Companies", "lastTrackedModifiedDateTime")}
+        contacts = {item["id"] for item in changed("Contacts", "lastModifiedDate")}
+        # Records that show a changed company or contact touch their users too (R15).
+        if companies:
+            touched |= self._values(
+                "CompanyToDos", "assignedToResourceID", _in("companyID", companies)
+            )
+            calls |= self._values("ServiceCalls", "id", _in("companyID", companies))
+        if contacts:
+            touched |= self._values(
+                "CompanyToDos", "assignedToResourceID", _in("contactID", contacts)
+            )
         if calls:
             touched |= set(self._call_resources(calls).keys_resources())
-        contacts_changed = bool(changed("Contacts", "lastModifiedDate"))
-        owners_changed = bool(changed("Companies", "lastTrackedModifiedDateTime")) or bool(
-            changed("Opportunities", "lastActivity")
-        )
         return ChangeSummary(
             cursor=new_cursor,  # type: ignore[arg-type]
             resource_ids=frozenset(touched),
-            contacts_changed=contacts_changed,
-            companies_or_opportunities_changed=owners_changed,
+            contacts_changed=bool(contacts),
+            companies_or_opportunities_changed=bool(companies)
+            or bool(changed("Opportunities", "lastActivity")),
         )
 
     def calendar_records(

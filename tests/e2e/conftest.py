@@ -10,21 +10,28 @@ from exchangelib.protocol import close_connections
 from tests.e2e.harness import Harness
 
 
-@pytest.fixture
-def harness() -> Iterator[Harness]:
-    harness = Harness.create()
+def _harness(**options: str) -> Iterator[Harness]:
+    harness = Harness.create(**options)
     yield harness
     close_connections()
     harness.close()
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    yield from _harness()
 
 
 @pytest.fixture(params=["ews", "graph"])
 def either_api(request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The small demo reached over EWS, then over Microsoft Graph (R19)."""
-    harness = Harness.create(api=request.param)
-    yield harness
-    close_connections()
-    harness.close()
+    yield from _harness(api=request.param)
+
+
+@pytest.fixture(params=["embedded", "rest"])
+def either_psa(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The small demo over EWS, reading the embedded PSA, then the PSA's REST API."""
+    yield from _harness(psa=request.param)
 
 
 @pytest.fixture(
@@ -35,7 +42,4 @@ def every_peer(request: pytest.FixtureRequest) -> Iterator[Harness]:
     """The small demo over EWS and Microsoft Graph (R19), each with the embedded PSA and
     with the PSA's REST API."""
     api, psa = request.param
-    harness = Harness.create(psa=psa, api=api)
-    yield harness
-    close_connections()
-    harness.close()
+    yield from _harness(psa=psa, api=api)
