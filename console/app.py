@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
@@ -10,6 +9,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
+from console.navigation import PaletteAction
 from console.palette import NavigationCommands
 from console.screens.activity import ActivityScreen
 from console.screens.admin import (
@@ -25,6 +25,7 @@ from console.screens.menu import MenuScreen
 from console.screens.outlook import OutlookScreen
 from console.screens.setup import SetupScreen
 from console.screens.tour import CARDS, TourScreen
+from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
 from console.sync_session import SyncSession
 from engine.errors import UserError
@@ -52,7 +53,7 @@ class MsextApp(App[None]):
         )
         super().__init__()
         self.profile = profile
-        self.sync_session = SyncSession(self)
+        self.sync_session = SyncSession(self, profile)
         self.failure: BaseException | None = None
         self._offer_tour = offer_tour
         self._tour_card: int | None = None
@@ -107,8 +108,8 @@ class MsextApp(App[None]):
         self.profile.reload()
 
     def pages(self) -> list[type[PageScreen]]:
-        """The pages the command palette can jump to."""
-        candidates: list[type[PageScreen]] = [
+        """Every page of the admin path, in the order menus list them."""
+        return [
             AdminScreen,
             ExtensionsScreen,
             MicrosoftExtensionsScreen,
@@ -119,9 +120,8 @@ class MsextApp(App[None]):
             UsersScreen,
             ActivityScreen,
         ]
-        return [page for page in candidates if page.PALETTE]
 
-    def palette_actions(self) -> list[tuple[str, Callable[[], object], str]]:
+    def palette_actions(self) -> list[PaletteAction]:
         """Actions the palette offers besides pages and users."""
         return [
             ("Sync now: all enabled users", self.sync_all_now, "Start a run now"),
@@ -169,7 +169,8 @@ class MsextApp(App[None]):
             card = self._tour_card
             self.call_after_refresh(lambda: self.push_screen(TourScreen(card)))
 
-    def open_user(self, resource: Resource) -> None:
-        from console.screens.user import UserScreen
+    def user_page(self, resource: Resource) -> UserScreen:
+        return UserScreen(resource)
 
-        self.go(UserScreen(resource))
+    def open_user(self, resource: Resource) -> None:
+        self.go(self.user_page(resource))

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
-if TYPE_CHECKING:
-    from console.app import MsextApp
+from console.navigation import Navigator, PaletteAction, navigator
+from console.screens.base import PageScreen
 
 
 class NavigationCommands(Provider):
     """Pages of the admin path, users by name or e-mail, and the app's actions."""
 
     @property
-    def msext(self) -> MsextApp:
-        return self.app  # type: ignore[return-value]
+    def msext(self) -> Navigator:
+        return navigator(self.app)
 
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+    def _commands(self) -> list[PaletteAction]:
         app = self.msext
-        commands: list[tuple[str, Callable[[], object], str]] = [
+        commands: list[PaletteAction] = [
             (
                 " > ".join((*(page.CRUMB for page in cls.ancestors()), cls.CRUMB)),
                 partial(app.go, cls),
                 "Open this page",
             )
             for cls in app.pages()
+            if issubclass(cls, PageScreen) and cls.PALETTE
         ]
         for resource in app.profile.resources():
             commands.append(

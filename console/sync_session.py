@@ -16,7 +16,10 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from textual.app import App
+
 from engine.errors import UserError
+from engine.humanize import count
 from engine.psa.model import Resource
 from engine.run_lock import RunLock, SyncBusyError
 from engine.runner import Progress, RunFinished, RunResult, UserResult, utc_now
@@ -24,7 +27,7 @@ from engine.settings.secrets import redactor
 from engine.sync import sync
 
 if TYPE_CHECKING:
-    from console.app import MsextApp
+    from engine.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,9 @@ class SessionState:
 class SyncSession:
     """Starts runs for the console and keeps what they report."""
 
-    def __init__(self, app: MsextApp) -> None:
+    def __init__(self, app: App[None], profile: Profile) -> None:
         self.app = app
+        self.profile = profile
         self.state = SessionState()
         self._cancel = threading.Event()
         self._listeners: list[Callable[[], None]] = []
@@ -98,7 +102,7 @@ class SyncSession:
             self.app.notify("Nobody to sync: no user is enabled.", severity="warning")
             return False
         try:
-            RunLock(self.app.profile.paths).check()
+            RunLock(self.profile.paths).check()
         except SyncBusyError as busy:
             self._log(Level.WARNING, "", f"sync not run: {busy}", notify=False)
             self.app.notify(f"Sync not run: {busy}", severity="warning", timeout=10)
@@ -111,7 +115,7 @@ class SyncSession:
             users={user.id: UserProgress(user.name) for user in users},
             log=self.state.log,
         )
-        who = users[0].name if len(users) == 1 else f"{len(users)} users"
+        who = users[0].name if len(users) == 1 else count(len(users), "user")
         self._log(Level.INFO, "", f"sync started for {who}")
         self.app.run_worker(
             lambda: self._run(list(users)),
@@ -133,7 +137,7 @@ class SyncSession:
         """Begin an empty log with the last recorded run, so the page is never blank."""
         if self.state.log or self.state.running:
             return
-        profile = self.app.profile
+        profile = self.profile
         runs = profile.state.runs(limit=1)
         if not runs:
             return
@@ -173,13 +177,13 @@ class SyncSession:
 
     def _run(self, users: list[Resource]) -> None:
         try:
-            for event in sync(self.app.profile, users, trigger="console", cancel=self._cancel):
+            for event in sync(self.profile, users, trigger="console", cancel=self._cancel):
                 self.app.call_from_thread(self._apply, event)
         except UserError as error:
             self.app.call_from_thread(self._failed, redactor.redact(str(error)))
         except Exception as error:
             log.exception("sync from the console failed")
-            where = self.app.profile.paths.log_file
+            where = self.profile.paths.log_file
             self.app.call_from_thread(
                 self._failed, f"internal error: {redactor.redact(str(error))} (details in {where})"
             )

@@ -1,8 +1,13 @@
-"""Durations as support staff read them: "12 min", "5 h", "3 days"."""
+"""Numbers as support staff read them: "12 min", "5 h", "3 days", "1 user", "2 users"."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+
+def count(amount: int, noun: str, plural: str = "") -> str:
+    """``amount`` and the noun in the number it needs: never "1 users"."""
+    return f"{amount} {noun if amount == 1 else plural or noun + 's'}"
 
 
 def age(delta: timedelta) -> str:

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from engine.capabilities import Comparison, UserRef, evaluate
 from engine.errors import UserError
+from engine.humanize import count
 from engine.paths import ProfilePaths
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import Resource
@@ -103,7 +104,9 @@ class Profile:
         if not matches:
             raise UserError(f"no PSA resource matches {query!r}; try an e-mail address or an id")
         names = ", ".join(f"{match.name} <{match.email}>" for match in matches[:5])
-        raise UserError(f"{query!r} matches {len(matches)} resources ({names}); be more precise")
+        raise UserError(
+            f"{query!r} matches {count(len(matches), 'resource')} ({names}); be more precise"
+        )
 
     def mailbox_address(self, resource: Resource) -> str:
         return self.settings.resource(resource.id).mailbox or resource.email.lower()

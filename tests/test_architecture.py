@@ -1,4 +1,5 @@
-"""The engine stays headless: it imports neither the console nor textual.
+"""The engine stays headless: it imports neither the console nor textual; the console has
+no import circle (screens depend on console.navigation, never on the app class).
 
 (rich may be loaded with httpx, whose own command line uses it; the engine never does.)
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+
+import grimp
 
 import engine
 
@@ -31,3 +34,53 @@ def test_importing_every_engine_module_loads_no_ui() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def import_circles(package: str) -> list[list[str]]:
+    """The circles among a package's modules (type-checking imports count: they couple the
+    modules all the same), each as its modules in order; Tarjan's strongly connected
+    components over grimp's import graph."""
+    graph = grimp.build_graph(package)
+    modules = sorted(graph.modules)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in modules:
+        if module not in index:
+            visit(module)
+    return circles
+
+
+def test_the_console_has_no_import_circle() -> None:
+    assert import_circles("console") == []
+
+
+def test_a_circle_is_found_where_there_is_one(tmp_path, monkeypatch) -> None:
+    """The check itself can fail: two modules that import each other are one circle."""
+    package = tmp_path / "circled"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from circled import b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from circled import a\n"
+    )
+    (package / "c.py").write_text("from circled import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert import_circles("circled") == [["circled.a", "circled.b"]]

@@ -10,11 +10,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Log, ProgressBar, Select, Static
 
+from console.navigation import Navigator
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
 from console.sync_session import Level, LogEntry, UserProgress
 from console.widgets.table import PlainTable
 from engine.errors import UserError
+from engine.humanize import count
 from engine.psa.model import Resource
 from engine.sync import select_users
 
@@ -32,6 +34,7 @@ LEVELS: list[tuple[str, int]] = [
 class ActivityScreen(PageScreen):
     CRUMB = "Sync activity"
     PARENT = AdminScreen
+    SUMMARY = "Runs in progress with their log; sync now for one user or all"
     CSS_PATH = "activity.tcss"
     HELP = (
         "What the engine is doing. **s** syncs every enabled user now, **u** only the user"
@@ -50,6 +53,10 @@ class ActivityScreen(PageScreen):
         Binding("j", "cursor_down", "Down", show=False, id="activity_down"),
         Binding("k", "cursor_up", "Up", show=False, id="activity_up"),
     ]
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        return "running" if console.sync_session.state.running else ""
 
     def compose_page(self) -> ComposeResult:
         yield Static(id="activity-status", markup=False)
@@ -117,7 +124,7 @@ class ActivityScreen(PageScreen):
         state = self.session.state
         if state.running:
             verb = "Cancelling" if state.cancelling else "Syncing"
-            return f"{verb}: {state.done} of {len(state.users)} users done."
+            return f"{verb}: {state.done} of {count(len(state.users), 'user')} done."
         if state.result is not None:
             totals = state.result.totals
             return (
@@ -127,7 +134,7 @@ class ActivityScreen(PageScreen):
             )
         runs = self.msext.profile.state.runs(limit=1)
         if not runs:
-            return f"No run yet. {len(self._users)} users enabled; s syncs them all now."
+            return f"No run yet. {count(len(self._users), 'user')} enabled; s syncs them all now."
         run = runs[0]
         return (
             f"Last run {run.id} ({run.trigger}): {run.outcome or 'unfinished'}; created"

@@ -7,8 +7,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.widgets import Markdown
 
+from console.navigation import Navigator
 from console.screens.base import PageScreen
-from console.screens.menu import MenuEntry, MenuScreen
+from console.screens.menu import MenuScreen
+
+NOT_AVAILABLE = "not available in this release"
 
 
 class AdminScreen(MenuScreen):
@@ -20,44 +23,12 @@ class AdminScreen(MenuScreen):
     )
     INTRO = "Configure the PSA's Microsoft extensions, or look at one user."
 
-    def entries(self) -> list[MenuEntry]:
-        from console.screens.activity import ActivityScreen
-        from console.screens.users import UsersScreen
-
-        return [
-            MenuEntry(
-                "Extensions & Integrations",
-                "Microsoft extension modules: Active Directory, MS Outlook, MS Exchange, Teams",
-                ExtensionsScreen,
-            ),
-            MenuEntry(
-                "Users",
-                "PSA resources: what the Outlook and the Exchange extension do for each",
-                UsersScreen,
-                state=f"{len(self.msext.profile.resources())} resources",
-            ),
-            MenuEntry(
-                "Sync activity",
-                "Runs in progress with their log; sync now for one user or all",
-                ActivityScreen,
-                state="running" if self.msext.sync_session.state.running else "",
-            ),
-        ]
-
 
 class ExtensionsScreen(MenuScreen):
     CRUMB = "Extensions & Integrations"
     PARENT = AdminScreen
     HELP = "Integrations of the PSA with other products. This console covers Microsoft's."
-
-    def entries(self) -> list[MenuEntry]:
-        return [
-            MenuEntry(
-                "Microsoft Extensions",
-                "Active Directory sync, MS Outlook extension, MS Exchange extension, Teams",
-                MicrosoftExtensionsScreen,
-            )
-        ]
+    SUMMARY = "Microsoft extension modules: Active Directory, MS Outlook, MS Exchange, Teams"
 
 
 class MicrosoftExtensionsScreen(MenuScreen):
@@ -69,11 +40,7 @@ class MicrosoftExtensionsScreen(MenuScreen):
         " differently: Exchange is an automatic, server-side process the administrator"
         " controls; Outlook gives users more control through manual synchronization."
     )
-
-    def entries(self) -> list[MenuEntry]:
-        from console.screens.modules import module_entries
-
-        return module_entries(self)
+    SUMMARY = "Active Directory sync, MS Outlook extension, MS Exchange extension, Teams"
 
 
 class ModuleInfoScreen(PageScreen):
@@ -83,6 +50,10 @@ class ModuleInfoScreen(PageScreen):
     PARENT = MicrosoftExtensionsScreen
     PALETTE = False
     DESCRIPTION: ClassVar[str] = ""
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        return NOT_AVAILABLE
 
     def compose_page(self) -> ComposeResult:
         yield Markdown(
@@ -95,6 +66,7 @@ class ModuleInfoScreen(PageScreen):
 class ActiveDirectoryScreen(ModuleInfoScreen):
     CRUMB = "Active Directory sync"
     HELP = "What the Active Directory synchronization module does. Esc goes back."
+    SUMMARY = "Synchronization of users with Active Directory"
     PALETTE = True
     DESCRIPTION = (
         "## Active Directory (AD) synchronization\n\n"
@@ -106,6 +78,7 @@ class ActiveDirectoryScreen(ModuleInfoScreen):
 class TeamsScreen(ModuleInfoScreen):
     CRUMB = "Microsoft Teams"
     HELP = "What the Microsoft Teams integration does. Esc goes back."
+    SUMMARY = "The Microsoft Teams integration"
     PALETTE = True
     DESCRIPTION = (
         "## Microsoft Teams integration\n\n"

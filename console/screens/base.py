@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from console.navigation import Navigator, navigator
 from console.widgets.breadcrumb import Breadcrumb
-
-if TYPE_CHECKING:
-    from console.app import MsextApp
 
 
 class PageScreen(Screen[None]):
@@ -27,6 +25,8 @@ class PageScreen(Screen[None]):
     PARENT: ClassVar[type[PageScreen] | None] = None
     HELP: ClassVar[str] = ""
     """What the page is for, shown by ``?`` above its keys."""
+    SUMMARY: ClassVar[str] = ""
+    """The line under the page's name in its parent's menu."""
     PALETTE: ClassVar[bool] = True
     """Whether the command palette offers a jump to this page."""
 
@@ -37,8 +37,13 @@ class PageScreen(Screen[None]):
     ]
 
     @property
-    def msext(self) -> MsextApp:
-        return self.app  # type: ignore[return-value]
+    def msext(self) -> Navigator:
+        return navigator(self.app)
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        """What the parent's menu shows in brackets beside the page (e.g. its state)."""
+        return ""
 
     @property
     def crumb(self) -> str:

@@ -12,11 +12,13 @@ from textual.dom import DOMNode
 from textual.widgets import Button, Select, Static, TabbedContent, TabPane
 
 from console.forms import Draft, Field, FieldRow
+from console.navigation import Navigator
 from console.screens.admin import MicrosoftExtensionsScreen
 from console.screens.resources import ResourcesPane
 from console.screens.settings_page import Item, SettingsPage
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError
+from engine.humanize import count
 from engine.settings.model import MailboxApi
 from engine.setup import GRAPH_PERMISSIONS_NOTE
 
@@ -35,7 +37,7 @@ GENERAL: tuple[Item, ...] = (
     ),
     Field(
         "exchange.general.mailbox_api",
-        "Mailbox API (R19)",
+        "Mailbox API",
         "select",
         (("EWS", "ews"), ("Microsoft Graph (Office 365 only)", "graph")),
         note="Exchange Online is retiring EWS; Graph signs in as the app registration below"
@@ -52,7 +54,7 @@ GENERAL: tuple[Item, ...] = (
         "Autodiscover e-mail address (instead of the EWS URL)",
         placeholder="someone@example.com",
     ),
-    "Synchronization account (R14)",
+    "Synchronization account",
     Field(
         "exchange.general.sync_account",
         "User name",
@@ -100,7 +102,7 @@ GENERAL: tuple[Item, ...] = (
     Field("exchange.general.timeout_seconds", "Request timeout (seconds)", "int"),
     Field(
         "exchange.general.error_recipients",
-        "Send sync error notifications to (R18)",
+        "Send sync error notifications to",
         "list",
         placeholder="it@example.com, admin@example.com",
     ),
@@ -163,7 +165,7 @@ SYNCHRONIZATION: tuple[Item, ...] = (
     ),
     Field(
         "exchange.sync.contact_scope",
-        "Contacts shared (R08)",
+        "Contacts shared",
         "select",
         (("Account manager or opportunity owner", "owned"), ("All contacts", "all")),
     ),
@@ -172,7 +174,7 @@ SYNCHRONIZATION: tuple[Item, ...] = (
         "To-dos go to",
         "select",
         (
-            ("The calendar, as appointments (R15)", "calendar"),
+            ("The calendar, as appointments", "calendar"),
             ("The tasks folder (EWS only)", "tasks"),
         ),
     ),
@@ -204,6 +206,7 @@ SYNCHRONIZATION: tuple[Item, ...] = (
 class ExchangeScreen(SettingsPage):
     CRUMB = "MS Exchange"
     PARENT = MicrosoftExtensionsScreen
+    SUMMARY = "Server-side sync of PSA calendars and contacts with Exchange mailboxes"
     CSS_PATH = "settings.tcss"
     HELP = (
         "The MS Exchange extension's configuration, as on the PSA's page: **General** (where"
@@ -221,6 +224,16 @@ class ExchangeScreen(SettingsPage):
         "tab-sync": ("Synchronization", "exchange.sync"),
         "tab-resources": ("Resources", "exchange.resources"),
     }
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        profile = console.profile
+        settings = profile.settings
+        if not settings.exchange.general.enabled:
+            return "not enabled"
+        resources = profile.resources()
+        enabled = [r for r in resources if r.active and settings.resource(r.id).enabled]
+        return f"enabled, {len(enabled)} of {count(len(resources), 'resource')}"
 
     def compose_page(self) -> ComposeResult:
         yield from self.compose_status()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
-from console.screens.base import PageScreen
 from console.widgets.table import PlainTable
 
 GLOBAL_KEYS = (
@@ -21,6 +20,17 @@ GLOBAL_KEYS = (
 )
 
 
+class Explained(Protocol):
+    """A screen that has help: a page of the admin path, or the setup wizard."""
+
+    HELP: ClassVar[str]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]: ...
+
+    def trail(self) -> tuple[str, ...]: ...
+
+
 class HelpScreen(ModalScreen[None]):
     """The help of one page; Esc, ``?`` or ``q`` closes it."""
 
@@ -29,7 +39,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q,f1", "close", "Close", id="help_close"),
     ]
 
-    def __init__(self, page: PageScreen) -> None:
+    def __init__(self, page: Explained) -> None:
         super().__init__()
         self.page = page
 

@@ -1,9 +1,9 @@
-"""Menu pages of the admin path: a list of entries, Enter opens the one under the cursor."""
+"""Menu pages of the admin path: the pages one level down, Enter opens the one under the
+cursor. A page names its parent (``PARENT``); the menu lists them, so no menu imports the
+pages below it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,14 +14,6 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console.screens.base import PageScreen
-
-
-@dataclass(frozen=True)
-class MenuEntry:
-    label: str
-    summary: str
-    open: Callable[[], PageScreen]
-    state: str = ""
 
 
 class MenuScreen(PageScreen):
@@ -35,8 +27,13 @@ class MenuScreen(PageScreen):
         Binding("k", "cursor_up", "Up", show=False, id="menu_up"),
     ]
 
-    def entries(self) -> list[MenuEntry]:
-        raise NotImplementedError
+    def entries(self) -> list[type[PageScreen]]:
+        """The pages whose parent this is, in the console's order."""
+        return [
+            page
+            for page in self.msext.pages()
+            if issubclass(page, PageScreen) and page.PARENT is type(self)
+        ]
 
     def compose_page(self) -> ComposeResult:
         if self.INTRO:
@@ -46,11 +43,12 @@ class MenuScreen(PageScreen):
     def _options(self) -> list[Option]:
         self._entries = self.entries()
         options = []
-        for index, entry in enumerate(self._entries):
-            prompt = Text.assemble((entry.label, "bold"))
-            if entry.state:
-                prompt.append(f"  [{entry.state}]")
-            prompt.append(f"\n{entry.summary}", style="dim")
+        for index, page in enumerate(self._entries):
+            prompt = Text.assemble((page.CRUMB, "bold"))
+            state = page.menu_state(self.msext)
+            if state:
+                prompt.append(f"  [{state}]")
+            prompt.append(f"\n{page.SUMMARY}", style="dim")
             options.append(Option(prompt, id=str(index)))
         return options
 
@@ -68,7 +66,7 @@ class MenuScreen(PageScreen):
 
     @on(OptionList.OptionSelected, "#menu")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.push_screen(self._entries[int(event.option.id or 0)].open())
+        self.app.push_screen(self._entries[int(event.option.id or 0)]())
 
     def action_open(self) -> None:
         self.query_one("#menu", OptionList).action_select()

@@ -7,18 +7,20 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console.forms import Field
+from console.navigation import Navigator
 from console.screens.admin import MicrosoftExtensionsScreen
 from console.screens.settings_page import Item, SettingsPage
+from engine.humanize import count
 
 LIMITS: tuple[Item, ...] = (
-    "What users may sync with the MS Outlook extension (R03)",
+    "What users may sync with the MS Outlook extension",
     Field("outlook.limits.allow_appointments", "Appointments", "check"),
     Field("outlook.limits.allow_contacts", "Contacts", "check"),
     Field("outlook.limits.allow_todos", "To-dos", "check"),
     Field("outlook.limits.allow_service_calls", "Service calls", "check"),
     Field(
         "outlook.limits.max_contact_scope",
-        "Widest contact scope users may choose (R08)",
+        "Widest contact scope users may choose",
         "select",
         (("All contacts", "all"), ("Account manager or opportunity owner", "owned")),
     ),
@@ -47,12 +49,23 @@ R11_NOTE = (
 class OutlookScreen(SettingsPage):
     CRUMB = "MS Outlook"
     PARENT = MicrosoftExtensionsScreen
+    SUMMARY = "The Outlook extension on each workstation: the administrator's limits"
     CSS_PATH = "settings.tcss"
     HELP = (
         "The administrator's limits for the MS Outlook extension: which item types users may"
         " sync, the widest contact scope and the shortest interval they may choose. Users"
         " choose within these limits in their Outlook extension's options."
     )
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        profile = console.profile
+        installed = [
+            resource
+            for resource in profile.resources()
+            if profile.settings.user(resource.id).outlook.installed
+        ]
+        return f"installed for {count(len(installed), 'user')}"
 
     def compose_page(self) -> ComposeResult:
         yield from self.compose_status()
@@ -69,8 +82,8 @@ class OutlookScreen(SettingsPage):
         installed = [c for c in comparisons if c.outlook_installed]
         affected = [c for c in installed if c.exchange_enabled]
         return (
-            f"Installed for {len(installed)} user(s); for {len(affected)} of them MS Exchange is"
-            " enabled too, so their Outlook send actions are disabled."
+            f"Installed for {count(len(installed), 'user')}; for {len(affected)} of them MS"
+            " Exchange is enabled too, so their Outlook send actions are disabled."
         )
 
     def after_save(self) -> None:

@@ -16,6 +16,7 @@ from console.screens.dialogs import ConfirmScreen
 from console.screens.mailbox_dialog import MailboxScreen
 from console.tables import MAX_ROWS, capped_note, keep_long_lived
 from console.widgets.table import PlainTable
+from engine.humanize import count
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.state import UserState
@@ -156,7 +157,7 @@ class ResourcesPane(Vertical):
                 self._set_enabled(targets, False)
 
         question = (
-            f"Disable the MS Exchange extension for {len(targets)} user(s): {names}? Their"
+            f"Disable the MS Exchange extension for {count(len(targets), 'user')}: {names}? Their"
             " mailboxes stop syncing when you save."
         )
         self.app.push_screen(ConfirmScreen(question, "Disable"), decided)

@@ -7,7 +7,7 @@ leaving on the way removes even the embedded PSA the first step created.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Static
 
 from console.forms import Draft
+from console.navigation import Navigator, navigator
 from console.screens.dialogs import ConfirmScreen
 from console.setup.state import SetupState
 from console.setup.steps import (
@@ -32,11 +33,9 @@ from console.setup.steps import (
 )
 from console.widgets.breadcrumb import Breadcrumb
 from engine.errors import SettingsError
+from engine.humanize import count
 from engine.settings.secrets import write_secret_file
 from engine.setup import PSA_SECRET_NAME, SECRET_NAME
-
-if TYPE_CHECKING:
-    from console.app import MsextApp
 
 STEPS: tuple[type[SetupStep], ...] = (
     PsaStep,
@@ -76,8 +75,8 @@ class SetupScreen(Screen[bool]):
         self.index = 0
 
     @property
-    def msext(self) -> MsextApp:
-        return self.app  # type: ignore[return-value]
+    def msext(self) -> Navigator:
+        return navigator(self.app)
 
     def trail(self) -> tuple[str, ...]:
         return ("Setup", "MS Exchange extension")
@@ -147,7 +146,7 @@ class SetupScreen(Screen[bool]):
     def action_help(self) -> None:
         from console.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(self))  # type: ignore[arg-type]
+        self.app.push_screen(HelpScreen(self))
 
     # -- leaving ---------------------------------------------------------------------------
 
@@ -202,6 +201,7 @@ class SetupScreen(Screen[bool]):
         draft.save()
         self.msext.profile.reload()
         self.notify(
-            f"Saved: the MS Exchange extension is enabled for {len(state.selected)} resources."
+            "Saved: the MS Exchange extension is enabled for"
+            f" {count(len(state.selected), 'resource')}."
         )
         self._finish(True)

@@ -7,7 +7,7 @@ Offered once by ``msext demo``; finishing or skipping it is remembered in the pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,14 +16,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown, Static
 
+from console.navigation import Navigator, navigator
 from console.screens.activity import ActivityScreen
 from console.screens.admin import AdminScreen, MicrosoftExtensionsScreen
 from console.screens.base import PageScreen
 from console.screens.exchange import ExchangeScreen
 from console.screens.users import UsersScreen
-
-if TYPE_CHECKING:
-    from console.app import MsextApp
 
 
 @dataclass(frozen=True)
@@ -87,8 +85,8 @@ class TourScreen(ModalScreen[None]):
         self.index = index
 
     @property
-    def msext(self) -> MsextApp:
-        return self.app  # type: ignore[return-value]
+    def msext(self) -> Navigator:
+        return navigator(self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="tour"):

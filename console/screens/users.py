@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
+from console.navigation import Navigator
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
 from console.tables import MAX_ROWS, capped_note, keep_long_lived
@@ -18,6 +19,7 @@ from console.widgets.table import PlainTable
 class UsersScreen(PageScreen):
     CRUMB = "Users"
     PARENT = AdminScreen
+    SUMMARY = "PSA resources: what the Outlook and the Exchange extension do for each"
     CSS_PATH = "users.tcss"
     HELP = (
         "Every PSA resource with its mailbox, whether the MS Exchange extension is enabled"
@@ -30,6 +32,10 @@ class UsersScreen(PageScreen):
         Binding("j", "cursor_down", "Down", show=False, id="users_down"),
         Binding("k", "cursor_up", "Up", show=False, id="users_up"),
     ]
+
+    @classmethod
+    def menu_state(cls, console: Navigator) -> str:
+        return f"{len(console.profile.resources())} resources"
 
     def compose_page(self) -> ComposeResult:
         yield Input(placeholder="Filter by name or e-mail  (/)", id="users-filter")
@@ -104,7 +110,5 @@ class UsersScreen(PageScreen):
         self.query_one("#users-table", DataTable).action_cursor_up()
 
     def _open(self, resource_id: int) -> None:
-        from console.screens.user import UserScreen
-
         resource = next(r for r in self._resources if r.id == resource_id)
-        self.app.push_screen(UserScreen(resource))
+        self.app.push_screen(self.msext.user_page(resource))

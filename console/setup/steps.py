@@ -26,6 +26,7 @@ from console.widgets.table import PlainTable
 from engine.connect import exchange_connector
 from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError, UserError
+from engine.humanize import count
 from engine.mailbox.base import MailboxError
 from engine.runner import Progress, RunFinished
 from engine.settings.model import ServerType
@@ -526,10 +527,10 @@ class SyncStep(SetupStep):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "The Synchronization tab's choices. Contacts go only from the PSA to Exchange"
-            " (R07); to-dos and service calls only from the PSA (R09); mailbox appointments"
-            " come back to the PSA, recurring series as single appointments without a series"
-            " link (R10).",
+            "What syncs (later on the MS Exchange page's Synchronization tab). Contacts go"
+            " only from the PSA to Exchange (R07); to-dos and service calls only from the PSA"
+            " (R09); mailbox appointments come back to the PSA, recurring series as single"
+            " appointments without a series link (R10).",
             classes="explain",
             markup=False,
         )
@@ -625,8 +626,8 @@ class DryRunStep(SetupStep):
         self.result(
             "#dry-summary",
             f"In all: create {totals['created']}, update {totals['updated']}, delete"
-            f" {totals['deleted']}; {sum(u.outcome == 'error' for u in result.users)} users"
-            " with an error.",
+            f" {totals['deleted']};"
+            f" {count(sum(u.outcome == 'error' for u in result.users), 'user')} with an error.",
         )
 
     def problem(self) -> str | None:
@@ -647,7 +648,7 @@ class SaveStep(SetupStep):
         self.result(
             "#save-summary",
             "Ready. Saving will:\n"
-            f"  - enable the MS Exchange extension for {len(state.selected)} resources,"
+            f"  - enable the MS Exchange extension for {count(len(state.selected), 'resource')},"
             f" every {draft.get('exchange.sync.interval_minutes')} minutes;\n"
             f"  - connect as {draft.get('exchange.general.sync_account')} to"
             f" {endpoint(draft)};\n"

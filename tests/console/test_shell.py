@@ -20,6 +20,7 @@ from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
 from console.widgets.breadcrumb import Breadcrumb
 from engine.profile import Profile
+from tests.console.walk import settle
 
 
 def crumb(app: MsextApp) -> str:
@@ -50,7 +51,7 @@ async def test_modules_not_built_say_so(app: MsextApp) -> None:
     available in this release."""
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(MicrosoftExtensionsScreen)
-        await pilot.pause()
+        await settle(pilot)
         labels = [str(option.prompt) for option in app.screen.query_one("#menu").options]
         for module in ("Active Directory sync", "Microsoft Teams"):
             assert any(module in label and "not available" in label for label in labels)
@@ -63,7 +64,7 @@ async def test_users_filter_and_open_a_user(app: MsextApp) -> None:
     """`/` filters the Users table by name or e-mail; Enter opens the user's comparison."""
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(UsersScreen)
-        await pilot.pause()
+        await settle(pilot)
         table = app.screen.query_one("#users-table")
         assert table.row_count == 30
         await pilot.press("slash", *"brooks", "enter")
@@ -79,7 +80,7 @@ async def test_comparison_shows_the_highlighted_rows_text(app: MsextApp) -> None
     """R20: moving through the comparison shows each row's full text for both modules."""
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(UsersScreen)
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         detail = app.screen.query_one("#row-detail")
         assert "Interval" in str(detail.render())
@@ -90,7 +91,7 @@ async def test_comparison_shows_the_highlighted_rows_text(app: MsextApp) -> None
 async def test_question_mark_shows_the_keys_of_the_screen(app: MsextApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(UsersScreen)
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = app.screen.query_one("#help-keys")
@@ -137,14 +138,14 @@ async def test_long_tables_draw_a_page_and_say_so(
     monkeypatch.setattr("console.screens.resources.MAX_ROWS", 10)
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(UsersScreen)
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#users-table").row_count == 10
         note = app.screen.query_one("#users-note")
         assert note.display and "Showing 10 of 30 matches" in str(note.render())
         await pilot.press("slash", *"kim")
         assert app.screen.query_one("#users-table").row_count == 1 and not note.display
         app.go(ExchangeScreen)
-        await pilot.pause()
+        await settle(pilot)
         app.screen.query_one("#exchange-tabs").active = "tab-resources"
         await pilot.pause()
         assert app.screen.query_one("#resources-table").row_count == 10
@@ -161,10 +162,10 @@ async def test_brackets_in_psa_data_are_shown_as_typed(demo_profile: Profile) ->
     app = MsextApp(Profile(demo_profile.paths))
     async with app.run_test(size=(120, 40)) as pilot:
         app.go(UsersScreen)
-        await pilot.pause()
+        await settle(pilot)
         shown = app.export_screenshot()
         app.go(ExchangeScreen)
-        await pilot.pause()
+        await settle(pilot)
         app.screen.query_one("#test-mailbox").focus()
         await pilot.press("enter")
         await pilot.pause()
@@ -185,10 +186,10 @@ async def test_notifications_are_plain_text(demo_profile: Profile) -> None:
     app = MsextApp(Profile(demo_profile.paths))
     async with app.run_test(size=(120, 40)) as pilot:
         app.open_user(app.profile.find_user("ben"))
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("s")
         await pilot.pause()
+        sent = list(app._notifications)  # before the run ends: a toast expires in seconds
         await app.workers.wait_for_complete()
-        sent = list(app._notifications)
     assert any("Syncing Ben Brooks [/b];" in note.message for note in sent)
     assert not any(note.markup for note in sent)
