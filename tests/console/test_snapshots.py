@@ -28,6 +28,8 @@ def goto(page: type, *keys: str) -> Callable[[Pilot], object]:
     async def setup(pilot: Pilot) -> None:
         pilot.app.go(page)
         await pilot.pause()
+        await pilot.app.workers.wait_for_complete()  # the page is opened by a worker
+        await pilot.pause()
         if keys:
             await pilot.press(*keys)
         await pilot.app.workers.wait_for_complete()
@@ -77,6 +79,8 @@ def user_tab(query: str, tab: str) -> Callable[[Pilot], object]:
     async def setup(pilot: Pilot) -> None:
         app = pilot.app
         app.open_user(app.profile.find_user(query))
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # the page is opened by a navigation worker
         await pilot.pause()
         app.screen.query_one("#user-tabs").active = tab
         await pilot.pause()
