@@ -65,7 +65,7 @@ GENERAL: tuple[Item, ...] = (
     Field(
         "exchange.general.secret",
         "Secret reference (never the password itself)",
-        placeholder="env:MSEXT_EWS_SECRET or file:ews-service-account",
+        placeholder="env:MSEXT_SECRET_EWS or file:ews-service-account",
     ),
     Field(
         "exchange.general.impersonation",

@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.settings.secrets import parse_secret_ref
+
 MIN_SYNC_INTERVAL_MINUTES = 10
 """R01: the seed's minimum; the interval is never below it."""
 
 _EMAIL = re.compile(r"^[^@\s\"<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DISCOURAGED_ACCOUNTS = ("administrator", "admin", "domain admins")
 
 
@@ -51,24 +52,9 @@ def _check_url(value: str) -> str:
 
 
 def _check_secret_ref(value: str) -> str:
-    """Only references are stored: the secret itself lives in the environment or a file.
-
-    The message never repeats the value, which may be a password typed in by mistake.
-    """
-    kind, _, target = value.partition(":")
-    if kind == "env" and _ENV_NAME.match(target):
-        return value
-    if kind == "file" and target.strip():
-        if not target.startswith(("/", "~")) and ".." in target.replace("\\", "/").split("/"):
-            raise ValueError(
-                "a relative file: reference names a file in the secrets directory; give an"
-                " absolute path for a file elsewhere"
-            )
-        return value
-    raise ValueError(
-        "must be a secret reference, env:VARIABLE or file:PATH; secrets are never stored"
-        " in the config file"
-    )
+    """Only references are stored: the secret itself lives in the environment or a file."""
+    parse_secret_ref(value)
+    return value
 
 
 Email = Annotated[str, AfterValidator(_check_email)]

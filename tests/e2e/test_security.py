@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
 
 from console.app import MsextApp
 from console.screens.exchange import ExchangeScreen
@@ -12,6 +17,7 @@ from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.sandbox.ews import EwsEmulator
 from engine.settings.secrets import write_secret_file
+from tests.e2e.credential_trap import CredentialTrap
 from tests.e2e.harness import BEN, CHLOE, Harness
 
 MARKER = "MARKER-pl4nted-s3cret-7f3a"
@@ -78,3 +84,35 @@ def test_marker_secret_is_in_no_output_log_report_screen_or_message(
     assert secret.read_text(encoding="utf-8").strip() == MARKER
     for path in (harness.paths.config_file, secret, report, harness.paths.state_db):
         assert private(path), path
+
+
+@pytest.mark.parametrize(
+    "reference", ["file:{outside}", "env:DEPLOY_TOKEN"], ids=["file-elsewhere", "foreign-env"]
+)
+def test_a_secret_reference_cannot_send_another_secret_to_a_hostile_server(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: str
+) -> None:
+    """Invariant 6: a reference to a private file outside the profile's secrets directory
+    (a 0600 SSH key) or to a variable that is not msext's own (a deploy token) is refused by
+    `config set`, and a config file holding one anyway stops `sync` with exit 2 and one
+    line: the hostile server the EWS URL points to receives neither."""
+    key = tmp_path / "id_ed25519"
+    key.write_text(MARKER, encoding="utf-8")
+    key.chmod(0o600)
+    monkeypatch.setenv("DEPLOY_TOKEN", MARKER)
+    ref = reference.format(outside=key)
+    with CredentialTrap() as trap:
+        harness.set("exchange.general.ews_url", trap.url)
+        before = harness.paths.config_file.read_bytes()
+        document = tomllib.loads(before.decode("utf-8"))
+        document["exchange"]["general"]["secret"] = ref
+        harness.paths.config_file.write_text(tomli_w.dumps(document), encoding="utf-8")
+        run = harness.cli("sync", "--once")
+        assert not trap.got(MARKER)
+        harness.paths.config_file.write_bytes(before)
+        refused = harness.cli("config", "set", "exchange.general.secret", ref)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stdout + run.stderr
+    assert "secrets directory" in run.stderr or "MSEXT_SECRET_" in run.stderr
+    assert MARKER not in run.stdout + run.stderr
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert harness.paths.config_file.read_bytes() == before

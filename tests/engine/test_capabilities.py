@@ -23,7 +23,7 @@ ENABLED = {
         "enabled": True,
         "ews_url": "https://mail.contoso.example/EWS/Exchange.asmx",
         "sync_account": "svc@contoso.example",
-        "secret": "env:X",
+        "secret": "env:MSEXT_SECRET_X",
     },
     "resources": {"7": {"enabled": True}},
 }

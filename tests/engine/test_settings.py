@@ -18,7 +18,7 @@ ENABLED = {
     "enabled": True,
     "ews_url": "https://mail.contoso.example/EWS/Exchange.asmx",
     "sync_account": "svc-msext@contoso.example",
-    "secret": "env:MSEXT_TEST_SECRET",
+    "secret": "env:MSEXT_SECRET_TEST",
 }
 
 
@@ -62,7 +62,7 @@ def test_interval_below_ten_minutes_is_refused_with_the_rule() -> None:
             "exchange.general.error_recipients.1",
             "e-mail",
         ),
-        ({"secret": "hunter2"}, "exchange.general.secret", "env:VARIABLE or file:PATH"),
+        ({"secret": "hunter2"}, "exchange.general.secret", "env:MSEXT_SECRET_NAME or file:NAME"),
         ({"timeout_seconds": 1}, "exchange.general.timeout_seconds", "greater than or equal"),
     ],
 )
@@ -262,9 +262,12 @@ def test_unreadable_files_get_one_clear_message(
 def test_secrets_resolve_from_env_and_private_files_only(tmp_path: Path) -> None:
     """Invariant 6: a secret file readable by others is refused with the chmod to run."""
     paths = ProfilePaths.for_profile("t")
-    assert resolve_secret("env:PW", paths, environ={"PW": "from-env"}) == "from-env"
+    assert (
+        resolve_secret("env:MSEXT_SECRET_PW", paths, environ={"MSEXT_SECRET_PW": "from-env"})
+        == "from-env"
+    )
     with pytest.raises(SecretError, match="is not set"):
-        resolve_secret("env:PW", paths, environ={})
+        resolve_secret("env:MSEXT_SECRET_PW", paths, environ={})
     ref = write_secret_file(paths, "ews", "from-file")
     assert stat.S_IMODE((paths.secrets_dir / "ews").stat().st_mode) == 0o600
     assert resolve_secret(ref, paths) == "from-file"
@@ -277,9 +280,11 @@ def test_resolved_secrets_are_redacted_everywhere() -> None:
     """Invariant 6: once resolved, a secret is masked in any text passed through the redactor,
     and the settings' repr holds only the reference."""
     paths = ProfilePaths.for_profile("t")
-    value = resolve_secret("env:PW", paths, environ={"PW": "p4ss-w0rd-marker"})
+    value = resolve_secret(
+        "env:MSEXT_SECRET_PW", paths, environ={"MSEXT_SECRET_PW": "p4ss-w0rd-marker"}
+    )
     assert redactor.redact(f"login with {value} failed") == f"login with {MASK} failed"
-    settings = Settings.model_validate({"exchange": {"general": {"secret": "env:PW"}}})
+    settings = Settings.model_validate({"exchange": {"general": {"secret": "env:MSEXT_SECRET_PW"}}})
     assert "p4ss-w0rd-marker" not in repr(settings)
 
 
