@@ -21,8 +21,8 @@ from engine.errors import UserError
 from engine.logs import configure_logging
 from engine.paths import DEFAULT_PROFILE, DEMO_PROFILE, ProfilePaths
 from engine.profile import Profile
+from engine.redaction import redactor
 from engine.run_lock import SyncBusyError
-from engine.settings.secrets import redactor
 
 EXIT_OK, EXIT_WARNINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 EXIT_BUSY = 75

@@ -21,9 +21,9 @@ from textual.app import App
 from engine.errors import UserError
 from engine.humanize import count
 from engine.psa.model import Resource
+from engine.redaction import redactor
 from engine.run_lock import RunLock, SyncBusyError
 from engine.runner import Progress, RunFinished, RunResult, UserResult, utc_now
-from engine.settings.secrets import redactor
 from engine.sync import sync
 
 if TYPE_CHECKING:

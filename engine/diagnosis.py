@@ -25,9 +25,9 @@ from engine.mailbox.base import (
 )
 from engine.profile import Profile
 from engine.psa.model import Resource
+from engine.redaction import redactor
 from engine.runner import Runner, utc_now
 from engine.settings.model import MailboxApi
-from engine.settings.secrets import redactor
 
 
 class Verdict(StrEnum):

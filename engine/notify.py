@@ -16,8 +16,8 @@ from datetime import datetime
 from engine.diagnosis import Diagnosis, Verdict, diagnose_with
 from engine.mailbox.base import MailboxConnector, MailboxError
 from engine.profile import Profile
+from engine.redaction import redactor
 from engine.runner import RunResult, UserResult, utc_now
-from engine.settings.secrets import redactor
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from console.commands.output import emit, emit_json
 from engine.diagnosis import Diagnosis, diagnose
 from engine.errors import UserError
 from engine.profile import Profile
-from engine.settings.secrets import redactor
+from engine.redaction import redactor
 
 
 def register(commands: argparse._SubParsersAction) -> None:

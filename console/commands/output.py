@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from engine.settings.secrets import redactor
+from engine.redaction import redactor
 
 
 def emit(text: str) -> None:

@@ -28,9 +28,9 @@ from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError, UserError
 from engine.humanize import count
 from engine.mailbox.base import MailboxError
+from engine.redaction import redactor
 from engine.runner import Progress, RunFinished
 from engine.settings.model import ServerType
-from engine.settings.secrets import redactor
 from engine.setup import (
     GRAPH_PERMISSIONS_NOTE,
     IMPERSONATION_SCOPE_NOTE,

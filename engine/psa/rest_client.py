@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from engine.errors import UserError
-from engine.settings.secrets import redactor
+from engine.redaction import redactor
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Secret references and redaction (invariant 6: secrets never reach logs, screens or reports).
+"""Secret references: where secrets may live (invariant 6: secrets reach only their server).
 
 The config file holds only references: ``env:MSEXT_SECRET_NAME`` (a variable of msext's own,
 never one of the host's) or ``file:NAME`` (a file in the profile's secrets directory, or one
@@ -6,61 +6,25 @@ the service manager passed in ``$CREDENTIALS_DIRECTORY``; never a path elsewhere
 file is opened without following links, must be a regular file of the user msext runs as,
 and readable by that user only; otherwise a reference could send any private file or token
 of the host to a server the settings point at.
-Every resolved secret is registered with the process-wide :data:`redactor`, which the log
-handlers, the CLI and the diagnostic reports run their text through.
+
+Every resolved secret is registered with the process-wide redactor
+(:mod:`engine.redaction`), which every log record, the CLI and the diagnostic reports pass
+through.
 """
 
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import re
 import stat
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import SecretError
 from engine.paths import ProfilePaths
-
-MASK = "********"
-
-
-class Redactor:
-    """Replaces every known secret value in a text with :data:`MASK`."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-
-    def register(self, secret: str) -> None:
-        if secret:
-            with self._lock:
-                self._secrets.add(secret)
-
-    def redact(self, text: str) -> str:
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            text = text.replace(secret, MASK)
-        return text
-
-
-redactor = Redactor()
-
-
-class RedactingFilter(logging.Filter):
-    """Scrubs secrets from a log record's final message before any handler writes it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redactor.redact(record.getMessage())
-        record.args = None
-        if record.exc_text:
-            record.exc_text = redactor.redact(record.exc_text)
-        return True
-
+from engine.redaction import redactor
 
 ENV_PREFIX = "MSEXT_SECRET_"
 """The only variables an ``env:`` reference may name: msext's own, not the host's."""

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import stat
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -116,3 +120,38 @@ def test_a_secret_reference_cannot_send_another_secret_to_a_hostile_server(
     assert MARKER not in run.stdout + run.stderr
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert harness.paths.config_file.read_bytes() == before
+
+
+NEWLINE_SECRET = "first-half-of-the-s3cret\nsecond-half-of-the-s3cret"
+
+
+def test_a_secret_with_a_line_break_is_masked_on_stderr_and_in_the_daemons_log(
+    tmp_path: Path,
+) -> None:
+    """Invariant 6: a PSA API secret holding a newline makes the HTTP client fail with the
+    header quoted as bytes; `msext sync` prints one masked line, and the daemon's log
+    (traceback included) and stderr hold neither half of it."""
+    harness = Harness.create(psa="rest")
+    try:
+        write_secret_file(harness.paths, "psa-rest", NEWLINE_SECRET)
+        run = harness.cli("sync", "--once")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "--profile", harness.paths.name, "daemon"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "run failed" not in harness.paths.log_file.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline and daemon.poll() is None
+            time.sleep(0.2)
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=30)
+        log = harness.paths.log_file.read_text(encoding="utf-8")
+    finally:
+        harness.close()
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "Traceback" in log
+    for half in NEWLINE_SECRET.splitlines():
+        for text in (run.stdout, run.stderr, out, err, log):
+            assert half not in text

@@ -10,8 +10,9 @@ import pytest
 
 from engine.errors import SecretError, SettingsError, UserError
 from engine.paths import ProfilePaths
+from engine.redaction import MASK, redactor
 from engine.settings.model import Settings
-from engine.settings.secrets import MASK, redactor, resolve_secret, write_secret_file
+from engine.settings.secrets import resolve_secret, write_secret_file
 from engine.settings.store import SettingsStore, validate
 
 ENABLED = {
