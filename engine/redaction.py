@@ -3,8 +3,9 @@
 A secret rarely leaks verbatim: an exception quotes it with ``repr`` (of a str or of bytes),
 a request body holds it JSON- or XML-escaped, a URL or form percent-encoded. Each secret
 becomes one pattern in which every character may appear in any of those encodings, so a
-text mixing them is masked too, as is an escape escaped again (a JSON body in a repr). Each long line of a
-multi-line secret (a PEM key) is a secret of its own, since a line can leak alone.
+text mixing them is masked too, as is an escape escaped again (a JSON body in a repr).
+Each long line of a multi-line secret (a PEM key) is a secret of its own, since a line
+can leak alone.
 """
 
 from __future__ import annotations
