@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from exchangelib.protocol import close_connections
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from console.app import MsextApp
@@ -222,6 +223,17 @@ def psa_api(tmp_path: Path) -> Iterator[PsaRestEmulator]:
         yield peer
 
 
+async def choose_rest_psa(pilot: Pilot, psa_api: PsaRestEmulator, url: str) -> None:
+    """Step 1: the PSA's REST API with ``url`` and the peer's API user (secret not typed)."""
+    pilot.app.screen.query_one("#f-psa-kind").focus()
+    await pilot.press("enter", "down", "enter")
+    await pilot.pause()
+    assert pilot.app.screen.query_one("#rest-fields").display
+    await type_into(pilot, "#f-psa-rest_url", url)
+    await type_into(pilot, "#f-psa-rest_username", psa_api.user.username)
+    await type_into(pilot, "#f-psa-rest_integration_code", psa_api.user.integration_code)
+
+
 async def test_wizard_reads_the_psa_through_its_rest_api(
     fresh: ProfilePaths, exchange: EwsEmulator, psa_api: PsaRestEmulator
 ) -> None:
@@ -231,13 +243,7 @@ async def test_wizard_reads_the_psa_through_its_rest_api(
     profile = Profile(fresh)
     app = MsextApp(profile)
     async with app.run_test(size=(100, 40)) as pilot:
-        app.screen.query_one("#f-psa-kind").focus()
-        await pilot.press("enter", "down", "enter")
-        await pilot.pause()
-        assert app.screen.query_one("#rest-fields").display
-        await type_into(pilot, "#f-psa-rest_url", psa_api.url)
-        await type_into(pilot, "#f-psa-rest_username", psa_api.user.username)
-        await type_into(pilot, "#f-psa-rest_integration_code", psa_api.user.integration_code)
+        await choose_rest_psa(pilot, psa_api, psa_api.url)
         await type_into(pilot, "#setup-psa-secret", "wrong")
         await press_button(pilot, "#setup-psa-test")
         assert "refused the API user" in text(app, "#psa-result")
@@ -286,12 +292,7 @@ async def test_a_later_steps_field_never_traps_the_psa_step(
     profile = Profile(fresh)
     app = MsextApp(profile)
     async with app.run_test(size=(100, 40)) as pilot:
-        app.screen.query_one("#f-psa-kind").focus()
-        await pilot.press("enter", "down", "enter")
-        await pilot.pause()
-        await type_into(pilot, "#f-psa-rest_url", "not a url")
-        await type_into(pilot, "#f-psa-rest_username", psa_api.user.username)
-        await type_into(pilot, "#f-psa-rest_integration_code", psa_api.user.integration_code)
+        await choose_rest_psa(pilot, psa_api, "not a url")
         await type_into(pilot, "#setup-psa-secret", "api-S3cret")
         await press_button(pilot, "#setup-psa-test")
         assert text(app, "#psa-result").startswith("FAILED  Zone discovery URL: ")
