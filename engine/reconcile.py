@@ -36,7 +36,7 @@ from engine.mailbox.base import (
     visible_time,
 )
 from engine.projection import Projection, import_projection, origin_key
-from engine.psa.model import ImportedAppointment, RecordKind, parse_record_key
+from engine.psa.model import Appointment, ImportedAppointment, RecordKind, parse_record_key
 from engine.rules import Change, Origin, Outcome, Side, direction
 from engine.settings.model import ImportMode
 
@@ -83,6 +83,46 @@ class ImportedRecord:
     origin_key: str
     start: datetime
     end: datetime
+    marked: bool = True
+    """Whether the record names this origin itself; a person's edit in the PSA may have
+    removed or changed the line that does, and the next write restores it."""
+
+
+def imported_records(
+    appointments: Iterable[Appointment],
+    mirror: Mapping[str, MailboxItem],
+    links: Mapping[str, Link],
+) -> dict[str, ImportedRecord]:
+    """Which of a user's PSA appointments came from the mailbox, by origin key.
+
+    The links decide for the records the engine wrote, since the origin a record carries is
+    text people can edit: a record linked as the PSA's own stays so whatever its description
+    says (an origin line typed or pasted in), and an import stays one when an edit removed
+    or changed its line. The line decides for records no link knows (after a lost state).
+    When records claim one origin (a person copied an import in the PSA, line and all), the
+    linked one, else the first made, is the import; the others are the PSA's own.
+    """
+    claims: dict[str, list[tuple[tuple[int, int], ImportedRecord]]] = {}
+    for appointment in appointments:
+        origin = appointment.origin_key
+        link = links.get(appointment.key)
+        if link is not None and link.origin is Origin.PSA:
+            continue
+        if link is not None:
+            item = mirror.get(link.item_id)
+            origin = origin_key(item) if item is not None else origin or link.item_id
+        if origin is None:
+            continue
+        record = ImportedRecord(
+            appointment.key,
+            origin,
+            appointment.start,
+            appointment.end,
+            marked=appointment.origin_key == origin,
+        )
+        rank = (0 if link is not None else 1, appointment.id)
+        claims.setdefault(origin, []).append((rank, record))
+    return {origin: min(found, key=lambda claim: claim[0])[1] for origin, found in claims.items()}
 
 
 @dataclass(frozen=True)
@@ -495,11 +535,11 @@ class _Planner:
                 time=(record.start, record.end),
             )
             return
-        if mailbox_changed or psa_moved:
+        if mailbox_changed or psa_moved or not record.marked:
             self.add(
                 Verb.IMPORT,
                 ",".join(rules),
-                "changed in the mailbox",
+                "changed in the mailbox" if record.marked else "its origin line was edited away",
                 key=record.key,
                 item_id=item.item_id,
                 imported=imported,

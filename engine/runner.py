@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,7 +55,6 @@ from engine.psa.source import PsaSource, RecordGoneError
 from engine.reconcile import (
     WRITES_MAILBOX,
     Action,
-    ImportedRecord,
     Link,
     Plan,
     Policy,
@@ -63,6 +62,7 @@ from engine.reconcile import (
     Verb,
     full_hash,
     import_hash,
+    imported_records,
     reconcile,
 )
 from engine.rules import Origin
@@ -325,19 +325,25 @@ class Runner:
         )
         return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
-    def psa_side(self, resource: Resource, policy: Policy, kinds: frozenset) -> PsaSide:
-        """The projections of the user's records in scope, and their imported appointments."""
+    def psa_side(
+        self,
+        resource: Resource,
+        policy: Policy,
+        kinds: frozenset,
+        mirror: Mapping[str, MailboxItem],
+        links: Mapping[str, Link],
+    ) -> PsaSide:
+        """The projections of the user's records in scope, and their imported appointments
+        (told apart with the links and mirror, see :func:`imported_records`)."""
         sync = self.settings.exchange.sync
         web_url = self.settings.psa.web_url
         projections: dict[str, Projection] = {}
-        imported: dict[str, ImportedRecord] = {}
         records = self.psa.calendar_records(resource.id, policy.window_start, policy.window_end)
+        appointments = [record for record in records if isinstance(record, Appointment)]
+        imported = imported_records(appointments, mirror, links)
+        taken = {record.key for record in imported.values()}
         for record in records:
-            if isinstance(record, Appointment) and record.origin_key:
-                imported[record.origin_key] = ImportedRecord(
-                    record.key, record.origin_key, record.start, record.end
-                )
-            elif parse_record_key(record.key)[0] in kinds:
+            if record.key not in taken and parse_record_key(record.key)[0] in kinds:
                 projections[record.key] = project(record, web_url, sync.todo_folder)
         if RecordKind.CONTACT in kinds:
             for contact in self.psa.contacts(resource.id, sync.contact_scope):
@@ -515,12 +521,10 @@ class _UserSync:
         """Reconcile and apply; after mailbox writes, pull again to confirm them. A dry run
         reports the plan and returns ``None``."""
         self.progress("plan")
-        plan = reconcile(
-            self.runner.psa_side(self.resource, self.policy, kinds),
-            self.overlay if self.overlay is not None else self.state.mirror(self.uid),
-            self.state.links(self.uid),
-            self.policy,
-        )
+        mirror = self.overlay if self.overlay is not None else self.state.mirror(self.uid)
+        links = self.state.links(self.uid)
+        psa = self.runner.psa_side(self.resource, self.policy, kinds, mirror, links)
+        plan = reconcile(psa, mirror, links, self.policy)
         if self.dry_run:
             self.report_plan(plan)
             return None
