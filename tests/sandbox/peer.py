@@ -71,3 +71,23 @@ def save_appointment(
     )
     item.save()
     return item
+
+
+def fill_calendar(
+    account: Account, subject: str, count: int, first: EWSDateTime, step: timedelta
+) -> None:
+    """``count`` half-hour appointments, ``step`` apart from ``first``, created in bulk
+    (a busy calendar in a few requests)."""
+    account.bulk_create(
+        folder=account.calendar,
+        items=[
+            CalendarItem(
+                account=account,
+                subject=f"{subject} {number}",
+                start=first + number * step,
+                end=first + number * step + timedelta(minutes=30),
+            )
+            for number in range(count)
+        ],
+        chunk_size=250,
+    )

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from engine.sandbox.ews import items as item_xml
 from engine.sandbox.ews.items import Path, Shape, UnsupportedError
 from engine.sandbox.ews.recurrence import occurrences
-from engine.sandbox.ews.restrictions import RESTRICTED_RESULT_CAP, matches
+from engine.sandbox.ews.restrictions import RESTRICTED_FIND_COUNT_LIMIT, matches
 from engine.sandbox.ews.soap import (
     EwsError,
     SoapFaultError,
@@ -45,6 +45,8 @@ FOLDER_NAMES = {
     "drafts": "Drafts",
 }
 SEND = ("SendOnly", "SendAndSaveCopy")
+FIND_COUNT_LIMIT = 1000
+"""Exchange's default EWSFindCountLimit: the most items one FindItem answers."""
 
 
 @dataclass
@@ -270,26 +272,22 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
         def run() -> list[ET.Element]:
             mailbox, folder = resolve_folder(ctx, element)
             rows = _view(ctx, mailbox, folder, calendar_view)
+            limit = ctx.max_find_items or FIND_COUNT_LIMIT
             if restriction is not None:
-                rows = [row for row in rows if matches(row[1], restriction)][:RESTRICTED_RESULT_CAP]
-            offset, limit = 0, ctx.max_find_items or 1000
+                rows = [row for row in rows if matches(row[1], restriction)]
+                limit = min(limit, RESTRICTED_FIND_COUNT_LIMIT)
+            if paging is not None and paging.get("BasePoint") == "End":
+                rows.reverse()
+            window = _find_window(rows, paging, calendar_view, limit)
+            page = rows[window.offset : window.offset + window.size]
+            last = window.offset + len(page) >= len(rows)
+            attributes = {
+                "TotalItemsInView": str(len(rows)),
+                "IncludesLastItemInRange": "true" if last else "false",
+            }
             if paging is not None:
-                offset = int(paging.get("Offset", "0"))
-                limit = min(limit, int(paging.get("MaxEntriesReturned", str(limit))))
-                if paging.get("BasePoint") == "End":
-                    rows = list(reversed(rows))
-            elif calendar_view is not None and calendar_view.get("MaxEntriesReturned"):
-                limit = min(limit, int(calendar_view.get("MaxEntriesReturned", "")))
-            page = rows[offset : offset + limit]
-            last = offset + len(page) >= len(rows)
-            root = ET.Element(
-                m("RootFolder"),
-                {
-                    "IndexedPagingOffset": str(offset + len(page)),
-                    "TotalItemsInView": str(len(rows)),
-                    "IncludesLastItemInRange": "true" if last else "false",
-                },
-            )
+                attributes["IndexedPagingOffset"] = str(window.offset + len(page))
+            root = ET.Element(m("RootFolder"), attributes)
             container = sub(root, t("Items"))
             for stored, element_, kind, item_id in page:
                 rendered = item_xml.render(stored, shape, element_, kind)
@@ -300,6 +298,38 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
         return run
 
     return per_message("FindItem", ctx, [unit(element) for element in parents])
+
+
+@dataclass(frozen=True)
+class _Window:
+    offset: int
+    size: int
+
+
+def _find_window(
+    rows: list[tuple], paging: ET.Element | None, calendar_view: ET.Element | None, limit: int
+) -> _Window:
+    """Which rows one FindItem answers, as Exchange's find count limit (EWSFindCountLimit)
+    allows: a paged request (IndexedPageItemView, or a CalendarView with MaxEntriesReturned)
+    gets at most ``limit`` rows and learns from IncludesLastItemInRange that more exist; an
+    unpaged one over more than ``limit`` rows is refused. A CalendarView has no offset: a
+    client reads past its end only by asking for a narrower range."""
+    if paging is not None:
+        wanted = int(paging.get("MaxEntriesReturned", str(limit)))
+        return _Window(int(paging.get("Offset", "0")), min(limit, wanted))
+    wanted_text = calendar_view.get("MaxEntriesReturned") if calendar_view is not None else None
+    if wanted_text:
+        return _Window(0, min(limit, int(wanted_text)))
+    if len(rows) > limit:
+        message_xml = ET.Element(m("MessageXml"))
+        sub(message_xml, t("Value"), limit, Name="PolicyLimit")
+        raise EwsError(
+            "ErrorExceededFindCountLimit",
+            "You have exceeded the maximum number of objects that can be returned for the find"
+            " operation. Use paging to reduce the result size and try your request again.",
+            message_xml,
+        )
+    return _Window(0, len(rows))
 
 
 def _view(ctx: Context, mailbox: str, folder: str, calendar_view: ET.Element | None) -> list[tuple]:

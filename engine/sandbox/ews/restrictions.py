@@ -7,8 +7,8 @@ from xml.etree import ElementTree as ET
 from engine.sandbox.ews.items import Path, UnsupportedError, value_of
 from engine.sandbox.ews.xml import is_datetime, local, parse_datetime, t
 
-RESTRICTED_RESULT_CAP = 250
-"""Exchange caps restricted searches; the emulator does the same."""
+RESTRICTED_FIND_COUNT_LIMIT = 250
+"""Exchange answers at most this many items to one restricted search (then pages)."""
 
 _COMPARISONS = {
     "IsEqualTo": lambda a, b: a == b,

@@ -18,10 +18,11 @@ DEFAULT_API_VERSION = "Exchange2016"
 class EwsError(Exception):
     """An error for one response message (``ResponseClass="Error"``)."""
 
-    def __init__(self, code: str, text: str) -> None:
+    def __init__(self, code: str, text: str, message_xml: ET.Element | None = None) -> None:
         super().__init__(text)
         self.code = code
         self.text = text
+        self.message_xml = message_xml
 
 
 class SoapFaultError(Exception):
@@ -61,6 +62,8 @@ def error(operation: str, failure: EwsError) -> ET.Element:
     sub(message, m("MessageText"), failure.text)
     sub(message, m("ResponseCode"), failure.code)
     sub(message, m("DescriptiveLinkKey"), 0)
+    if failure.message_xml is not None:
+        message.append(failure.message_xml)
     return message
 
 
