@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from queue import Empty, SimpleQueue
+from time import monotonic
 
 from engine.capabilities import exchange_scope
 from engine.mailbox.base import (
@@ -37,6 +38,7 @@ from engine.mailbox.base import (
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
+    TruncatedViewError,
     WriteError,
     WriteResult,
     content_digest,
@@ -77,6 +79,12 @@ _ERROR_KINDS: dict[type[MailboxError], str] = {
     MailboxNotFoundError: "mailbox_not_found",
 }
 WRITE_CHUNK = 50
+NARROWEST_VIEW = timedelta(hours=1)
+"""A calendar view cut by the server is read again in halves, down to this span."""
+
+
+class TimeLimitError(MailboxError):
+    """One user's part of a run went past ``exchange.sync.user_time_limit_seconds``."""
 
 
 def _error_kind(error: MailboxError) -> str:
@@ -400,15 +408,18 @@ class _UserSync:
         self.events: list[EventDraft] = []
         self.resynced = False
         """Whether a pull in this run had to start a folder afresh."""
+        self.deadline = float("inf")
+        """When this user's time is up (monotonic); set when the user's turn comes."""
 
     def progress(self, phase: str, done: int = 0, total: int = 0, message: str = "") -> None:
         self.emit(Progress(self.uid, self.resource.name, phase, done, total, message))
 
     def run_guarded(self) -> None:
         started = self.runner.clock()
+        self.deadline = monotonic() + self.runner.settings.exchange.sync.user_time_limit_seconds
         try:
             self.run()
-        except ThrottledError as error:
+        except (ThrottledError, TimeLimitError) as error:
             self.fail(str(error), "deferred")
         except MailboxError as error:
             self.fail(str(error), "error", _error_kind(error))
@@ -417,6 +428,20 @@ class _UserSync:
             self.fail(f"internal error: {error}", "error", "internal")
         finally:
             self.finish(started)
+
+    def out_of_time(self) -> bool:
+        return monotonic() >= self.deadline
+
+    def check_time(self) -> None:
+        """Stop this user once its time is up: what was done stays committed, and the next
+        run goes on from there."""
+        if self.out_of_time():
+            limit = self.runner.settings.exchange.sync.user_time_limit_seconds
+            raise TimeLimitError(
+                f"stopped at the per-user time limit of {limit} s"
+                " (exchange.sync.user_time_limit_seconds); what was done is kept and the rest"
+                " follows at the next run"
+            )
 
     def fail(self, message: str, outcome: str, kind: str = "") -> None:
         self.result.outcome = outcome
@@ -530,6 +555,7 @@ class _UserSync:
             return None
         self.hold(plan, user_state)
         self.apply(mailbox, plan)
+        self.check_time()
         if plan.count(*WRITES_MAILBOX):
             self.resynced = False
             for folder in folders:
@@ -559,6 +585,7 @@ class _UserSync:
                 changes += len(page.upserts) + len(page.deleted_ids)
                 self.store_page(folder, self.with_bodies(mailbox, page))
                 self.progress("pull", changes, 0, f"{folder}: {changes} changes")
+                self.check_time()
         except SyncStateExpiredError as expired:
             if afresh:
                 raise
@@ -627,7 +654,7 @@ class _UserSync:
             return
         occurrences = [
             replace(occurrence, body=mirror[occurrence.master_id or ""].body)
-            for occurrence in mailbox.occurrences(masters, policy.window_start, policy.window_end)
+            for occurrence in self.view_occurrences(mailbox, masters, policy)
         ]
         if self.overlay is not None:
             for key in [k for k, v in self.overlay.items() if v.master_id in masters]:
@@ -635,6 +662,32 @@ class _UserSync:
             self.overlay.update({item.item_id: item for item in occurrences})
         else:
             self.state.replace_occurrences(self.uid, masters, occurrences)
+
+    def view_occurrences(
+        self, mailbox: Mailbox, masters: list[str], policy: Policy
+    ) -> list[MailboxItem]:
+        """The occurrences over the window, read in spans the server answers whole: a span
+        it cuts short (a busy calendar) is read again in halves. A cut view is never used:
+        the occurrences it leaves out would look deleted and leave the PSA (R10)."""
+        found: dict[str, MailboxItem] = {}
+        spans = [(policy.window_start, policy.window_end)]
+        while spans:
+            self.check_time()
+            start, end = spans.pop()
+            try:
+                occurrences = mailbox.occurrences(masters, start, end)
+            except TruncatedViewError as truncated:
+                if end - start <= NARROWEST_VIEW:
+                    raise MailboxError(
+                        f"{truncated}, even over {NARROWEST_VIEW}: the series were not read"
+                        " and nothing was changed for this user"
+                    ) from None
+                middle = start + (end - start) / 2
+                spans += [(middle, end), (start, middle)]
+                continue
+            # An occurrence across the middle of a halved span is in both halves.
+            found.update((occurrence.item_id, occurrence) for occurrence in occurrences)
+        return list(found.values())
 
     def report_plan(self, plan: Plan) -> None:
         self.result.outcome = "planned"
@@ -723,7 +776,7 @@ class _UserSync:
 
     def chunked(self, actions: list[Action], apply: Callable[[list[Action]], None]) -> None:
         for start in range(0, len(actions), WRITE_CHUNK):
-            if self.cancel.is_set():
+            if self.cancel.is_set() or self.out_of_time():
                 self.result.pending += len(actions) - start
                 return
             chunk = actions[start : start + WRITE_CHUNK]
@@ -732,7 +785,7 @@ class _UserSync:
 
     def guarded(self, action: Action, apply: Callable[[Action], None]) -> None:
         """One PSA write; its failure is this item's error, not the run's."""
-        if self.cancel.is_set():
+        if self.cancel.is_set() or self.out_of_time():
             self.result.pending += 1
             return
         try:
@@ -948,7 +1001,7 @@ class _UserSync:
         known = parse_record_key(action.key)[1] if action.key else None
         record_id = self.runner.psa.save_imported(self.uid, imported, known)
         key = record_key(RecordKind.APPOINTMENT, record_id)
-        item = self.state.mirror(self.uid)[action.item_id]
+        item = self.state.mirror_item(self.uid, action.item_id)
         link = Link(
             key=key,
             origin=Origin.MAILBOX,
@@ -982,7 +1035,7 @@ class _UserSync:
             self.result.skipped += 1
             self.state.add_events(self.uid, [self.event(action, "skipped", str(gone))])
             return
-        item = self.state.mirror(self.uid)[action.item_id or ""]
+        item = self.state.mirror_item(self.uid, action.item_id or "")
         link = self.psa_link(action.projection, item.item_id, item.change_key, item.digest)
         self.state.record(self.uid, put_links=[link], events=[self.event(action, "done")])
         self.result.count("psa", "updated")

@@ -278,6 +278,13 @@ class StateStore:
             for row in self._rows("SELECT * FROM mirror WHERE user_id = ?", (user_id,))
         }
 
+    def mirror_item(self, user_id: int, item_id: str) -> MailboxItem:
+        """One mirrored item (a write touching one item reads one row, not the mirror)."""
+        (row,) = self._rows(
+            "SELECT * FROM mirror WHERE user_id = ? AND item_id = ?", (user_id, item_id)
+        )
+        return _item(row)
+
     def masters(self, user_id: int) -> list[str]:
         return [
             row[0]

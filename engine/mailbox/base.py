@@ -279,6 +279,11 @@ class SyncStateExpiredError(MailboxError):
     """The server no longer knows our sync state: pull the folder from scratch."""
 
 
+class TruncatedViewError(MailboxError):
+    """The server answered a view of a span with only part of its items (Exchange answers a
+    find with at most 1,000): nothing may be concluded from it; read narrower spans."""
+
+
 class ForeignSyncStateError(SyncStateExpiredError):
     """The sync state was made through the other mailbox API: the profile switched between
     EWS and Graph, so the stored item ids are the other API's (see :func:`rest_id`)."""
@@ -337,7 +342,8 @@ class Mailbox(Protocol):
     def occurrences(
         self, master_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[MailboxItem]:
-        """Occurrences of these recurring series inside [start, end)."""
+        """Occurrences of these recurring series inside [start, end); raises
+        :class:`TruncatedViewError` when the server would answer only part of the span."""
         ...
 
     def create(self, items: Sequence[NewItem]) -> list[WriteResult]: ...

@@ -54,10 +54,11 @@ from exchangelib.items import (
     NEVER_OVERWRITE,
     SAVE_ONLY,
     SEND_TO_NONE,
+    SHALLOW,
 )
-from exchangelib.properties import Body, ItemId
+from exchangelib.properties import Body, CalendarView, ItemId
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, Protocol
-from exchangelib.services import SyncFolderItems, UpdateItem
+from exchangelib.services import FindItem, SyncFolderItems, UpdateItem
 from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016, EXCHANGE_2019
 
 from engine.mailbox.base import (
@@ -80,6 +81,7 @@ from engine.mailbox.base import (
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
+    TruncatedViewError,
     WriteError,
     WriteResult,
     calendar_digest,
@@ -136,6 +138,9 @@ _SYNC_FIELDS = {
     FolderKind.TASKS: ("subject", "start_date", "due_date", "sensitivity", "categories", STAMP),
 }
 _CHUNK = 25
+VIEW_LIMIT = 1000
+"""The most items Exchange answers to one find (EWSFindCountLimit's default): a calendar
+view asks for no more, and a busier span is read in narrower ones."""
 _ITEM_CHANGES = (SyncFolderItems.CREATE, SyncFolderItems.UPDATE, SyncFolderItems.DELETE)
 """What a pull reads; read-flag changes do not matter to the sync."""
 
@@ -161,6 +166,19 @@ class _RetryPolicy(FaultTolerance):
         if response.status_code == 401:
             raise ews_errors.UnauthorizedError(f"Invalid credentials for {response.url}")
         super().raise_response_errors(response)
+
+
+class _CalendarView(FindItem):
+    """FindItem over a CalendarView, in one request. A view has no offset to page on
+    (exchangelib would ask for the same page again, for ever): Exchange answers it whole
+    or cut at its find count limit, and ``whole`` says which."""
+
+    whole = True
+
+    def _get_paging_values(self, elem: Any) -> tuple[int, None]:
+        item_count, _ = super()._get_paging_values(elem)
+        self.whole = elem.get("IncludesLastItemInRange", "").lower() == "true"
+        return item_count, None
 
 
 class _UpdateItem(UpdateItem):
@@ -357,6 +375,12 @@ class EwsMailbox:
             default_timezone=UTC_TZ,
         )
         self._root = Root(account=self.account)
+        self._known_uids: dict[str, str | None] = {}
+        self._view_fields = {
+            FieldPath(field=CalendarItem.get_field_by_fieldname(name))
+            for name in (*_SYNC_FIELDS[FolderKind.CALENDAR], "uid")
+            if name != STAMP
+        }
 
     def _call(self, call: Callable[[], T]) -> T:
         with translate_errors(self.address):
@@ -446,34 +470,65 @@ class EwsMailbox:
     def occurrences(
         self, master_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[MailboxItem]:
-        """Occurrences matched to their series by iCalendar UID, which they share."""
-        if not master_ids:
+        """Occurrences matched to their series by iCalendar UID, which they share; one
+        CalendarView of at most :data:`VIEW_LIMIT` items, refused when Exchange cut it."""
+        by_uid = {uid: master_id for master_id, uid in self._uids(master_ids).items() if uid}
+        if not by_uid:
             return []
-        masters = self._call(
+        service = _CalendarView(account=self.account, page_size=VIEW_LIMIT)
+        view = CalendarView(
+            start=EWSDateTime.from_datetime(start),
+            end=EWSDateTime.from_datetime(end),
+            max_items=VIEW_LIMIT,
+        )
+        found = self._call(
             lambda: list(
-                self.account.fetch(
-                    ids=[ItemId(id=item_id) for item_id in master_ids],
-                    only_fields=["uid"],
-                    chunk_size=_CHUNK,
+                service.call(
+                    folders=[self._folder(FolderKind.CALENDAR).to_id()],
+                    additional_fields=self._view_fields,
+                    restriction=None,
+                    order_fields=None,
+                    shape=ID_ONLY,
+                    query_string=None,
+                    depth=SHALLOW,
+                    calendar_view=view,
+                    max_items=VIEW_LIMIT,
+                    offset=0,
                 )
             )
         )
-        by_uid = {
-            master.uid: master_id
-            for master_id, master in zip(master_ids, masters, strict=True)
-            if not isinstance(master, Exception) and master.uid
-        }
-        fields = [name for name in _SYNC_FIELDS[FolderKind.CALENDAR] if name != STAMP]
-        # A resolved folder: exchangelib's paged FindItem needs one (two GetFolder calls, made
-        # only when a series changed or the day turned).
-        window = (EWSDateTime.from_datetime(start), EWSDateTime.from_datetime(end))
-        view = self._call(lambda: list(self.account.calendar.view(*window).only(*fields, "uid")))
-        found = []
-        for item in view:
+        if not service.whole:
+            raise TruncatedViewError(
+                f"Exchange answered the calendar of {self.address} from {start:%Y-%m-%d %H:%M}"
+                f" to {end:%Y-%m-%d %H:%M} only in part ({VIEW_LIMIT} items)"
+            )
+        occurrences = []
+        for item in found:
+            if isinstance(item, Exception):
+                with translate_errors(self.address):
+                    raise item
             if item.type in ("Occurrence", "Exception") and item.uid in by_uid:
                 occurrence = to_mailbox_item(FolderKind.CALENDAR, item)
-                found.append(replace(occurrence, master_id=by_uid[item.uid]))
-        return found
+                occurrences.append(replace(occurrence, master_id=by_uid[item.uid]))
+        return occurrences
+
+    def _uids(self, master_ids: Sequence[str]) -> dict[str, str | None]:
+        """The iCalendar UID of each series, read once per mailbox (a run views the calendar
+        in several spans when it is busy)."""
+        missing = [item_id for item_id in master_ids if item_id not in self._known_uids]
+        if missing:
+            masters = self._call(
+                lambda: list(
+                    self.account.fetch(
+                        ids=[ItemId(id=item_id) for item_id in missing],
+                        only_fields=["uid"],
+                        chunk_size=_CHUNK,
+                    )
+                )
+            )
+            for item_id, master in zip(missing, masters, strict=True):
+                self._known_uids[item_id] = None if isinstance(master, Exception) else master.uid
+        return {item_id: self._known_uids[item_id] for item_id in master_ids}
 
     def create(self, items: Sequence[NewItem]) -> list[WriteResult]:
         results: list[WriteResult] = [WriteResult(None, None)] * len(items)

@@ -249,6 +249,9 @@ class ExchangeSync(_Section):
     max_delete_percent: int = Field(default=50, ge=1, le=100)
     """Invariant 4: a run that would delete more than this share of a mailbox's items halts."""
     workers: int = Field(default=4, ge=1, le=10)
+    user_time_limit_seconds: int = Field(default=900, ge=5, le=86400)
+    """How long one user's part of a run may take; past it the user stops (what was done
+    is kept), is reported deferred, and the run goes on with the others."""
 
     @field_validator("interval_minutes")
     @classmethod

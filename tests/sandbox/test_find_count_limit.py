@@ -5,17 +5,18 @@ and a CalendarView, which has no offset, is read further only over a narrower ra
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from exchangelib import Account
 from exchangelib import errors as ews_errors
 from exchangelib.protocol import close_connections
 
-from tests.sandbox.peer import fill_calendar, impersonate, new_emulator
+from tests.sandbox.peer import ALICE, fill_calendar, impersonate, new_emulator
 from tests.sandbox.test_emulator import START
 
 BUSY = 1_050
+FIRST = datetime.fromtimestamp(START.timestamp(), UTC)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def busy() -> Iterator[Account]:
     emulator = new_emulator()
     emulator.start()
     alice = impersonate(emulator)
-    fill_calendar(alice, "Slot", BUSY, START, timedelta(hours=1))
+    fill_calendar(emulator, ALICE, "Slot", BUSY, FIRST, timedelta(hours=1))
     yield alice
     close_connections()
     emulator.stop()
