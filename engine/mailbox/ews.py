@@ -540,13 +540,16 @@ class EwsMailbox:
                 _model(folder, items[index].content, self.account, stamp=items[index].stamp)
                 for index in indexes
             ]
-            answers = self._call(
-                lambda folder=folder, models=models: self.account.bulk_create(
-                    folder=self._folder(folder),
-                    items=models,
-                    send_meeting_invitations=SEND_TO_NONE,
-                    chunk_size=_CHUNK,
-                )
+            answers = self._checked(
+                models,
+                lambda valid, folder=folder: self._call(
+                    lambda: self.account.bulk_create(
+                        folder=self._folder(folder),
+                        items=valid,
+                        send_meeting_invitations=SEND_TO_NONE,
+                        chunk_size=_CHUNK,
+                    )
+                ),
             )
             for index, answer in zip(indexes, answers, strict=True):
                 results[index] = _write_result(answer, content_digest(items[index].content, folder))
@@ -611,17 +614,43 @@ class EwsMailbox:
         ]
 
     def _update(self, pairs: list[tuple[Any, list[str]]]) -> list[Any]:
-        return self._call(
-            lambda: list(
-                _UpdateItem(account=self.account, chunk_size=_CHUNK).call(
-                    items=pairs,
-                    conflict_resolution=NEVER_OVERWRITE,
-                    message_disposition=SAVE_ONLY,
-                    send_meeting_invitations_or_cancellations=SEND_TO_NONE,
-                    suppress_read_receipts=True,
+        return self._checked(
+            pairs,
+            lambda valid: self._call(
+                lambda: list(
+                    _UpdateItem(account=self.account, chunk_size=_CHUNK).call(
+                        items=valid,
+                        conflict_resolution=NEVER_OVERWRITE,
+                        message_disposition=SAVE_ONLY,
+                        send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+                        suppress_read_receipts=True,
+                    )
                 )
-            )
+            ),
+            model=lambda pair: pair[0],
         )
+
+    def _checked(
+        self,
+        entries: list[T],
+        send: Callable[[list[T]], list[Any]],
+        model: Callable[[T], Any] = lambda entry: entry,
+    ) -> list[Any]:
+        """Each entry's answer, in order. An item exchangelib would refuse to send (its
+        clean(): a PSA record ending before it starts) answers with that refusal, as
+        Exchange's own per-item errors do: exchangelib checks a chunk before sending it, so
+        one bad item would otherwise fail its whole chunk, and the user, on every run."""
+        refusals = [self._refusal(model(entry)) for entry in entries]
+        valid = [entry for entry, refusal in zip(entries, refusals, strict=True) if not refusal]
+        answers = iter(send(valid) if valid else ())
+        return [refusal or next(answers) for refusal in refusals]
+
+    def _refusal(self, model: Any) -> Exception | None:
+        try:
+            model.clean(version=self.account.version)
+        except (ValueError, TypeError) as refused:
+            return refused
+        return None
 
     def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:
         if not items:

@@ -11,6 +11,7 @@ from exchangelib import Contact
 from exchangelib.protocol import close_connections
 
 from engine.mailbox.ews import STAMP
+from engine.profile import Profile
 from engine.projection import PRIVATE_TITLE
 from engine.psa.model import RecordKind
 from engine.settings.model import ContactScope
@@ -223,3 +224,42 @@ def test_office365_mailboxes_are_reached_through_ews_with_oauth2(harness: Harnes
     (ava,) = result.users
     assert ava.outcome == "ok" and ava.totals["created"] > 0
     assert harness.stamped(AVA), "the items are in Ava's mailbox"
+
+
+def test_a_psa_record_ending_before_it_starts_is_that_items_error(harness: Harness) -> None:
+    """One PSA appointment that ends before it starts is that item's error, on every run,
+    recorded with its key in the user's events; the user's other changes still go on (over
+    EWS, exchangelib refused the whole chunk and the user stopped on every run)."""
+    harness.settled()
+    start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2)
+    psa = harness.psa()
+    bad = psa.insert(
+        "appointments",
+        resource_id=1,
+        title="Ends before it starts",
+        description="",
+        start=start,
+        end=start - timedelta(hours=1),
+    )
+    psa.close()
+    for day in (3, 4):
+        psa = harness.psa()
+        good = psa.insert(
+            "appointments",
+            resource_id=1,
+            title=f"Fine on day {day}",
+            description="",
+            start=start + timedelta(days=day),
+            end=start + timedelta(days=day, hours=1),
+        )
+        psa.close()
+        (ava,) = harness.sync(AVA).users
+        assert (ava.outcome, ava.errors, ava.mailbox_counts["created"]) == ("ok", 1, 1)
+        stamped = harness.stamped(AVA)
+        assert f"appointment:{good}" in stamped and f"appointment:{bad}" not in stamped
+    profile = Profile(harness.paths)
+    try:
+        failed = profile.state.failed_items(ava.user_id)
+    finally:
+        profile.close()
+    assert {event.key for event in failed} == {f"appointment:{bad}"} and failed[0].error
