@@ -124,6 +124,10 @@ _SYNC_FIELDS = {
         "sensitivity",
         "categories",
         "type",
+        # exchangelib turns an all-day item's times into dates in the item's own zones; not
+        # read, it would take the host's (a day early east of UTC, on a host west of it).
+        "_start_timezone",
+        "_end_timezone",
         STAMP,
     ),
     FolderKind.CONTACTS: (

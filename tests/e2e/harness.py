@@ -21,6 +21,7 @@ from exchangelib import (
     Configuration,
     Credentials,
     EWSDateTime,
+    EWSTimeZone,
     Version,
 )
 from exchangelib import UTC as EWS_UTC
@@ -180,8 +181,9 @@ class Harness:
     def psa(self) -> EmbeddedPsa:
         return EmbeddedPsa(self.paths.psa_db)
 
-    def outlook(self, address: str) -> Account:
-        """The person's mailbox, as their Outlook would change it (no PSA stamp)."""
+    def outlook(self, address: str, zone: EWSTimeZone = EWS_UTC) -> Account:
+        """The person's mailbox, as their Outlook in ``zone`` would change it (no PSA
+        stamp)."""
         config = Configuration(
             service_endpoint=self.emulator.url,
             credentials=Credentials(SERVICE_ACCOUNT, self.secret),
@@ -193,7 +195,7 @@ class Harness:
             config=config,
             autodiscover=False,
             access_type=IMPERSONATION,
-            default_timezone=EWS_UTC,
+            default_timezone=zone,
         )
 
     def stamped(self, address: str, folder: str = "calendar") -> dict[str, list[dict]]:

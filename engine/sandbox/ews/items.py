@@ -268,6 +268,7 @@ def calendar_type_of(item: ET.Element) -> str:
 
 
 _DEFAULTS = {"Sensitivity": "Normal", "IsAllDayEvent": "false"}
+_ZONES = ("StartTimeZone", "EndTimeZone")
 
 
 def render(
@@ -322,6 +323,9 @@ def _computed_or_default(
 
 
 def _default(name: str) -> ET.Element | None:
+    if name in _ZONES:
+        # An item written without its zone was written in UTC (as Exchange keeps it).
+        return ET.Element(t(name), Id="UTC")
     if name not in _DEFAULTS:
         return None
     element = ET.Element(t(name))

@@ -7,9 +7,12 @@ computed (as EWS's CalendarView does) and carry the master's fields.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from engine.mailbox.html_text import html_to_text
 from engine.sandbox.ews.items import normalise
@@ -117,6 +120,9 @@ def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict
         event_id = graph_occurrence_id(stored.item_id, index)
     elif item.find(t("Recurrence")) is not None:
         kind = "seriesMaster"
+    all_day = item.findtext(t("IsAllDayEvent")) == "true"
+    if all_day:
+        start, end = _floating(start, item, "Start"), _floating(end, item, "End")
     status = item.findtext(t("LegacyFreeBusyStatus"), "Busy")
     return {
         "@odata.etag": f'W/"{stored.change_key}"',
@@ -127,7 +133,7 @@ def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict
         "subject": item.findtext(t("Subject"), ""),
         "start": graph_time(start),
         "end": graph_time(end),
-        "isAllDay": item.findtext(t("IsAllDayEvent")) == "true",
+        "isAllDay": all_day,
         "location": {"displayName": item.findtext(t("Location"), "")},
         "sensitivity": item.findtext(t("Sensitivity"), "Normal").lower(),
         "categories": [c.text or "" for c in item.iterfind(f"{t('Categories')}/{t('String')}")],
@@ -163,6 +169,16 @@ def find_occurrence(stored: StoredItem, index: int) -> Occurrence | None:
 def overlaps(item: ET.Element, start: datetime, end: datetime) -> bool:
     begin, finish = _times(item)
     return begin < end and finish > start
+
+
+def _floating(moment: datetime, item: ET.Element, which: str) -> datetime:
+    """An all-day event's boundary as Graph shows it: midnight of its day in the zone it was
+    made in (its StartTimeZone or EndTimeZone), whatever zone the client asks for: all-day
+    events float."""
+    zone_id = item.find(t(f"{which}TimeZone"))
+    name = zone_id.get("Id", "UTC") if zone_id is not None else "UTC"
+    day = moment.astimezone(ZoneInfo(MS_TIMEZONE_TO_IANA_MAP.get(name, name))).date()
+    return datetime.combine(day, time(0), UTC)
 
 
 def _times(item: ET.Element) -> tuple[datetime, datetime]:

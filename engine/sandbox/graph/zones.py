@@ -46,7 +46,10 @@ def _converted(value: Any, zone: Zone) -> Any:
         return value
     if value.get("timeZone") == "UTC" and isinstance(value.get("dateTime"), str):
         return {**value, **graph_time(_utc(value["dateTime"]), *zone)}
-    return {key: _converted(entry, zone) for key, entry in value.items()}
+    floating = ("start", "end") if value.get("isAllDay") is True else ()
+    return {
+        key: entry if key in floating else _converted(entry, zone) for key, entry in value.items()
+    }
 
 
 def _utc(text: str) -> datetime:
