@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 from exchangelib import UTC as EWS_UTC
 from exchangelib import CalendarItem, EWSDate, EWSDateTime
 from exchangelib.recurrence import Recurrence, WeeklyPattern
 
+from engine.sandbox.ews import FaultKind
 from tests.e2e.harness import AVA, Harness
 from tests.sandbox.peer import fill_calendar
 
@@ -51,3 +53,18 @@ def test_more_than_a_thousand_items_and_a_series_sync_in_full(either_api: Harnes
     assert titles.count("Late series") == SERIES
     again = json.loads(harness.cli("sync", "--once", "--user", AVA, "--json").stdout)
     assert (again["created"], again["updated"], again["deleted"]) == (0, 0, 0)
+
+
+def test_a_stalled_user_is_reported_and_the_run_finishes(harness: Harness) -> None:
+    """A user whose Exchange answers every request 1.5 s late stops at the per-user time
+    limit: reported deferred with the setting named, the run finishes, and what was done
+    is kept (the next run completes it without a duplicate)."""
+    harness.set("exchange.sync.user_time_limit_seconds", "5")
+    harness.emulator.faults.set(FaultKind.SLOW, probability=1.0, delay_ms=1_500)
+    began = monotonic()
+    (ava,) = harness.sync(AVA).users
+    assert monotonic() - began < 15
+    assert ava.outcome == "deferred" and "user_time_limit_seconds" in ava.message
+    harness.emulator.faults.clear()
+    harness.settled()
+    assert all(len(copies) == 1 for copies in harness.stamped(AVA).values())
