@@ -14,6 +14,8 @@ import requests
 from engine.connect import exchange_connector
 from engine.errors import UserError
 from engine.mailbox.base import MailboxError
+from engine.net.bounded_requests import bounded_session
+from engine.net.limits import HttpLimitError, HttpLimits
 from engine.paths import ProfilePaths
 from engine.settings.model import MailboxApi, Settings
 
@@ -40,7 +42,7 @@ def check_connection(
             endpoint = _endpoint(
                 connector.endpoint,
                 _shown_as(settings, connector.endpoint),
-                settings.exchange.general.verify_tls,
+                settings.exchange.general.http_limits(),
                 graph,
             )
             yield endpoint
@@ -76,16 +78,14 @@ def _shown_as(settings: Settings, endpoint: str) -> str:
     return "the embedded Graph emulator" if graph else "the embedded EWS emulator"
 
 
-def _endpoint(url: str, shown_as: str, verify_tls: bool, graph: bool) -> Step:
+def _endpoint(url: str, shown_as: str, limits: HttpLimits, graph: bool) -> Step:
     """Any HTTP answer an EWS endpoint gives an empty POST proves it is there; Graph
     answers an unauthenticated GET of its base URL with an HTTP error of its own."""
     name = "Microsoft Graph endpoint" if graph else "EWS endpoint"
     try:
-        if graph:
-            answer = requests.get(url, timeout=10, verify=verify_tls)
-        else:
-            answer = requests.post(url, data=b"", timeout=10, verify=verify_tls)
-    except requests.RequestException as error:
+        with bounded_session(limits) as session:
+            answer = session.get(url) if graph else session.post(url, data=b"")
+    except (requests.RequestException, HttpLimitError) as error:
         return Step(name, False, f"{shown_as} does not answer: {error}")
     if graph or answer.status_code in (401, 200, 500):
         return Step(name, True, f"{shown_as} answers (HTTP {answer.status_code})")

@@ -20,7 +20,7 @@ def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = No
     """The PSA's REST API as a source (zone discovery happens here); ``secret`` is the API
     user's secret when it is not saved yet (the setup wizard)."""
     from engine.psa.rest import RestPsa
-    from engine.psa.rest_client import PsaRestClient
+    from engine.psa.rest_client import PsaRestClient, RequestBudget
     from engine.settings.secrets import resolve_secret
 
     if not (psa.rest_url and psa.rest_username and psa.rest_integration_code):
@@ -29,7 +29,15 @@ def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = No
         if not psa.rest_secret:
             raise UserError("set the secret reference of the PSA's API user (psa.rest_secret)")
         secret = resolve_secret(psa.rest_secret, paths)
-    client = PsaRestClient(psa.rest_url, psa.rest_username, secret, psa.rest_integration_code)
+    client = PsaRestClient(
+        psa.rest_url,
+        psa.rest_username,
+        secret,
+        psa.rest_integration_code,
+        limits=psa.http_limits(),
+        max_wait=psa.rest_max_wait_seconds,
+        budget=RequestBudget(psa.rest_requests_per_hour, paths.state_dir / "psa-budget.sqlite"),
+    )
     source = RestPsa(client)
     source.adopt_origin_file(paths.state_dir / "psa-rest.sqlite")
     return source

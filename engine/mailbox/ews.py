@@ -27,7 +27,6 @@ from exchangelib import (
     CalendarItem,
     Configuration,
     Contact,
-    Credentials,
     EWSDate,
     EWSDateTime,
     ExtendedProperty,
@@ -35,14 +34,12 @@ from exchangelib import (
     HTMLBody,
     Identity,
     Message,
-    OAuth2Credentials,
     Task,
     Version,
 )
 from exchangelib import UTC as UTC_TZ
 from exchangelib import errors as ews_errors
 from exchangelib.autodiscover import Autodiscovery
-from exchangelib.errors import SessionPoolMinSizeReached
 from exchangelib.fields import FieldPath
 from exchangelib.folders import Calendar, Contacts, FolderCollection, Tasks
 from exchangelib.folders.roots import Root
@@ -57,7 +54,6 @@ from exchangelib.items import (
     SHALLOW,
 )
 from exchangelib.properties import Body, CalendarView, ItemId
-from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, Protocol
 from exchangelib.services import FindItem, SyncFolderItems, UpdateItem
 from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016, EXCHANGE_2019
 
@@ -89,7 +85,15 @@ from engine.mailbox.base import (
     content_digest,
     ews_id,
 )
+from engine.mailbox.ews_protocol import (
+    ConnectionCredentials,
+    ConnectionOAuth2Credentials,
+    close_protocol,
+    open_protocol,
+)
 from engine.mailbox.html_text import html_to_text
+from engine.net.limits import HttpLimitError
+from engine.net.origins import require_encrypted
 from engine.settings.model import AuthType, ExchangeGeneral, ExchangeVersion
 
 
@@ -149,19 +153,6 @@ _ITEM_CHANGES = (SyncFolderItems.CREATE, SyncFolderItems.UPDATE, SyncFolderItems
 """What a pull reads; read-flag changes do not matter to the sync."""
 
 
-class OAuth2TokenCredentials(OAuth2Credentials):
-    """Client-credentials OAuth2 against a configurable token endpoint (sovereign clouds,
-    the loopback emulator)."""
-
-    def __init__(self, *args: Any, token_endpoint: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._token_endpoint = token_endpoint
-
-    @property
-    def token_url(self) -> str:
-        return self._token_endpoint or super().token_url
-
-
 class _RetryPolicy(FaultTolerance):
     """exchangelib's bounded back-off, except that a refused login fails at once: exchangelib
     would otherwise retry a 401 as throttling until the bound runs out."""
@@ -207,14 +198,10 @@ class EwsConnector:
         token_url: str | None = None,
     ) -> None:
         self.general = general
-        # Short first waits: a mailbox that stays throttled is deferred to the next run.
-        BaseProtocol.TIMEOUT = general.timeout_seconds
-        BaseProtocol.RETRY_WAIT = 1
-        if not general.verify_tls:
-            BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
         credentials = _credentials(general, secret, token_url or general.oauth_token_url)
         with translate_errors(general.autodiscover_email or general.sync_account):
             service_endpoint = endpoint or general.ews_url or self._discover(credentials)
+        require_encrypted(service_endpoint, "the EWS URL")
         version = _VERSIONS.get(general.exchange_version)
         self.config = Configuration(
             service_endpoint=service_endpoint,
@@ -227,25 +214,18 @@ class EwsConnector:
             max_connections=max(1, min(workers, 10)),
         )
         self.endpoint = service_endpoint
-        # exchangelib 5.6 can deadlock when it shrinks its session pool while several threads
-        # back off at once (decrease_poolsize takes the pool lock, then waits for a session
-        # that increase_poolsize needs the same lock to create). This connection keeps its
-        # pool; throttling is still honoured by the back-off itself.
-        self.protocol.decrease_poolsize = _keep_pool  # type: ignore[method-assign]
+        self.protocol = open_protocol(self.config, general.http_limits())
 
-    def _discover(self, credentials: Credentials | OAuth2Credentials) -> str:
+    def _discover(self, credentials: ConnectionCredentials | ConnectionOAuth2Credentials) -> str:
         email = self.general.autodiscover_email
         if not email:
             raise MailboxError(
                 "set the EWS URL or an autodiscover e-mail address on the General tab"
             )
-        _, protocol = Autodiscovery(email=email, credentials=credentials).discover()
-        return protocol.service_endpoint
-
-    @property
-    def protocol(self) -> Protocol:
-        """exchangelib's process-wide protocol (session pool) for this connection."""
-        return Protocol(config=self.config)
+        _, found = Autodiscovery(email=email, credentials=credentials).discover()
+        # Autodiscovery cached a protocol of its own under this connection's key.
+        close_protocol(found)
+        return found.service_endpoint
 
     def open(self, address: str) -> EwsMailbox:
         return EwsMailbox(self, address)
@@ -281,25 +261,23 @@ class EwsConnector:
             retrying(message.send)
 
     def close(self) -> None:
-        self.protocol.close()
-
-
-def _keep_pool() -> None:
-    raise SessionPoolMinSizeReached("msext keeps its EWS session pool")
+        close_protocol(self.protocol)
 
 
 def _credentials(
     general: ExchangeGeneral, secret: str, token_url: str | None
-) -> Credentials | OAuth2Credentials:
+) -> ConnectionCredentials | ConnectionOAuth2Credentials:
     if general.auth_type is AuthType.OAUTH2:
-        return OAuth2TokenCredentials(
+        if token_url:
+            require_encrypted(token_url, "the token URL")
+        return ConnectionOAuth2Credentials(
             client_id=general.oauth_client_id,
             client_secret=secret,
             tenant_id=general.oauth_tenant_id,
             identity=Identity(primary_smtp_address=general.sync_account),
             token_endpoint=token_url,
         )
-    return Credentials(username=general.sync_account, password=secret)
+    return ConnectionCredentials(username=general.sync_account, password=secret)
 
 
 @contextmanager
@@ -338,6 +316,8 @@ def translate_errors(address: str) -> Iterator[None]:
         ) from None
     except (ews_errors.TransportError, requests.RequestException, OSError) as error:
         raise MailboxError(f"Exchange did not answer for {address}: {error}") from None
+    except HttpLimitError as error:
+        raise MailboxError(f"Exchange failed for {address}: {error}") from None
     except ews_errors.ResponseMessageError as error:
         raise MailboxError(f"Exchange refused a request for {address}: {error}") from None
 

@@ -88,8 +88,7 @@ class GraphConnector:
             token_url=token_url or general.token_url(),
             client_id=general.oauth_client_id or "",
             secret=secret,
-            timeout=general.timeout_seconds,
-            verify_tls=general.verify_tls,
+            limits=general.http_limits(),
             connections=max(1, min(workers, 10)),
         )
         self.endpoint = self.client.base_url

@@ -2,14 +2,17 @@
 JSON batches of 20, and Graph's errors as errors that say what to do.
 
 One client serves every mailbox of a connection (``httpx.Client`` is thread-safe). A
-throttled call waits for ``Retry-After`` up to the General tab's timeout; beyond that the
-mailbox is deferred to the next run (:class:`ThrottledError`), as with EWS. Requests for
-one mailbox are made by one worker at a time, so Graph's limit of four concurrent requests
-per mailbox holds by construction.
+throttled call backs off (at least its ``Retry-After``) up to the General tab's timeout;
+beyond that the mailbox is deferred to the next run (:class:`ThrottledError`), as with EWS.
+Requests for one mailbox are made by one worker at a time, so Graph's limit of four
+concurrent requests per mailbox holds by construction. Every request ends by its deadline
+and reads at most the size cap; the token and the secret go only over https (or to this
+machine), and links Graph returns are followed only to the configured Graph URL's origin.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +31,10 @@ from engine.mailbox.base import (
     ThrottledError,
 )
 from engine.mailbox.graph_assertion import ASSERTION_TYPE, client_assertion, is_certificate
+from engine.net import backoff
+from engine.net.bounded_httpx import Answer, BoundedClient
+from engine.net.limits import HttpLimitError, HttpLimits
+from engine.net.origins import ForeignLinkError, require_encrypted, require_same_origin
 
 BATCH_SIZE = 20
 """Graph's limit of requests in one JSON batch."""
@@ -76,12 +83,8 @@ class GraphResponse:
         return str(details.get("code", self.status)), str(details.get("message", ""))
 
     @property
-    def retry_after(self) -> float:
-        value = {key.lower(): item for key, item in self.headers.items()}.get("retry-after", "1")
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            return 1.0
+    def retry_after(self) -> str | None:
+        return {key.lower(): item for key, item in self.headers.items()}.get("retry-after")
 
 
 def raise_for(response: GraphResponse, address: str, permission: str) -> NoReturn:
@@ -124,20 +127,15 @@ class GraphClient:
         token_url: str,
         client_id: str,
         secret: str,
-        timeout: float,
-        verify_tls: bool = True,
+        limits: HttpLimits,
         connections: int = 8,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token_url = token_url
-        self.max_wait = timeout
+        self.base_url = require_encrypted(base_url.rstrip("/"), "the Graph URL")
+        self.token_url = require_encrypted(token_url, "the token URL")
+        self.max_wait = limits.deadline_seconds
         self._client_id = client_id
         self._secret = secret
-        self._http = httpx.Client(
-            timeout=timeout,
-            verify=verify_tls,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self._http = BoundedClient(limits, connections=connections)
         self._token = ""
         self._token_expires = 0.0
         self._lock = threading.Lock()
@@ -153,7 +151,7 @@ class GraphClient:
                 return self._token
             form = self._token_form()
             response = self._transport(
-                lambda: self._http.post(self.token_url, data=form), "the token endpoint"
+                lambda: self._http.request("POST", self.token_url, data=form), "the token endpoint"
             )
             answer = _json(response)
             if response.status_code != 200 or "access_token" not in answer:
@@ -187,11 +185,13 @@ class GraphClient:
         """One request; throttling is waited out, an expired token renewed once."""
         deadline = time.monotonic() + self.max_wait
         renewed = False
+        attempt = 0
         while True:
             token = self.token()
             response = self._send_once(request, token, address)
             if response.status in _THROTTLED:
-                _wait(response.retry_after, deadline, address)
+                _wait([response.retry_after], attempt, deadline, address)
+                attempt += 1
                 continue
             if response.status == 401 and not renewed:
                 self._forget_token(token)
@@ -214,6 +214,7 @@ class GraphClient:
         answers: dict[int, GraphResponse] = {}
         pending = list(range(len(requests)))
         deadline = time.monotonic() + self.max_wait
+        attempt = 0
         while pending:
             for start in range(0, len(pending), BATCH_SIZE):
                 chunk = pending[start : start + BATCH_SIZE]
@@ -227,22 +228,34 @@ class GraphClient:
                 answers.setdefault(index, _UNANSWERED)
             throttled = [index for index in pending if answers[index].status in _THROTTLED]
             if throttled:
-                _wait(max(answers[index].retry_after for index in throttled), deadline, address)
+                hints = [answers[index].retry_after for index in throttled]
+                _wait(hints, attempt, deadline, address)
+                attempt += 1
             pending = throttled
         return [answers[index] for index in range(len(requests))]
 
     def relative(self, link: str) -> str:
         """A link Graph returned, relative to the API's root when it lies below it. A sync
         state keeps links in this form, so they outlive a new host or port (the demo's
-        emulator listens on another port in each process)."""
+        emulator listens on another port in each process). A link to another origin is
+        refused, never kept."""
+        self._own(link, "a link Microsoft Graph returned")
         root = urlsplit(self.base_url).path
         parts = urlsplit(link)
         if not parts.path.startswith(root + "/"):
             return link
         return parts.path.removeprefix(root) + (f"?{parts.query}" if parts.query else "")
 
+    def _own(self, link: str, what: str) -> str:
+        """``link`` if it lies at the Graph URL's origin; the token goes nowhere else."""
+        try:
+            return require_same_origin(link, self.base_url, what)
+        except ForeignLinkError as error:
+            raise MailboxError(str(error)) from None
+
     def _send_once(self, request: GraphRequest, token: str, address: str) -> GraphResponse:
-        url = request.url if "://" in request.url else self.base_url + request.url
+        absolute = "://" in request.url
+        url = self._own(request.url, "a delta link") if absolute else self.base_url + request.url
         headers = {"Authorization": f"Bearer {token}", **request.headers}
         response = self._transport(
             lambda: self._http.request(request.method, url, json=request.body, headers=headers),
@@ -251,12 +264,15 @@ class GraphClient:
         return GraphResponse(response.status_code, _json(response), response.headers)
 
     @staticmethod
-    def _transport(send: Any, address: str) -> httpx.Response:
-        """Retry a dropped connection a few times. A write retried after a reset may land
-        twice: reconcile removes the extra stamped copy (invariant 1)."""
+    def _transport(send: Any, address: str) -> Answer:
+        """Retry a dropped connection a few times (a broken bound is not retried). A write
+        retried after a reset may land twice: reconcile removes the extra stamped copy
+        (invariant 1)."""
         for attempt in range(_TRANSPORT_ATTEMPTS):
             try:
                 return send()
+            except HttpLimitError as error:
+                raise MailboxError(f"Microsoft Graph failed for {address}: {error}") from None
             except httpx.TransportError as error:
                 if attempt == _TRANSPORT_ATTEMPTS - 1:
                     raise MailboxError(
@@ -271,11 +287,15 @@ _UNANSWERED = GraphResponse(
 )
 
 
-def _wait(seconds: float, deadline: float, address: str) -> None:
+def _wait(hints: Sequence[str | None], attempt: int, deadline: float, address: str) -> None:
+    """Back off before retry ``attempt``, the longest any ``Retry-After`` asks; a wait
+    beyond the deadline defers the mailbox instead."""
+    seconds = max(backoff.pause(hint, attempt) for hint in hints)
     if time.monotonic() + seconds > deadline:
+        asked = max(backoff.retry_after_seconds(hint) or 0.0 for hint in hints)
         raise ThrottledError(
-            f"Microsoft Graph asked msext to back off for {seconds:.0f} s; {address} is retried"
-            " at the next run"
+            f"Microsoft Graph asked msext to back off for {asked or seconds:.0f} s; {address}"
+            " is retried at the next run"
         )
     time.sleep(seconds)
 
@@ -297,11 +317,11 @@ def _scope(base_url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}/.default"
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
+        return json.loads(response.content)
     except ValueError:
         return None
 

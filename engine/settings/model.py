@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.net.limits import DEFAULT_MAX_RESPONSE_MIB, MIB, HttpLimits
+from engine.net.origins import INSECURE_MESSAGE, is_encrypted_or_local
 from engine.settings.secrets import parse_secret_ref
 
 MIN_SYNC_INTERVAL_MINUTES = 10
@@ -51,6 +53,15 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _check_credential_url(value: str) -> str:
+    """A URL that receives a credential (a password, a client secret, a token, the PSA's
+    API secret): https, or plain http to this machine only."""
+    value = _check_url(value)
+    if not is_encrypted_or_local(value):
+        raise ValueError(INSECURE_MESSAGE)
+    return value
+
+
 def _check_secret_ref(value: str) -> str:
     """Only references are stored: the secret itself lives in the environment or a file."""
     parse_secret_ref(value)
@@ -59,6 +70,7 @@ def _check_secret_ref(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_check_email)]
 Url = Annotated[str, AfterValidator(_check_url)]
+CredentialUrl = Annotated[str, AfterValidator(_check_credential_url)]
 SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
 
 
@@ -137,7 +149,7 @@ class ExchangeGeneral(_Section):
     enabled: bool = False
     server_type: ServerType = ServerType.ON_PREMISES
     mailbox_api: MailboxApi = MailboxApi.EWS
-    ews_url: Url | None = None
+    ews_url: CredentialUrl | None = None
     autodiscover_email: Email | None = None
     sync_account: str = ""
     secret: SecretRef | None = None
@@ -147,11 +159,14 @@ class ExchangeGeneral(_Section):
     """"Use these credentials for every user": the account impersonates each mailbox."""
     verify_tls: bool = True
     timeout_seconds: int = Field(default=30, ge=5, le=300)
+    """Each request's overall deadline, and the longest wait for a throttling server."""
+    max_response_mib: int = Field(default=DEFAULT_MAX_RESPONSE_MIB, ge=1, le=1024)
+    """The most msext reads of one answer; a larger one fails its request."""
     oauth_tenant_id: str | None = None
     oauth_client_id: str | None = None
-    oauth_token_url: Url | None = None
+    oauth_token_url: CredentialUrl | None = None
     """The app registration's token endpoint; empty means Microsoft's for the tenant id."""
-    graph_url: Url = "https://graph.microsoft.com/v1.0"
+    graph_url: CredentialUrl = "https://graph.microsoft.com/v1.0"
     """Microsoft Graph's base URL (another one for national clouds)."""
     error_recipients: list[Email] = Field(default_factory=list)
 
@@ -200,6 +215,13 @@ class ExchangeGeneral(_Section):
         """Graph always signs in as the app registration (client credentials)."""
         return self.auth_type is AuthType.OAUTH2 or self.mailbox_api is MailboxApi.GRAPH
 
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            deadline_seconds=self.timeout_seconds,
+            max_response_bytes=self.max_response_mib * MIB,
+            verify_tls=self.verify_tls,
+        )
+
     def token_url(self) -> str:
         tenant = self.oauth_tenant_id or "common"
         return (
@@ -223,12 +245,6 @@ class ExchangeGeneral(_Section):
                     "TLS verification is off: the server's identity is not checked",
                 )
             )
-        if self.ews_url and self.ews_url.startswith("http://"):
-            host = urlsplit(self.ews_url).hostname or ""
-            if host not in ("127.0.0.1", "localhost", "::1"):
-                found.append(
-                    ("exchange.general.ews_url", "plain http sends credentials unencrypted")
-                )
         return found
 
 
@@ -348,11 +364,20 @@ class PsaSettings(_Section):
     kind: PsaKind = PsaKind.EMBEDDED
     web_url: Url = "https://psa.example.com"
     """Base of the links to PSA records written into mailbox items (R15)."""
-    rest_url: Url | None = None
+    rest_url: CredentialUrl | None = None
     """Where zone discovery asks (e.g. https://webservices.example.com/ATServicesRest/)."""
     rest_username: str | None = None
     rest_integration_code: str | None = None
     rest_secret: SecretRef | None = None
+    rest_timeout_seconds: int = Field(default=30, ge=5, le=300)
+    """Each API request's overall deadline."""
+    rest_max_response_mib: int = Field(default=DEFAULT_MAX_RESPONSE_MIB, ge=1, le=1024)
+    """The most msext reads of one API answer; a larger one fails its request."""
+    rest_max_wait_seconds: int = Field(default=60, ge=1, le=600)
+    """The longest a run waits out the API's throttling before leaving it to the next run."""
+    rest_requests_per_hour: int = Field(default=5_000, ge=100, le=10_000)
+    """msext's share of the database's 10,000 requests an hour, which every integration
+    shares (the API adds latency from about half of it)."""
 
     @model_validator(mode="after")
     def _complete_for_rest(self) -> PsaSettings:
@@ -363,6 +388,14 @@ class PsaSettings(_Section):
                         name, "the REST API needs its URL, API user, integration code and secret"
                     )
         return self
+
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            deadline_seconds=self.rest_timeout_seconds,
+            max_response_bytes=self.rest_max_response_mib * MIB,
+            deadline_setting="psa.rest_timeout_seconds",
+            size_setting="psa.rest_max_response_mib",
+        )
 
 
 class SandboxSettings(_Section):

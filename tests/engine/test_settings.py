@@ -108,6 +108,33 @@ def test_graph_needs_no_ews_url() -> None:
     assert validate(document, origin="test").exchange.general.mailbox_api == "graph"
 
 
+@pytest.mark.parametrize(
+    ("section", "field"),
+    [
+        ("exchange.general", "ews_url"),
+        ("exchange.general", "oauth_token_url"),
+        ("exchange.general", "graph_url"),
+        ("psa", "rest_url"),
+    ],
+)
+def test_plain_http_carries_credentials_only_to_this_machine(section: str, field: str) -> None:
+    """Issue 17.8: the URLs that receive a password, client secret, token or API secret
+    are refused over plain http to another host, and accepted over http to loopback."""
+    *parents, leaf = section.split(".")
+
+    def document(url: str) -> dict:
+        nested: dict = {leaf: {field: url}}
+        for parent in reversed(parents):
+            nested = {parent: nested}
+        return nested
+
+    found = problems(document("http://mail.contoso.example/path"))
+    assert "must be https" in found[f"{section}.{field}"], found
+    for local in ("http://127.0.0.1:8080/path", "http://localhost/path", "http://[::1]:9/path"):
+        validate(document(local), origin="test")
+    validate(document("https://mail.contoso.example/path"), origin="test")
+
+
 def test_a_typed_in_password_is_never_echoed() -> None:
     """Invariant 6: the message for a secret that is not a reference does not repeat it."""
     found = problems({"exchange": {"general": {"secret": "Sup3r-Secret!"}}})

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from engine.psa.embedded import EmbeddedPsa, to_epoch
 from engine.psa.model import RecordKind
-from engine.sandbox.http import PromptHandler
+from engine.sandbox.http import PromptHandler, send_json
 from engine.sandbox.psa_rest.entities import READERS, Item
 from engine.sandbox.psa_rest.query import QueryError, api_datetime, lower_keys, matcher
 
@@ -136,14 +136,7 @@ class Handler(PromptHandler):
             self._reply(400, {"errors": [str(error)]})
 
     def _reply(self, status: int, payload: dict[str, Any], **headers: str) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, payload, **headers)
 
     def _zone(self, user: str) -> dict[str, Any]:
         if not user:

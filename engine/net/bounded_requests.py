@@ -1,0 +1,170 @@
+"""requests (exchangelib's HTTP) with an overall deadline and a size cap on every request.
+
+requests' timeouts bound each socket operation, not the request. :class:`BoundedAdapter`
+arms a watchdog for each request that shuts the request's connection down when the deadline
+passes (the blocked read then returns at once, and the request fails with
+:class:`~engine.net.limits.DeadlineExceededError`), streams the body up to the cap, and
+verifies TLS as its own limits say, so that two connections in one process never share
+that choice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from engine.net.limits import Deadline, HttpLimits
+
+_CHUNK = 64 * 1024
+_local = threading.local()
+
+
+class BoundedAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that holds every request to its :class:`HttpLimits`."""
+
+    def __init__(self, limits: HttpLimits, **kwargs: Any) -> None:
+        self.limits = limits
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """The whole answer is read here, whether or not the caller asked to stream it."""
+        url = request.url or ""
+        deadline = self.limits.deadline(url)
+        verify = verify if self.limits.verify_tls else False
+        with _watching(deadline):
+            try:
+                response = super().send(
+                    request, True, _clamped(timeout, deadline), verify, cert, proxies
+                )
+                try:
+                    response._content = self.limits.read(response.iter_content(_CHUNK), url)
+                except BaseException:
+                    response.close()
+                    raise
+            except requests.RequestException:
+                if deadline.expired:
+                    raise deadline.error() from None
+                raise
+        return response
+
+
+def bounded_session(limits: HttpLimits, **adapter_args: Any) -> requests.Session:
+    """A new session whose every URL goes through a :class:`BoundedAdapter`."""
+    return bound(requests.Session(), limits, **adapter_args)
+
+
+def bound(session: requests.Session, limits: HttpLimits, **adapter_args: Any) -> requests.Session:
+    """``session`` with a :class:`BoundedAdapter` in place of each adapter it has mounted."""
+    adapter = BoundedAdapter(limits, **adapter_args)
+    for prefix in list(session.adapters):
+        session.mount(prefix, adapter)
+    return session
+
+
+def _clamped(timeout: Any, deadline: Deadline) -> Any:
+    """Connect and read timeouts no longer than what is left of the deadline."""
+    left = max(deadline.remaining(), 0.001)
+    if timeout is None:
+        return left
+    if isinstance(timeout, tuple):
+        return tuple(left if part is None else min(part, left) for part in timeout)
+    return min(timeout, left) if isinstance(timeout, int | float) else timeout
+
+
+class _Watchdog:
+    """Shuts down the connections a request used once its deadline passes."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._connections: list[HTTPConnection] = []
+        self._fired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(deadline.remaining(), 0.0), self._fire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            if self._fired:
+                _shut(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            for connection in self._connections:
+                _shut(connection)
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def _watching(deadline: Deadline) -> Iterator[None]:
+    """The connections this thread uses meanwhile are shut down at the deadline."""
+    watchdog = _Watchdog(deadline)
+    outer = getattr(_local, "watchdog", None)
+    _local.watchdog = watchdog
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        _local.watchdog = outer
+
+
+class _Watched:
+    """A connection that tells the current request's watchdog it is in use."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watchdog: _Watchdog | None = getattr(_local, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
