@@ -44,13 +44,12 @@ class BoundedClient:
         limits: HttpLimits,
         connections: int = 8,
         headers: Mapping[str, str] | None = None,
-        read_timeout: float | None = None,
     ) -> None:
         self.limits = limits
         pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._http = httpx.Client(
             transport=_DeadlineTransport(verify=limits.verify_tls, limits=pool),
-            timeout=read_timeout or limits.deadline_seconds,
+            timeout=limits.deadline_seconds,
             headers=headers,
         )
 
