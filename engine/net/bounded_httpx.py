@@ -48,10 +48,14 @@ class BoundedClient:
         self.limits = limits
         pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._http = httpx.Client(
-            transport=_DeadlineTransport(verify=limits.verify_tls, limits=pool),
+            verify=limits.verify_tls,
+            limits=pool,
             timeout=limits.deadline_seconds,
             headers=headers,
         )
+        for transport in (self._http._transport, *self._http._mounts.values()):
+            if isinstance(transport, httpx.HTTPTransport):
+                _keep_deadlines(transport)
 
     def request(self, method: str, url: str, **kwargs: Any) -> Answer:
         """The whole answer; :class:`~engine.net.limits.HttpLimitError` when a bound is
@@ -73,13 +77,12 @@ class BoundedClient:
         self._http.close()
 
 
-class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport over a network backend that knows each request's deadline. httpx
-    does not take a backend as an argument: it is set on the connection pool it made."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._pool._network_backend = _DeadlineBackend(self._pool._network_backend)
+def _keep_deadlines(transport: httpx.HTTPTransport) -> None:
+    """Put a transport's connections (direct, or through the proxy the environment names,
+    as httpx chose) on a network backend that knows each request's deadline. httpx takes
+    no backend as an argument: it is set on the connection pool the transport made."""
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend)
 
 
 def _clamp(timeout: float | None, failure: type[Exception]) -> float | None:
