@@ -2,8 +2,8 @@
 
 Exit codes (stable, for scripts): 0 success; 1 finished with warnings or per-item errors;
 2 bad input or configuration (one line on stderr says what); 70 internal error (details in
-the profile's log file); 75 another sync of the profile is running (one line names it);
-130 interrupted.
+the profile's log file); 74 a file of the profile cannot be written (a full disk; one line
+names it); 75 another sync of the profile is running (one line names it); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from console.commands import compare, config, doctor, sandbox, serve, sync
@@ -23,9 +23,12 @@ from engine.paths import DEFAULT_PROFILE, DEMO_PROFILE, ProfilePaths
 from engine.profile import Profile
 from engine.redaction import redactor
 from engine.run_lock import SyncBusyError
+from engine.storage import StorageFullError
 
 EXIT_OK, EXIT_WARNINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 EXIT_BUSY = 75
+EXIT_STORAGE = 74
+"""A file of the profile cannot be written (a full disk): sysexits' EX_IOERR."""
 log = logging.getLogger("msext.cli")
 
 
@@ -110,8 +113,26 @@ def _require_existing(paths: ProfilePaths, args: argparse.Namespace) -> None:
     )
 
 
+def _not_utf8(arguments: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """What input is not UTF-8 text. Python hands such bytes over as lone surrogates, which
+    nothing downstream can print or save; said here once, they are bad input (exit 2)."""
+    named = [(f"argument {number}", text) for number, text in enumerate(arguments, 1)]
+    named += [(name, text) for name, text in environ.items() if name.startswith("MSEXT_")]
+    for name, text in named:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"{name} is not UTF-8 text (at character {error.start + 1}); use UTF-8"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    problem = _not_utf8(arguments, os.environ)
+    if problem:
+        print(f"msext: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args = build_parser().parse_args(arguments)
     profile: Profile | None = None
     try:
         paths = ProfilePaths.for_profile(_profile_name(args))
@@ -121,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args, profile)
     except UserError as error:
         print(f"msext: {redactor.redact(str(error))}", file=sys.stderr)
-        return EXIT_BUSY if isinstance(error, SyncBusyError) else EXIT_BAD_INPUT
+        if isinstance(error, SyncBusyError):
+            return EXIT_BUSY
+        return EXIT_STORAGE if isinstance(error, StorageFullError) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as error:

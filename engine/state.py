@@ -22,6 +22,7 @@ from engine.errors import UserError
 from engine.mailbox.base import ChangePage, FolderKind, MailboxItem
 from engine.reconcile import Link
 from engine.rules import Origin
+from engine.storage import storage_error
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -159,18 +160,27 @@ class StateStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = path
-        try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as error:
-            raise UserError(f"cannot open the state database {path}: {error}") from None
-        self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        if str(path) != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-            Path(path).chmod(0o600)
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        self._migrate()
+        with self._translated():
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+                Path(path).chmod(0o600)
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """A full disk or a damaged file as one line naming the database (engine.storage)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            translated = storage_error(error, self.path)
+            if translated is None:
+                raise
+            raise translated from None
 
     def _migrate(self) -> None:
         with self._lock:
@@ -188,17 +198,20 @@ class StateStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """One atomic step; after a failed statement or commit (a full disk) SQLite may have
+        rolled back already, so the rollback is only asked of an open transaction."""
+        with self._lock, self._translated():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._translated():
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ import tomli_w
 from console.commands.output import emit, emit_json
 from engine.errors import SettingsError, UserError
 from engine.profile import Profile
-from engine.settings.store import flat_keys
+from engine.settings.store import MAX_CONFIG_BYTES, MAX_REPAIR_BYTES, flat_keys
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -46,7 +46,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def show_settings(args: argparse.Namespace, profile: Profile) -> int:
-    settings = profile.settings
+    """Also shows a file grown larger than msext reads, so that it can be mended."""
+    settings = profile.store.load(limit=MAX_REPAIR_BYTES)
     document = settings.model_dump(mode="json", exclude_none=True)
     overridden = sorted(flat_keys(profile.store.env_overrides()))
     if args.json:
@@ -59,6 +60,11 @@ def show_settings(args: argparse.Namespace, profile: Profile) -> int:
         )
         return 0
     emit(f"# {profile.store.path}")
+    if profile.store.too_large():
+        emit(
+            f"# this file is larger than the {MAX_CONFIG_BYTES:,} bytes msext reads: shrink it"
+            " with msext config unset KEY"
+        )
     for key in overridden:
         emit(f"# {key} is overridden by the environment")
     emit(tomli_w.dumps(document).rstrip())

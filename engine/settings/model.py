@@ -13,7 +13,15 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from engine.net.limits import DEFAULT_MAX_RESPONSE_MIB, MIB, HttpLimits
 from engine.net.origins import INSECURE_MESSAGE, is_encrypted_or_local
@@ -24,6 +32,10 @@ MIN_SYNC_INTERVAL_MINUTES = 10
 
 _EMAIL = re.compile(r"^[^@\s\"<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _DISCOURAGED_ACCOUNTS = ("administrator", "admin", "domain admins")
+MAX_TEXT_LENGTH = 256
+MAX_EMAIL_LENGTH = 254
+"""RFC 5321's limit on a forward path."""
+MAX_RECIPIENTS = 100
 
 
 class FieldRuleError(ValueError):
@@ -36,6 +48,10 @@ class FieldRuleError(ValueError):
 
 def _check_email(value: str) -> str:
     value = value.strip()
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValueError(
+            f"is too long for an e-mail address (at most {MAX_EMAIL_LENGTH} characters)"
+        )
     if not _EMAIL.match(value):
         raise ValueError("must be an e-mail address like name@example.com")
     return value.lower()
@@ -69,6 +85,8 @@ def _check_secret_ref(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
+"""Names, ids and versions: bounded, so that no value makes the file too large to read."""
 Url = Annotated[str, AfterValidator(_check_url)]
 CredentialUrl = Annotated[str, AfterValidator(_check_credential_url)]
 SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
@@ -151,7 +169,7 @@ class ExchangeGeneral(_Section):
     mailbox_api: MailboxApi = MailboxApi.EWS
     ews_url: CredentialUrl | None = None
     autodiscover_email: Email | None = None
-    sync_account: str = ""
+    sync_account: Text = ""
     secret: SecretRef | None = None
     auth_type: AuthType = AuthType.NTLM
     exchange_version: ExchangeVersion = ExchangeVersion.AUTO
@@ -162,13 +180,13 @@ class ExchangeGeneral(_Section):
     """Each request's overall deadline, and the longest wait for a throttling server."""
     max_response_mib: int = Field(default=DEFAULT_MAX_RESPONSE_MIB, ge=1, le=1024)
     """The most msext reads of one answer; a larger one fails its request."""
-    oauth_tenant_id: str | None = None
-    oauth_client_id: str | None = None
+    oauth_tenant_id: Text | None = None
+    oauth_client_id: Text | None = None
     oauth_token_url: CredentialUrl | None = None
     """The app registration's token endpoint; empty means Microsoft's for the tenant id."""
     graph_url: CredentialUrl = "https://graph.microsoft.com/v1.0"
     """Microsoft Graph's base URL (another one for national clouds)."""
-    error_recipients: list[Email] = Field(default_factory=list)
+    error_recipients: list[Email] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
     @field_validator("sync_account")
     @classmethod
@@ -342,7 +360,7 @@ class OutlookUser(_Section):
     """What is known of a user's Outlook extension, and their choices in its Options."""
 
     installed: bool = False
-    version: str | None = None
+    version: Text | None = None
     contact_integration: bool = False
     """Options > Contacts > "Enable contact integration" (R12)."""
     contact_scope: ContactScope = ContactScope.OWNED
@@ -366,8 +384,8 @@ class PsaSettings(_Section):
     """Base of the links to PSA records written into mailbox items (R15)."""
     rest_url: CredentialUrl | None = None
     """Where zone discovery asks (e.g. https://webservices.example.com/ATServicesRest/)."""
-    rest_username: str | None = None
-    rest_integration_code: str | None = None
+    rest_username: Text | None = None
+    rest_integration_code: Text | None = None
     rest_secret: SecretRef | None = None
     rest_timeout_seconds: int = Field(default=30, ge=5, le=300)
     """Each API request's overall deadline."""
@@ -407,7 +425,7 @@ class SandboxSettings(_Section):
 
 
 class ConsoleSettings(_Section):
-    keymap: dict[str, str] = Field(default_factory=dict)
+    keymap: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_TEXT_LENGTH)
     """Binding id -> keys, applied with ``App.set_keymap``."""
     tour_seen: bool = False
 

@@ -2,18 +2,33 @@
 
 The file holds what the administrator saved; ``MSEXT_SECTION__KEY`` environment variables
 override it for one process and are never written back. A save validates first, keeps the
-previous file as ``config.toml.bak``, writes a temporary file (mode 0600) and renames it
-over the old one, so a crash leaves either the old or the new file, never half of one.
+previous file as ``config.toml.bak`` when it was good, writes a temporary file (mode 0600)
+and renames it over the old one, so a crash leaves either the old or the new file, never
+half of one. Saves hold an exclusive ``flock`` on ``config.toml.lock`` for their whole
+read-modify-write, so concurrent ``config set`` calls from several processes each keep
+their key.
+
+A file can still lose its end outside msext (a copy cut short, a restore from a full
+disk), and TOML read up to any line boundary is usually valid TOML: the settings it lost
+would silently fall back to their defaults. So msext writes a first line saying so and a
+last line marking the end, and refuses a file that has the first without the last. A
+checksum would catch more, but would also refuse every hand edit; the marker keeps the file
+editable (anything above the last line) while catching truncation, the damage TOML cannot
+see. A file written by hand without the first line is taken as it is.
+
+A save never writes a file larger than msext reads, so every command keeps working; a file
+made too large elsewhere can still be shown and shrunk with ``config unset``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-import shutil
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +42,11 @@ from engine.settings.model import FieldRuleError, Settings
 
 ENV_PREFIX = "MSEXT_"
 MAX_CONFIG_BYTES = 1024 * 1024
+"""What every command reads; a save never writes more."""
+MAX_REPAIR_BYTES = 32 * MAX_CONFIG_BYTES
+"""What ``config show`` and ``config unset`` still read, so a file too large can be mended."""
+FIRST_LINE = "# msext settings: keep the last line, it shows that the file is whole"
+LAST_LINE = "# end of msext settings"
 
 
 class SettingsStore:
@@ -47,24 +67,47 @@ class SettingsStore:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def read_document(self) -> dict[str, Any]:
+    def read_document(self, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
         """The saved file as data; an absent file is an empty configuration."""
         try:
-            raw = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                raw = handle.read(limit + 1)
         except FileNotFoundError:
             return {}
         except OSError as error:
             raise UserError(f"cannot read {self.path}: {error.strerror}") from None
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise UserError(f"{self.path} is larger than 1 MiB; it is not a config file of ours")
-        try:
-            return tomllib.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as error:
+        if len(raw) > limit:
             raise UserError(
-                f"{self.path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
-            ) from None
+                f"{self.path} is larger than {limit // MAX_CONFIG_BYTES} MiB, more than msext"
+                " reads; shrink it with: msext config show, then msext config unset KEY"
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise self._damaged(f"is not UTF-8 text (byte {error.start})") from None
+        try:
+            document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise UserError(f"{self.path} is not valid TOML: {error}") from None
+            raise self._damaged(f"is not valid TOML ({error})") from None
+        if text.startswith(FIRST_LINE) and f"\n{LAST_LINE}\n" not in text:
+            raise self._damaged(f"is cut short (its last line, {LAST_LINE!r}, is missing)")
+        return document
+
+    def too_large(self) -> bool:
+        """Whether the file is over the size every command reads (``config show`` says so)."""
+        try:
+            return self.path.stat().st_size > MAX_CONFIG_BYTES
+        except FileNotFoundError:
+            return False
+
+    def _damaged(self, what: str) -> UserError:
+        """A damaged file: the one line names it and the last good one, when there is one."""
+        remedy = (
+            f"; the last good one is {self.backup_path.name}: cp {self.backup_path} {self.path}"
+            if self.backup_path.exists()
+            else f"; fix it, or remove it to start from the defaults (no {self.backup_path.name})"
+        )
+        return UserError(f"{self.path} {what}{remedy}")
 
     def env_overrides(self) -> dict[str, Any]:
         """Values the environment sets, nested like the file (``MSEXT_A__B`` -> a.b)."""
@@ -77,9 +120,9 @@ class SettingsStore:
         source.env_vars = {key.lower(): value for key, value in self._environ.items()}
         return source()
 
-    def load(self) -> Settings:
+    def load(self, limit: int = MAX_CONFIG_BYTES) -> Settings:
         """The effective settings: the saved file with the environment's overrides on top."""
-        document = _deep_merge(self.read_document(), self.env_overrides())
+        document = _deep_merge(self.read_document(limit), self.env_overrides())
         return validate(document, origin=f"{self.path} and {ENV_PREFIX}* variables")
 
     def load_saved(self) -> Settings:
@@ -87,34 +130,70 @@ class SettingsStore:
         return validate(self.read_document(), origin=str(self.path))
 
     def save(self, settings: Settings) -> None:
-        """Validate again, then replace the file atomically, keeping a backup of the old one."""
-        document = settings.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-        validate(document, origin="the new settings")
-        self.paths.ensure()
-        if self.path.exists():
-            shutil.copyfile(self.path, self.backup_path)
-            self.backup_path.chmod(0o600)
-        _write_atomically(self.path, tomli_w.dumps(document).encode("utf-8"))
+        """Validate again, then replace the file atomically, keeping the last good one."""
+        with self._locked():
+            self._save(settings)
 
     def set_value(self, key: str, raw: str) -> Settings:
         """Set one dotted key from text; nothing is saved when the result breaks a rule."""
         path = key.split(".")
         value = parse_value(path, raw)
-        document = self.read_document()
-        _assign(document, path, value)
-        settings = validate(document, origin=key)
-        self.save(settings)
+        with self._locked():
+            document = self.read_document()
+            _assign(document, path, value)
+            settings = validate(document, origin=key)
+            self._save(settings)
         return settings
 
     def unset_value(self, key: str) -> Settings:
-        """Return one dotted key to its default."""
+        """Return one dotted key to its default; works on a file grown too large, as long
+        as the result is smaller (the way to mend it)."""
         path = key.split(".")
         field_annotation(path)
-        document = self.read_document()
-        _remove(document, path)
-        settings = validate(document, origin=key)
-        self.save(settings)
+        with self._locked():
+            document = self.read_document(limit=MAX_REPAIR_BYTES)
+            _remove(document, path)
+            settings = validate(document, origin=key)
+            self._save(settings, shrinking=self.too_large())
         return settings
+
+    def _save(self, settings: Settings, shrinking: bool = False) -> None:
+        document = settings.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        validate(document, origin="the new settings")
+        content = f"{FIRST_LINE}\n{tomli_w.dumps(document)}{LAST_LINE}\n".encode()
+        if len(content) > MAX_CONFIG_BYTES and not (
+            shrinking and len(content) < self.path.stat().st_size
+        ):
+            raise UserError(
+                f"the settings would take {len(content):,} bytes, more than the"
+                f" {MAX_CONFIG_BYTES:,} msext reads; nothing saved"
+            )
+        self.paths.ensure()
+        self._keep_last_good()
+        _write_atomically(self.path, content)
+
+    def _keep_last_good(self) -> None:
+        """Copy the current file to ``config.toml.bak`` if it is whole and valid; a damaged
+        file never replaces the last good one."""
+        try:
+            validate(self.read_document(), origin=str(self.path))
+            good = self.path.read_bytes()
+        except (UserError, FileNotFoundError):
+            return
+        _write_atomically(self.backup_path, good)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the profile's settings lock (``config.toml.lock``) across processes."""
+        self.paths.ensure()
+        descriptor = os.open(
+            self.path.with_name("config.toml.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600
+        )
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
 
 
 def validate(document: Mapping[str, Any], origin: str) -> Settings:

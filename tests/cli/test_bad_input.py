@@ -147,3 +147,76 @@ async def test_bad_value_in_the_console_is_shown_and_not_saved(
         assert says in str(problem.render()) and str(problem.render()).startswith("! ")
     profile.close()
     assert demo.config_file.read_bytes() == before
+
+
+def test_a_config_cut_short_is_refused_naming_the_backup(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config file that lost its end (a crash while copying it, a full disk) but still
+    parses is not taken silently: every command says it is cut short and names
+    config.toml.bak, which a save keeps as the last good file."""
+    assert main(["--profile", "demo", "config", "set", "exchange.sync.days_back", "20"]) == 0
+    whole = demo.config_file.read_text(encoding="utf-8")
+    cut = whole[: whole.index("[users.")]
+    demo.config_file.write_text(cut, encoding="utf-8")
+    capsys.readouterr()
+    for argv in (["config", "check"], ["sync", "--once"], ["status"]):
+        code = main(["--profile", "demo", *argv])
+        out, err = capsys.readouterr()
+        assert code == 2, (argv, out, err)
+        text = out + err
+        assert "cut short" in text and "config.toml.bak" in text and "Traceback" not in text
+    backup = demo.config_file.with_name("config.toml.bak")
+    assert "[users." in backup.read_text(encoding="utf-8")
+    assert demo.config_file.read_text(encoding="utf-8") == cut
+
+
+def test_a_damaged_config_names_the_last_good_one(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config file that is no longer UTF-8 or TOML names config.toml.bak in its one line;
+    a save never replaces that backup with a damaged file."""
+    assert main(["--profile", "demo", "config", "set", "exchange.sync.days_back", "20"]) == 0
+    backup = demo.config_file.with_name("config.toml.bak").read_bytes()
+    for content in (b"\xff\xfe[exchange]", b"[exchange.sync\n"):
+        demo.config_file.write_bytes(content)
+        capsys.readouterr()
+        assert main(["--profile", "demo", "status"]) == 2
+        err = capsys.readouterr().err
+        assert "config.toml.bak" in err and err.count("\n") == 1
+    assert demo.config_file.with_name("config.toml.bak").read_bytes() == backup
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["config", "set", "exchange.general.sync_account", "svc-\udcff"],
+        ["doctor", "\udcffava"],
+        ["compare", "b\udce9n"],
+    ],
+    ids=["config set", "doctor", "compare"],
+)
+def test_an_argument_that_is_not_utf8_is_bad_input(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """Bytes that are not UTF-8 on the command line (Python hands them over as lone
+    surrogates) exit 2 with one line, not 70; nothing is saved."""
+    before = demo.config_file.read_bytes()
+    code = main(["--profile", "demo", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "UTF-8" in err and err.count("\n") == 1
+    assert demo.config_file.read_bytes() == before
+
+
+def test_a_damaged_state_database_is_one_line_naming_it(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A state database that is not SQLite any more (a copy gone wrong) exits 2 with one line
+    naming the file and what to do, for status and for sync."""
+    demo.state_db.parent.mkdir(parents=True, exist_ok=True)
+    demo.state_db.write_bytes(b"this is not a database " * 100)
+    for argv in (["status"], ["sync", "--once"]):
+        code = main(["--profile", "demo", *argv])
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert str(demo.state_db) in err and "damaged" in err and err.count("\n") == 1
