@@ -9,6 +9,7 @@ names it); 75 another sync of the profile is running (one line names it); 130 in
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -147,18 +148,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_STORAGE if isinstance(error, StorageFullError) else EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal_error(error, profile)
+        print(f"msext: {error.filename or 'a file'}: {error.strerror}", file=sys.stderr)
+        return EXIT_STORAGE
     except Exception as error:
-        log.exception("internal error")
-        where = profile.paths.log_file if profile else "the log file"
-        print(
-            f"msext: internal error: {redactor.redact(str(error)) or type(error).__name__}"
-            f" (details in {where})",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error(error, profile)
     finally:
         if profile is not None:
             profile.close()
+
+
+def _internal_error(error: Exception, profile: Profile | None) -> int:
+    """A bug: the traceback goes to the log, one line to stderr."""
+    log.exception("internal error")
+    where = profile.paths.log_file if profile else "the log file"
+    print(
+        f"msext: internal error: {redactor.redact(str(error)) or type(error).__name__}"
+        f" (details in {where})",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,19 @@ from engine.redaction import redactor
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _TRACEBACKS = logging.Formatter()
+
+
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The profile's log file; a record it cannot write (a full disk) is dropped quietly.
+
+    logging's default prints a traceback on stderr for each such record; the run that
+    cannot write reports the disk itself in one line, and the log goes on once there is
+    space again.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -65,9 +79,7 @@ def configure_logging(paths: ProfilePaths, level: int = logging.INFO) -> None:
         if getattr(handler, "_msext", False):
             root.removeHandler(handler)
             handler.close()
-    handler = logging.handlers.RotatingFileHandler(
-        paths.log_file, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
-    )
+    handler = LogFile(paths.log_file, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
     handler._msext = True  # type: ignore[attr-defined]
     handler.setFormatter(RedactingFormatter(_FORMAT))
     root.addHandler(handler)

@@ -10,6 +10,7 @@ pid and start time into the file, for the line the next run shows.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -61,8 +62,10 @@ class RunLock:
                 raise self._busy(holder)
             time.sleep(POLL_SECONDS)
         handle.truncate(0)
-        handle.write(f"{os.getpid()} {int(time.time())}\n")
-        handle.flush()
+        # Unbuffered: a note for the next run's message that a full disk cannot write is
+        # dropped whole (the run reports the disk), never left to fail again at release.
+        with contextlib.suppress(OSError):
+            os.write(handle.fileno(), f"{os.getpid()} {int(time.time())}\n".encode())
         self._file = handle
 
     def release(self) -> None:

@@ -70,6 +70,7 @@ from engine.reconcile import (
 from engine.rules import Origin
 from engine.settings.model import ImportMode, Settings, TodoFolder
 from engine.state import EventDraft, StateStore, UserRun, UserState
+from engine.storage import StorageFullError
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,7 @@ class Runner:
         events: SimpleQueue[Progress | UserResult] = SimpleQueue()
         results: list[UserResult] = []
         workers = max(1, min(self.settings.exchange.sync.workers, len(users) or 1))
+        jobs: list[_UserSync] = []
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msext-sync") as pool:
             for resource in users:
                 job = _UserSync(
@@ -267,6 +269,7 @@ class Runner:
                     events.put,
                     allow_mass_delete=resource.id in allow_mass_delete,
                 )
+                jobs.append(job)
                 pool.submit(job.run_guarded)
             while len(results) < len(users):
                 try:
@@ -280,6 +283,9 @@ class Runner:
                     )
                 else:
                     yield event
+        full = next((job.storage_full for job in jobs if job.storage_full), None)
+        if full is not None:
+            raise full
         results.sort(key=lambda result: result.name.lower())
         result = RunResult(run_id, dry_run, results)
         if run_id is not None:
@@ -410,6 +416,8 @@ class _UserSync:
         """Whether a pull in this run had to start a folder afresh."""
         self.deadline = float("inf")
         """When this user's time is up (monotonic); set when the user's turn comes."""
+        self.storage_full: StorageFullError | None = None
+        """The state could not be written (a full disk): the whole run fails with it."""
 
     def progress(self, phase: str, done: int = 0, total: int = 0, message: str = "") -> None:
         self.emit(Progress(self.uid, self.resource.name, phase, done, total, message))
@@ -419,6 +427,9 @@ class _UserSync:
         self.deadline = monotonic() + self.runner.settings.exchange.sync.user_time_limit_seconds
         try:
             self.run()
+        except StorageFullError as error:
+            self.storage_full = error
+            self.fail(str(error), "error", "storage")
         except (ThrottledError, TimeLimitError) as error:
             self.fail(str(error), "deferred")
         except MailboxError as error:
@@ -427,7 +438,12 @@ class _UserSync:
             log.exception("sync of user %s failed", self.uid)
             self.fail(f"internal error: {error}", "error", "internal")
         finally:
-            self.finish(started)
+            try:
+                self.finish(started)
+            except StorageFullError as error:
+                self.storage_full = self.storage_full or error
+            # Always, or the run would wait for this user for ever.
+            self.emit(self.result)
 
     def out_of_time(self) -> bool:
         return monotonic() >= self.deadline
@@ -481,7 +497,6 @@ class _UserSync:
                         finished_at=finished,
                     )
                 )
-        self.emit(self.result)
 
     # -- the steps -------------------------------------------------------------------------
 
