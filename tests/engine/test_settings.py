@@ -183,7 +183,8 @@ def test_one_mailbox_for_two_resources_is_refused() -> None:
 
 
 def test_set_value_saves_atomically_with_a_backup(store: SettingsStore) -> None:
-    """A save writes mode 0600, keeps the previous file as .bak and leaves no temporary file."""
+    """A save writes mode 0600, keeps the previous file as .bak and leaves no temporary file
+    (the lock file that serializes saves stays)."""
     store.set_value("exchange.sync.interval_minutes", "15")
     first = store.path.read_text()
     store.set_value("exchange.sync.interval_minutes", "20")
@@ -194,6 +195,7 @@ def test_set_value_saves_atomically_with_a_backup(store: SettingsStore) -> None:
     assert sorted(p.name for p in store.path.parent.iterdir()) == [
         "config.toml",
         "config.toml.bak",
+        "config.toml.lock",
         "secrets",
     ]
 
