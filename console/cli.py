@@ -95,11 +95,15 @@ def run_demo(args: argparse.Namespace, profile: Profile) -> int:
 
 
 def _profile_name(args: argparse.Namespace) -> str:
+    """``--profile``, else ``$MSEXT_PROFILE``: a sandbox serves the profile named either way.
+    ``msext demo`` alone is the demo profile whatever the environment says (it may start a
+    profile afresh); ``msext sandbox`` without a name serves the demo's."""
     if args.profile:
         return args.profile
-    if args.handler in (run_demo, sandbox.run_sandbox):
+    if args.handler is run_demo:
         return DEMO_PROFILE
-    return os.environ.get("MSEXT_PROFILE", DEFAULT_PROFILE)
+    default = DEMO_PROFILE if args.handler is sandbox.run_sandbox else DEFAULT_PROFILE
+    return os.environ.get("MSEXT_PROFILE", default)
 
 
 def _require_existing(paths: ProfilePaths, args: argparse.Namespace) -> None:

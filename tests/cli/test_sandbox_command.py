@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from engine.demo import SECRET_NAME
+from engine.paths import ProfilePaths
 from engine.psa.rest_client import PsaRestClient, every
+from engine.settings.secrets import resolve_secret, write_secret_file
 from tests.conftest import copy_profiles
 
 
@@ -60,3 +64,41 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
         process.terminate()
         process.wait(timeout=20)
     assert process.returncode == 0
+
+
+def _sandbox_password(env: dict[str, str], *args: str) -> str:
+    """The service account's password the sandbox of ``args``' profile prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", *args, "sandbox", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else ""
+        return json.loads(line)["password"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_a_profiles_sandbox_serves_that_profile(demo_template: Path, isolated_dirs: Path) -> None:
+    """A second sandbox profile beside the demo: `msext --profile other sandbox` and
+    `MSEXT_PROFILE=other msext sandbox` serve its own emulator (its own service account
+    secret), never the demo's; without either, the demo's."""
+    copy_profiles(demo_template, isolated_dirs)
+    demo = ProfilePaths.for_profile("demo")
+    other = ProfilePaths.for_profile("other")
+    for source, target in (
+        (demo.config_dir, other.config_dir),
+        (demo.data_dir, other.data_dir),
+    ):
+        shutil.copytree(source, target)
+    write_secret_file(other, SECRET_NAME, "other-profiles-secret")
+    env = dict(os.environ)
+    assert _sandbox_password(env, "--profile", "other") == "other-profiles-secret"
+    assert _sandbox_password(env | {"MSEXT_PROFILE": "other"}) == "other-profiles-secret"
+    assert _sandbox_password(env) == resolve_secret(f"file:{SECRET_NAME}", demo)
