@@ -194,7 +194,7 @@ def _exchange_checks(
         return
     yield _resolves(connector, address, titles["resolves"])
     mailbox = connector.open(address)
-    runner = Runner(profile.settings, profile.psa, profile.state, connector)
+    runner = Runner(profile.settings, profile.psa, profile.state, connector, profile.installation)
     policy, kinds = runner.policy(user, allow_mass_delete=False)
     folders = runner.folders(kinds, policy)
     if graph:

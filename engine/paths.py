@@ -73,6 +73,12 @@ class ProfilePaths:
         return self.config_dir / "secrets"
 
     @property
+    def installation_file(self) -> Path:
+        """This installation's id, written into every stamp (``engine.installation``); kept
+        beside the settings so that a lost state database keeps it."""
+        return self.config_dir / "installation-id"
+
+    @property
     def psa_db(self) -> Path:
         return self.data_dir / "psa.sqlite"
 

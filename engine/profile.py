@@ -7,6 +7,7 @@ from functools import cached_property
 from engine.capabilities import Comparison, UserRef, evaluate
 from engine.errors import UserError
 from engine.humanize import count
+from engine.installation import installation_id
 from engine.paths import ProfilePaths
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import Resource
@@ -74,6 +75,11 @@ class Profile:
     def reload(self) -> Settings:
         self._settings = None
         return self.settings
+
+    @cached_property
+    def installation(self) -> str:
+        """The id this installation stamps its mailbox items with."""
+        return installation_id(self.paths)
 
     @cached_property
     def psa(self) -> PsaSource:

@@ -20,6 +20,7 @@ from queue import Empty, SimpleQueue
 from time import monotonic
 
 from engine.capabilities import exchange_scope
+from engine.installation import Ownership, sort_out
 from engine.mailbox.base import (
     AccessDeniedError,
     CalendarContent,
@@ -34,7 +35,7 @@ from engine.mailbox.base import (
     MailboxItem,
     MailboxNotFoundError,
     NewItem,
-    StampRemoval,
+    StampChange,
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
@@ -42,6 +43,7 @@ from engine.mailbox.base import (
     WriteError,
     WriteResult,
     content_digest,
+    stamp_value,
     visible_time,
 )
 from engine.projection import Projection, project, rekey_origin
@@ -126,6 +128,8 @@ class UserResult:
         default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0}
     )
     skipped: int = 0
+    foreign: int = 0
+    """Items stamped by another msext installation, left alone (counted in ``skipped``)."""
     errors: int = 0
     pending: int = 0
     error_kind: str = ""
@@ -151,6 +155,7 @@ class UserResult:
             "message": self.message,
             **self.totals,
             "skipped": self.skipped,
+            "foreign": self.foreign,
             "errors": self.errors,
             "pending": self.pending,
             "mailbox_changes": dict(self.mailbox_counts),
@@ -214,12 +219,16 @@ class Runner:
         psa: PsaSource,
         state: StateStore,
         connector: MailboxConnector,
+        installation: str,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """``installation`` is the id this installation stamps its items with
+        (``engine.installation``)."""
         self.settings = settings
         self.psa = psa
         self.state = state
         self.connector = connector
+        self.installation = installation
         self.clock = clock
         self._changes_cache: dict[str, ChangeSummary] = {}
         self._changes_lock = threading.Lock()
@@ -418,6 +427,7 @@ class _UserSync:
         """When this user's time is up (monotonic); set when the user's turn comes."""
         self.storage_full: StorageFullError | None = None
         """The state could not be written (a full disk): the whole run fails with it."""
+        self.foreign_reported = False
 
     def progress(self, phase: str, done: int = 0, total: int = 0, message: str = "") -> None:
         self.emit(Progress(self.uid, self.resource.name, phase, done, total, message))
@@ -561,17 +571,23 @@ class _UserSync:
         """Reconcile and apply; after mailbox writes, pull again to confirm them. A dry run
         reports the plan and returns ``None``."""
         self.progress("plan")
-        mirror = self.overlay if self.overlay is not None else self.state.mirror(self.uid)
         links = self.state.links(self.uid)
-        psa = self.runner.psa_side(self.resource, self.policy, kinds, mirror, links)
-        plan = reconcile(psa, mirror, links, self.policy)
+        ownership = sort_out(
+            self.overlay if self.overlay is not None else self.state.mirror(self.uid),
+            {link.item_id for link in links.values()},
+            self.runner.installation,
+        )
+        self.report_foreign(ownership)
+        psa = self.runner.psa_side(self.resource, self.policy, kinds, ownership.own, links)
+        plan = reconcile(psa, ownership.own, links, self.policy)
         if self.dry_run:
             self.report_plan(plan)
             return None
         self.hold(plan, user_state)
         self.apply(mailbox, plan)
+        restamped = self.restamp_legacy(mailbox, ownership.legacy)
         self.check_time()
-        if plan.count(*WRITES_MAILBOX):
+        if plan.count(*WRITES_MAILBOX) or restamped:
             self.resynced = False
             for folder in folders:
                 self.pull(mailbox, folder)
@@ -580,6 +596,64 @@ class _UserSync:
                 # next reconcile would take their appointments out of the PSA (R10).
                 self.expand_series(mailbox, self.policy)
         return plan
+
+    def report_foreign(self, ownership: Ownership) -> None:
+        """Items another installation stamped are skipped, once a run, with one event."""
+        if not ownership.foreign or self.foreign_reported:
+            return
+        self.foreign_reported = True
+        report = ownership.report()
+        self.result.skipped += len(ownership.foreign)
+        self.result.foreign = len(ownership.foreign)
+        self.result.message = self.result.message or report
+        self.events.append(EventDraft(self.run_id, "foreign", "skipped", "invariant 2", report))
+
+    def restamp_legacy(self, mailbox: Mailbox, legacy: Sequence[MailboxItem]) -> int:
+        """This installation's items stamped before installations were named get its id in
+        their stamp (items this run updated got it with the update); how many were written."""
+        if self.cancel.is_set():
+            return 0
+        mirror = self.state.mirror(self.uid)
+        links = {link.item_id: link for link in self.state.links(self.uid).values()}
+        items = [
+            mirror[item.item_id]
+            for item in legacy
+            if item.item_id in mirror
+            and mirror[item.item_id].owner is None
+            and item.item_id in links
+            and links[item.item_id].key == item.stamp
+        ]
+        for start in range(0, len(items), WRITE_CHUNK):
+            chunk = items[start : start + WRITE_CHUNK]
+            changes = [
+                StampChange(
+                    item.item_id,
+                    item.change_key,
+                    item.folder,
+                    stamp_value(item.stamp or "", self.runner.installation),
+                )
+                for item in chunk
+            ]
+            put_items, put_links, events = [], [], []
+            for item, result in zip(chunk, mailbox.restamp(changes), strict=True):
+                event = EventDraft(
+                    self.run_id,
+                    "restamp",
+                    "done" if result.ok and result.change_key else "failed",
+                    "invariant 2",
+                    "stamped before installations were named: the stamp names this one now",
+                    key=item.stamp,
+                    item_id=item.item_id,
+                    error=None if result.ok else result.message or str(result.error),
+                )
+                events.append(event)
+                if result.ok and result.change_key:
+                    owned = replace(item, owner=self.runner.installation)
+                    put_items.append(replace(owned, change_key=result.change_key))
+                    put_links.append(replace(links[item.item_id], change_key=result.change_key))
+                    self.result.count("mailbox", "updated")
+            self.state.record(self.uid, put_links=put_links, put_items=put_items, events=events)
+        return len(items)
 
     def psa_touched(self, changes: ChangeSummary, kinds: frozenset) -> bool:
         if self.uid in changes.resource_ids:
@@ -720,7 +794,7 @@ class _UserSync:
                     "held": "yes" if action in plan.held else None,
                 }
             )
-        self.result.skipped = len(plan.held)
+        self.result.skipped += len(plan.held)
         if plan.guard:
             self.result.message = plan.guard
 
@@ -860,6 +934,7 @@ class _UserSync:
             change_key=result.change_key or "",
             folder=projection.folder,
             stamp=projection.key,
+            owner=self.runner.installation,
             is_appointment=calendar and projection.folder is FolderKind.CALENDAR,
             subject=content.subject if calendar else None,
             location=content.location if calendar else None,
@@ -871,7 +946,11 @@ class _UserSync:
 
     def create(self, mailbox: Mailbox, actions: list[Action]) -> None:
         items = [
-            NewItem(action.projection.folder, action.projection.key, action.projection.content)
+            NewItem(
+                action.projection.folder,
+                stamp_value(action.projection.key, self.runner.installation),
+                action.projection.content,
+            )
             for action in actions
             if action.projection is not None
         ]
@@ -901,6 +980,7 @@ class _UserSync:
                 action.change_key or "",
                 action.projection.folder,
                 action.projection.content,
+                stamp_value(action.projection.key, self.runner.installation),
             )
             for action in actions
             if action.projection is not None
@@ -973,17 +1053,19 @@ class _UserSync:
         """Invariant 2: a copy a person made their own loses its stamp, and is theirs."""
         mirror = self.state.mirror(self.uid)
         removals = [
-            StampRemoval(
+            StampChange(
                 action.item_id or "", action.change_key or "", mirror[action.item_id or ""].folder
             )
             for action in actions
         ]
-        results = mailbox.unstamp(removals)
+        results = mailbox.restamp(removals)
         put_items, events = [], []
         for action, result in zip(actions, results, strict=True):
             if result.ok and result.change_key:
                 item = mirror[action.item_id or ""]
-                put_items.append(replace(item, stamp=None, change_key=result.change_key))
+                put_items.append(
+                    replace(item, stamp=None, owner=None, change_key=result.change_key)
+                )
                 events.append(self.event(action, "done"))
                 self.result.count("mailbox", "updated")
             else:

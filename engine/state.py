@@ -78,6 +78,9 @@ MIGRATIONS: tuple[str, ...] = (
         user_id INTEGER NOT NULL, kind TEXT NOT NULL, day TEXT NOT NULL,
         sent_at INTEGER NOT NULL, PRIMARY KEY (user_id, kind, day));
     """,
+    # The installation that stamped an item; rows of earlier versions hold stamps written
+    # before installations were named, which NULL says.
+    "ALTER TABLE mirror ADD COLUMN owner TEXT;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -619,7 +622,7 @@ def _put_items(db: sqlite3.Connection, user_id: int, items: Iterable[MailboxItem
     db.executemany(
         "INSERT OR REPLACE INTO mirror(user_id, item_id, folder, change_key, stamp,"
         " is_appointment, subject, location, body, start, end, all_day, private, is_master,"
-        " master_id, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " master_id, digest, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 user_id,
@@ -638,6 +641,7 @@ def _put_items(db: sqlite3.Connection, user_id: int, items: Iterable[MailboxItem
                 int(item.is_master),
                 item.master_id,
                 item.digest,
+                item.owner,
             )
             for item in items
         ],
@@ -661,6 +665,7 @@ def _item(row: sqlite3.Row) -> MailboxItem:
         is_master=bool(row["is_master"]),
         master_id=row["master_id"],
         digest=row["digest"],
+        owner=row["owner"],
     )
 
 

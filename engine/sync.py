@@ -67,7 +67,9 @@ def sync(
         lock.acquire(wait)
     try:
         with exchange_connector(settings, profile.paths, secret) as connector:
-            runner = Runner(settings, profile.psa, profile.state, connector, clock=clock)
+            runner = Runner(
+                settings, profile.psa, profile.state, connector, profile.installation, clock=clock
+            )
             for event in runner.run(
                 users,
                 dry_run=dry_run,

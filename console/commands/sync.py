@@ -158,6 +158,7 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
                 "errors": last.errors if last else 0,
                 "last_error": state.last_error if state else None,
                 "guard": state.guard_detail if state else None,
+                "note": last.message if last and last.outcome == "ok" else None,
             }
         )
     runs = profile.state.runs(limit=1)
@@ -184,7 +185,7 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
     else:
         emit(
             table(
-                ("User", "Outcome", "Last attempt", "Pending", "Errors", "Last error"),
+                ("User", "Outcome", "Last attempt", "Pending", "Errors", "Last error or note"),
                 [
                     (
                         row["name"],
@@ -192,7 +193,7 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
                         str(row["last_attempt_at"] or "never"),
                         str(row["pending"]),
                         str(row["errors"]),
-                        str(row["guard"] or row["last_error"] or ""),
+                        str(row["guard"] or row["last_error"] or row["note"] or ""),
                     )
                     for row in report
                 ],

@@ -28,6 +28,24 @@ PRIVATE_SENSITIVITIES = frozenset({"Private", "Confidential"})
 STAMP_PROPERTY_SET = "7f3c1d52-9a4e-4b7e-8a61-5d2c0e9b4f17"
 STAMP_PROPERTY_NAME = "msextPsaRecord"
 """The named MAPI property holding the PSA record key on every item the engine creates."""
+STAMP_OWNER_SEPARATOR = "@"
+"""A stamp reads ``<record key>@<installation id>``: two msext installations that sync the
+same mailboxes (two profiles, a test beside production) never take each other's items for
+their own. Stamps written before installations were named hold the record key alone."""
+
+
+def stamp_value(key: str, installation: str) -> str:
+    """The stamp property's value for a record key written by ``installation``."""
+    return f"{key}{STAMP_OWNER_SEPARATOR}{installation}"
+
+
+def parse_stamp(value: str | None) -> tuple[str | None, str | None]:
+    """(record key, installation) of a stamp property's value; (None, None) for no stamp,
+    (key, None) for a stamp written before installations were named."""
+    if not value:
+        return None, None
+    key, separator, installation = value.rpartition(STAMP_OWNER_SEPARATOR)
+    return (key, installation or None) if separator else (value, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +53,10 @@ class MailboxItem:
     """One item as a pull reports it.
 
     ``stamp`` is the PSA record key the engine wrote on items it created; ``None`` means a
-    person created the item. For private items ``subject``, ``location`` and ``body`` are
-    always ``None``: they are dropped at the adapter so that nothing downstream can leak
-    them (R05).
+    person created the item. ``owner`` is the msext installation that wrote the stamp
+    (``None`` on a stamp written before installations were named). For private items
+    ``subject``, ``location`` and ``body`` are always ``None``: they are dropped at the
+    adapter so that nothing downstream can leak them (R05).
     """
 
     item_id: str
@@ -57,6 +76,7 @@ class MailboxItem:
     """Set on an occurrence of a recurring series: the series' item id."""
     digest: str = ""
     """A hash of the fields the engine writes, to tell a person's edit from ours."""
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,17 +207,21 @@ def _digest(*parts: str) -> str:
 class NewItem:
     folder: FolderKind
     stamp: str
+    """The stamp property's value (:func:`stamp_value`)."""
     content: Content
 
 
 @dataclass(frozen=True, slots=True)
 class ItemChange:
-    """An update of an item the engine created; ``change_key`` guards against lost edits."""
+    """An update of an item the engine created; ``change_key`` guards against lost edits.
+    The stamp is written again with the content, so a stamp written before installations
+    were named names this one after its next update."""
 
     item_id: str
     change_key: str
     folder: FolderKind
     content: Content
+    stamp: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +235,15 @@ class TimeChange:
 
 
 @dataclass(frozen=True, slots=True)
-class StampRemoval:
-    """Clear the PSA stamp of a copy a person made their own; nothing else is touched."""
+class StampChange:
+    """Rewrite an item's stamp, nothing else: ``value`` ``None`` clears it (a copy a person
+    made their own), a value names this installation on a stamp written before
+    installations were named."""
 
     item_id: str
     change_key: str
     folder: FolderKind
+    value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +379,7 @@ class Mailbox(Protocol):
 
     def move(self, changes: Sequence[TimeChange]) -> list[WriteResult]: ...
 
-    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]: ...
+    def restamp(self, items: Sequence[StampChange]) -> list[WriteResult]: ...
 
     def delete(self, items: Sequence[ItemRef]) -> list[WriteResult]:
         """Move items the engine created to Deleted Items (never a hard delete)."""

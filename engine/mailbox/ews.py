@@ -73,7 +73,7 @@ from engine.mailbox.base import (
     MailboxItem,
     MailboxNotFoundError,
     NewItem,
-    StampRemoval,
+    StampChange,
     SyncStateExpiredError,
     ThrottledError,
     TimeChange,
@@ -84,6 +84,7 @@ from engine.mailbox.base import (
     contact_digest,
     content_digest,
     ews_id,
+    parse_stamp,
 )
 from engine.mailbox.ews_protocol import (
     ConnectionCredentials,
@@ -544,9 +545,9 @@ class EwsMailbox:
             return []
         pairs = []
         for change in changes:
-            model = _model(change.folder, change.content, self.account)
+            model = _model(change.folder, change.content, self.account, stamp=change.stamp)
             model.id, model.changekey = change.item_id, change.change_key
-            pairs.append((model, _WRITTEN_FIELDS[change.folder]))
+            pairs.append((model, [*_WRITTEN_FIELDS[change.folder], STAMP]))
         answers = self._update(pairs)
         return [
             _write_result(answer, content_digest(change.content, change.folder), change.item_id)
@@ -575,8 +576,9 @@ class EwsMailbox:
             for change, answer in zip(changes, answers, strict=True)
         ]
 
-    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]:
-        """The stamp property deleted (exchangelib sends DeleteItemField for ``None``)."""
+    def restamp(self, items: Sequence[StampChange]) -> list[WriteResult]:
+        """The stamp property set, or deleted (exchangelib sends DeleteItemField for
+        ``None``)."""
         if not items:
             return []
         pairs = [
@@ -585,7 +587,7 @@ class EwsMailbox:
                     account=self.account,
                     id=item.item_id,
                     changekey=item.change_key,
-                    **{STAMP: None},
+                    **{STAMP: item.value},
                 ),
                 [STAMP],
             )
@@ -745,7 +747,7 @@ def _model(folder: FolderKind, content: Content, account: Account, stamp: str | 
 
 def to_mailbox_item(folder: FolderKind, item: Any) -> MailboxItem:
     """What reconcile may know of a pulled item: a private one loses all but its times."""
-    stamp = getattr(item, STAMP, None) or None
+    stamp, owner = parse_stamp(getattr(item, STAMP, None))
     if folder is FolderKind.CONTACTS:
         email = item.email_addresses[0].email if item.email_addresses else None
         phone = next(
@@ -761,6 +763,7 @@ def to_mailbox_item(folder: FolderKind, item: Any) -> MailboxItem:
             change_key=item.changekey,
             folder=folder,
             stamp=stamp,
+            owner=owner,
             is_appointment=False,
             digest=contact_digest(
                 item.given_name, item.surname, item.company_name, email, phone, item.job_title
@@ -778,6 +781,7 @@ def to_mailbox_item(folder: FolderKind, item: Any) -> MailboxItem:
         change_key=item.changekey,
         folder=folder,
         stamp=stamp,
+        owner=owner,
         is_appointment=folder is FolderKind.CALENDAR,
         subject=None if private else item.subject,
         location=None if private else location,

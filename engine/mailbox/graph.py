@@ -28,7 +28,7 @@ from engine.mailbox.base import (
     ItemRef,
     MailboxItem,
     NewItem,
-    StampRemoval,
+    StampChange,
     SyncStateExpiredError,
     TimeChange,
     WriteError,
@@ -263,7 +263,12 @@ class GraphMailbox:
 
     def update(self, changes: Sequence[ItemChange]) -> list[WriteResult]:
         requests = [
-            self._patch(change.folder, change.item_id, change.change_key, item_json(change.content))
+            self._patch(
+                change.folder,
+                change.item_id,
+                change.change_key,
+                item_json(change.content, change.stamp),
+            )
             for change in changes
         ]
         return [
@@ -288,12 +293,21 @@ class GraphMailbox:
             for change, answer in zip(changes, self._write(requests), strict=True)
         ]
 
-    def unstamp(self, items: Sequence[StampRemoval]) -> list[WriteResult]:
-        """Graph cannot remove an extended property: the stamp is emptied, which every
+    def restamp(self, items: Sequence[StampChange]) -> list[WriteResult]:
+        """Graph cannot remove an extended property: a cleared stamp is emptied, which every
         reader takes for no stamp."""
-        cleared = {"singleValueExtendedProperties": [{"id": STAMP_PROPERTY, "value": ""}]}
         requests = [
-            self._patch(item.folder, item.item_id, item.change_key, cleared) for item in items
+            self._patch(
+                item.folder,
+                item.item_id,
+                item.change_key,
+                {
+                    "singleValueExtendedProperties": [
+                        {"id": STAMP_PROPERTY, "value": item.value or ""}
+                    ]
+                },
+            )
+            for item in items
         ]
         return [
             self._result(answer, item.folder, item.item_id, "")

@@ -20,6 +20,7 @@ from engine.mailbox.base import (
     MailboxItem,
     calendar_digest,
     contact_digest,
+    parse_stamp,
 )
 
 STAMP_PROPERTY = f"String {{{STAMP_PROPERTY_SET}}} Name {STAMP_PROPERTY_NAME}"
@@ -115,7 +116,9 @@ def is_series_member(event: dict[str, Any]) -> bool:
 
 
 def to_mailbox_item(folder: FolderKind, entry: dict[str, Any], stamp: str | None) -> MailboxItem:
-    """What reconcile may know of a pulled item: a private event loses all but its times."""
+    """What reconcile may know of a pulled item: a private event loses all but its times.
+    ``stamp`` is the stamp property's value."""
+    stamp, owner = parse_stamp(stamp)
     if folder is FolderKind.CONTACTS:
         emails = entry.get("emailAddresses") or []
         phones = entry.get("businessPhones") or []
@@ -124,6 +127,7 @@ def to_mailbox_item(folder: FolderKind, entry: dict[str, Any], stamp: str | None
             change_key=entry.get("changeKey", ""),
             folder=folder,
             stamp=stamp,
+            owner=owner,
             is_appointment=False,
             digest=contact_digest(
                 entry.get("givenName"),
@@ -146,6 +150,7 @@ def to_mailbox_item(folder: FolderKind, entry: dict[str, Any], stamp: str | None
         change_key=entry.get("changeKey", ""),
         folder=folder,
         stamp=stamp,
+        owner=owner,
         is_appointment=True,
         subject=None if private else subject,
         location=None if private else location,

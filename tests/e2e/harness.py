@@ -28,6 +28,9 @@ from exchangelib import UTC as EWS_UTC
 from exchangelib.version import EXCHANGE_2016
 
 from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, SERVICE_ACCOUNT, create_demo_profile
+from engine.installation import installation_id
+from engine.mailbox.base import parse_stamp
+from engine.mailbox.ews import STAMP
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.demo import DemoSize
@@ -53,6 +56,11 @@ SMALL = DemoSize(
 AVA = "ava.fischer@contoso.example"
 BEN = "ben.brooks@contoso.example"
 CHLOE = "chloe.reyes@contoso.example"
+
+
+def stamp_key(item: CalendarItem) -> str | None:
+    """The PSA record key an exchangelib item is stamped with, whoever stamped it."""
+    return parse_stamp(getattr(item, STAMP, None))[0]
 
 
 @dataclass
@@ -83,6 +91,19 @@ class Harness:
             harness.use_graph()
         return harness
 
+    def second_installation(self, name: str, days_later: int = 0) -> Harness:
+        """Another msext installation (its own profile and PSA, the demo data seeded
+        ``days_later``) syncing the same mailboxes over the same API; close this one only."""
+        paths = ProfilePaths.for_profile(name)
+        create_demo_profile(paths, today=date.today() + timedelta(days=days_later), size=SMALL)
+        write_secret_file(paths, "ews-service-account", self.secret)
+        other = Harness(paths, self.emulator, self.secret, graph=self.graph)
+        other.set("exchange.general.ews_url", self.emulator.url)
+        other.set("sandbox.enabled", "false")
+        if self.graph is not None:
+            other.point_at_graph()
+        return other
+
     def use_graph(self, certificate: str | None = None) -> None:
         """Reach the mailboxes through the Graph peer (people still edit them in Outlook,
         over EWS: one Exchange, two protocols); ``certificate`` is the one uploaded to the
@@ -94,14 +115,18 @@ class Harness:
             client_secret=self.secret,
             certificate=certificate,
         )
-        graph_url = self.graph.start()
+        self.graph.start()
         self.emulator.grant(SERVICE_ACCOUNT)
+        self.point_at_graph()
+
+    def point_at_graph(self) -> None:
+        assert self.graph is not None
         for key, value in (
             ("exchange.general.server_type", "office365"),
             ("exchange.general.oauth_tenant_id", DEMO_TENANT_ID),
             ("exchange.general.oauth_client_id", DEMO_CLIENT_ID),
             ("exchange.general.oauth_token_url", self.graph.token_url),
-            ("exchange.general.graph_url", graph_url),
+            ("exchange.general.graph_url", self.graph.url),
             ("exchange.general.mailbox_api", "graph"),
         ):
             self.set(key, value)
@@ -136,6 +161,10 @@ class Harness:
             if origin is not None:
                 found.append(row | {"description": description, "origin_key": origin})
         return found
+
+    @property
+    def installation(self) -> str:
+        return installation_id(self.paths)
 
     def set(self, key: str, value: str) -> None:
         Profile(self.paths).store.set_value(key, value)
@@ -199,7 +228,8 @@ class Harness:
         )
 
     def stamped(self, address: str, folder: str = "calendar") -> dict[str, list[dict]]:
-        """PSA key -> the items stamped with it, straight from the emulator's store."""
+        """PSA key -> the items stamped with it (by any installation), straight from the
+        emulator's store."""
         found: dict[str, list[dict]] = {}
         for item in self.emulator.items(address, folder):
             stamp = next(
@@ -210,8 +240,9 @@ class Harness:
                 ),
                 None,
             )
-            if stamp:
-                found.setdefault(stamp, []).append(item)
+            key, _ = parse_stamp(stamp)
+            if key:
+                found.setdefault(key, []).append(item)
         return found
 
     def person_appointment(

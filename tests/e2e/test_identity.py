@@ -3,6 +3,7 @@ the sync window, occurrences of a series, and a mailbox that changes or is share
 
 from __future__ import annotations
 
+from engine.mailbox.base import stamp_value
 from engine.mailbox.ews import STAMP
 from tests.e2e.harness import AVA, Harness
 
@@ -22,7 +23,8 @@ def test_a_stamped_copy_turned_into_another_meeting_is_the_persons(either_api: H
         for key, items in harness.stamped(AVA).items()
         if key.startswith("appointment:")
     )[0]
-    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: key})
+    stamp = stamp_value(key, harness.installation)
+    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: stamp})
     harness.settled()
     assert [item["item_id"] for item in harness.stamped(AVA)[key]] == [original["item_id"]]
     (kept,) = [item for item in harness.emulator.items(AVA) if item["item_id"] == copy.id]

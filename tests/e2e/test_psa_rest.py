@@ -8,12 +8,11 @@ from datetime import timedelta
 
 from exchangelib.protocol import close_connections
 
-from engine.mailbox.ews import STAMP
 from engine.psa.demo import DemoSize
 from engine.psa.model import RecordKind
 from engine.psa.rest import split_origin
 from engine.settings.secrets import write_secret_file
-from tests.e2e.harness import AVA, Harness
+from tests.e2e.harness import AVA, Harness, stamp_key
 
 
 def test_contacts_over_many_pages_with_a_429_in_the_middle_arrive_once() -> None:
@@ -66,7 +65,7 @@ def test_records_deleted_in_the_psa_during_a_run_are_no_ones_error() -> None:
         harness.settled()
         imported = {row["title"]: row["id"] for row in harness.imported()}
         key = sorted(k for k in harness.stamped(AVA) if k.startswith("appointment:"))[0]
-        moved = next(i for i in harness.outlook(AVA).calendar.all() if getattr(i, STAMP) == key)
+        moved = next(i for i in harness.outlook(AVA).calendar.all() if stamp_key(i) == key)
         moved.start += timedelta(days=1)
         moved.end += timedelta(days=1)
         moved.save(update_fields=["start", "end"])

@@ -10,12 +10,11 @@ import pytest
 from exchangelib import Contact
 from exchangelib.protocol import close_connections
 
-from engine.mailbox.ews import STAMP
 from engine.profile import Profile
 from engine.projection import PRIVATE_TITLE
 from engine.psa.model import RecordKind
 from engine.settings.model import ContactScope
-from tests.e2e.harness import AVA, BEN, CHLOE, Harness
+from tests.e2e.harness import AVA, BEN, CHLOE, Harness, stamp_key
 
 
 @pytest.fixture(
@@ -91,7 +90,7 @@ def test_outlook_time_change_moves_the_psa_appointment(harness: Harness) -> None
     harness.settled()
     key, _ = sorted(psa_key_items(harness, AVA, "appointment:").items())[0]
     account = harness.outlook(AVA)
-    item = next(i for i in account.calendar.all() if getattr(i, STAMP, None) == key)
+    item = next(i for i in account.calendar.all() if stamp_key(i) == key)
     item.start += timedelta(days=1)
     item.end += timedelta(days=1)
     item.save(update_fields=["start", "end"])
@@ -109,7 +108,7 @@ def test_outlook_subject_change_and_deletion_do_not_flow_back(harness: Harness) 
     harness.settled()
     items = sorted(psa_key_items(harness, AVA, "appointment:"))
     account = harness.outlook(AVA)
-    by_key = {getattr(i, STAMP, None): i for i in account.calendar.all()}
+    by_key = {stamp_key(i): i for i in account.calendar.all()}
     retitled, deleted = by_key[items[0]], by_key[items[1]]
     original = retitled.subject
     retitled.subject = "My own title"
