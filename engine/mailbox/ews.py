@@ -593,27 +593,28 @@ class EwsMailbox:
             )
             for item in items
         ]
-        answers = self._update(pairs)
+        # Only the stamp is sent: the item's own fields are not checked (a partial model
+        # without its start would be refused by clean()).
+        answers = self._send_update(pairs)
         return [
             _write_result(answer, "", item.item_id)
             for item, answer in zip(items, answers, strict=True)
         ]
 
     def _update(self, pairs: list[tuple[Any, list[str]]]) -> list[Any]:
-        return self._checked(
-            pairs,
-            lambda valid: self._call(
-                lambda: list(
-                    _UpdateItem(account=self.account, chunk_size=_CHUNK).call(
-                        items=valid,
-                        conflict_resolution=NEVER_OVERWRITE,
-                        message_disposition=SAVE_ONLY,
-                        send_meeting_invitations_or_cancellations=SEND_TO_NONE,
-                        suppress_read_receipts=True,
-                    )
+        return self._checked(pairs, self._send_update, model=lambda pair: pair[0])
+
+    def _send_update(self, pairs: list[tuple[Any, list[str]]]) -> list[Any]:
+        return self._call(
+            lambda: list(
+                _UpdateItem(account=self.account, chunk_size=_CHUNK).call(
+                    items=pairs,
+                    conflict_resolution=NEVER_OVERWRITE,
+                    message_disposition=SAVE_ONLY,
+                    send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+                    suppress_read_receipts=True,
                 )
-            ),
-            model=lambda pair: pair[0],
+            )
         )
 
     def _checked(
