@@ -10,7 +10,8 @@ Invariants this function keeps (each has a property test):
 1. no duplicates: a PSA record has at most one item; extra stamped copies are deleted, and
    an item found stamped but unlinked (after a crash or a lost state database) is adopted;
    a stamped copy whose content is none the engine wrote is a person's (they copied the
-   item in Outlook and made it another meeting): its stamp is cleared, never the item;
+   item in Outlook and made it another meeting): its stamp is cleared, never the item, and
+   so are all copies of a deleted record when no link says which one the engine made;
 2. only stamped items are updated or deleted in the mailbox; a person's appointment is
    changed only in its date and time (R16), and only imported records are deleted in the PSA;
 3. a private appointment reaches the PSA only as "Appointment" with date and time (R05);
@@ -307,14 +308,15 @@ class _Planner:
         self.compare(key, projection, current, link)
 
     def extra_copies(
-        self, key: str, kept: MailboxItem, copies: list[MailboxItem], written: set[str]
+        self, key: str, kept: MailboxItem | None, copies: list[MailboxItem], written: set[str]
     ) -> None:
-        """Copies of ``kept``: the engine's own (the content it wrote) are deleted; one whose
-        content the engine never wrote is a person's, and only loses its stamp."""
+        """Copies beside ``kept`` (the engine's item, if one still is): the engine's own (the
+        content it wrote) are deleted; one whose content the engine never wrote is a
+        person's, and only loses its stamp."""
         for copy in copies:
             if copy is kept:
                 continue
-            if copy.digest in written or copy.digest == kept.digest:
+            if kept is not None and (copy.digest in written or copy.digest == kept.digest):
                 self.add(
                     Verb.DELETE,
                     "invariant 1",
@@ -327,7 +329,7 @@ class _Planner:
                 self.add(
                     Verb.UNSTAMP,
                     "invariant 2",
-                    f"a copy of {kept.item_id} made into another appointment: the person's own",
+                    f"a copy of the item of {key} made into another appointment: the person's",
                     key=key,
                     item_id=copy.item_id,
                     change_key=copy.change_key,
@@ -421,10 +423,20 @@ class _Planner:
                 continue
             kind = _kind_of(key)
             link = self.links.get(key)
-            kept = next((item for item in copies if link and item.item_id == link.item_id), None)
-            if kept is not None and link is not None:
+            if link is not None:
+                # The engine's item is the linked one, or one holding what it wrote; the
+                # others (all of them, if the person deleted the engine's) are copies.
+                kept = next((item for item in copies if item.item_id == link.item_id), None)
+                kept = kept or next((item for item in copies if item.digest == link.digest), None)
                 self.extra_copies(key, kept, copies, {link.digest})
-                copies = [kept]
+                copies = [kept] if kept is not None else []
+            elif len({item.digest for item in copies}) > 1:
+                # No link (a lost state) and copies that differ: one may be a meeting a
+                # person made of a copy, and nothing tells which. None is deleted: all are
+                # the person's, as an unlinked item without a stamp would be.
+                self.handled_links.add(key)
+                self.extra_copies(key, None, copies, set())
+                continue
             for item in copies:
                 if not self.policy.in_window(item.start, item.end):
                     continue
