@@ -429,7 +429,12 @@ class _Planner:
                 kept = next((item for item in copies if item.item_id == link.item_id), None)
                 kept = kept or next((item for item in copies if item.digest == link.digest), None)
                 self.extra_copies(key, kept, copies, {link.digest})
-                copies = [kept] if kept is not None else []
+                if kept is None:
+                    # The link stays until the copies show unstamped (a failed unstamp
+                    # without it would leave a copy to be deleted as the record's item).
+                    self.handled_links.add(key)
+                    continue
+                copies = [kept]
             elif len({item.digest for item in copies}) > 1:
                 # No link (a lost state) and copies that differ: one may be a meeting a
                 # person made of a copy, and nothing tells which. None is deleted: all are
