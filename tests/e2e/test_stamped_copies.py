@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.mailbox.base import stamp_value
 from engine.mailbox.ews import STAMP
 from engine.psa.model import RecordKind, parse_record_key
 from tests.e2e.harness import AVA, Harness
@@ -24,7 +25,8 @@ def test_a_copy_made_into_another_meeting_outlives_the_deleted_record(
         for key, items in harness.stamped(AVA).items()
         if key.startswith("appointment:")
     )[0]
-    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: key})
+    stamp = stamp_value(key, harness.installation)
+    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: stamp})
     psa = harness.psa()
     try:
         psa.delete(RecordKind.APPOINTMENT, parse_record_key(key)[1])
