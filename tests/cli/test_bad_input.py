@@ -16,6 +16,7 @@ from console.screens.exchange import ExchangeScreen
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from tests.conftest import copy_profiles
+from tests.console.walk import settle
 
 BAD_VALUES: list[tuple[str, str, str]] = [
     # (key, value, a part of the message)
@@ -23,9 +24,9 @@ BAD_VALUES: list[tuple[str, str, str]] = [
     ("exchange.sync.interval_minutes", "0", "at least 10 minutes"),
     ("exchange.sync.interval_minutes", "-30", "at least 10 minutes"),
     ("exchange.sync.interval_minutes", "9", "at least 10 minutes"),
-    ("exchange.sync.interval_minutes", "ten", "integer"),
-    ("exchange.sync.interval_minutes", "", "integer"),
-    ("exchange.sync.interval_minutes", "15.5", "integer"),
+    ("exchange.sync.interval_minutes", "ten", "whole number"),
+    ("exchange.sync.interval_minutes", "", "whole number"),
+    ("exchange.sync.interval_minutes", "15.5", "whole number"),
     ("exchange.sync.interval_minutes", "9" * 400, ""),
     ("exchange.sync.workers", "0", ""),
     ("exchange.sync.workers", "11", ""),
@@ -54,7 +55,7 @@ BAD_VALUES: list[tuple[str, str, str]] = [
     ("exchange.general.impersonation", "false", "impersonation"),
     ("exchange.resources.1.mailbox", "no at sign", "e-mail"),
     ("exchange.resources.two.mailbox", "ben@contoso.example", ""),
-    ("outlook.limits.min_interval_minutes", "abc", "integer"),
+    ("outlook.limits.min_interval_minutes", "abc", "whole number"),
     ("sandbox.port", "70000", ""),
     ("exchange.sync.no_such_key", "1", "no_such_key"),
     ("nonsense", "1", "nonsense"),
@@ -116,7 +117,7 @@ def test_broken_file_is_reported_and_left_alone(
 
 CONSOLE_CASES = [
     ("#f-exchange-sync-interval_minutes", "tab-sync", "5", "at least 10 minutes"),
-    ("#f-exchange-sync-interval_minutes", "tab-sync", "often", "integer"),
+    ("#f-exchange-sync-interval_minutes", "tab-sync", "often", "whole number"),
     ("#f-exchange-sync-days_back", "tab-sync", "-3", ""),
     ("#f-exchange-general-ews_url", "tab-general", "mail.contoso", "http(s) URL"),
     ("#f-exchange-general-autodiscover_email", "tab-general", "nobody", "e-mail"),
@@ -135,7 +136,7 @@ async def test_bad_value_in_the_console_is_shown_and_not_saved(
     app = MsextApp(profile)
     async with app.run_test(size=(100, 40)) as pilot:
         app.go(ExchangeScreen)
-        await pilot.pause()
+        await settle(pilot)
         app.screen.query_one("#exchange-tabs").active = tab
         await pilot.pause()
         widget = app.screen.query_one(field)

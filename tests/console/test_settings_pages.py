@@ -296,7 +296,7 @@ async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Pro
         screen = app.screen
         assert isinstance(screen, OutlookScreen)
         usage = str(screen.query_one("#outlook-usage").render())
-        assert usage.startswith("Installed for 3 user(s); for 3 of them MS Exchange")
+        assert usage.startswith("Installed for 3 users; for 3 of them MS Exchange")
         screen.query_one("#f-outlook-limits-allow_service_calls").focus()
         await pilot.press("space", "ctrl+s")
         await pilot.pause()
