@@ -65,9 +65,13 @@ def html_to_text(markup: str) -> str:
 
 
 class _TextReader(HTMLParser):
+    """Lines done, and the pieces of the current one (joined when it ends: adding to one
+    string piece by piece copied it every time, quadratic in a long paragraph)."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[str] = [""]
+        self.lines: list[str] = []
+        self.line: list[str] = []
         self.hidden = 0
         self.preformatted = 0
 
@@ -75,14 +79,14 @@ class _TextReader(HTMLParser):
         if tag in HIDDEN:
             self.hidden += 1
         elif tag == "br":
-            self.lines.append("")
+            self.new_line()
         elif tag in BLOCKS:
             self.end_line()
             self.preformatted += tag == "pre"
             if tag == "li":
-                self.lines[-1] = "- "
-        elif tag in ("td", "th") and self.lines[-1]:
-            self.lines[-1] += "\t"
+                self.line = ["- "]
+        elif tag in ("td", "th") and self.line:
+            self.line.append("\t")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br" or tag in BLOCKS:
@@ -101,21 +105,32 @@ class _TextReader(HTMLParser):
             return
         if self.preformatted:
             first, *rest = data.split("\n")
-            self.lines[-1] += first
-            self.lines.extend(rest)
+            self.add(first)
+            for line in rest:
+                self.new_line()
+                self.add(line)
             return
         text = _SPACES.sub(" ", data)
-        if not self.lines[-1]:
+        if not self.line:
             text = text.lstrip(" ")
-        self.lines[-1] += text
+        self.add(text)
+
+    def add(self, text: str) -> None:
+        if text:
+            self.line.append(text)
+
+    def new_line(self) -> None:
+        self.lines.append("".join(self.line))
+        self.line = []
 
     def end_line(self) -> None:
         """Start a new line unless the current one is still empty (a block opens a line)."""
-        if self.lines[-1] == "- ":
-            self.lines[-1] = ""
-        elif self.lines[-1]:
-            self.lines.append("")
+        if self.line == ["- "]:
+            self.line = []
+        elif self.line:
+            self.new_line()
 
     def text(self) -> str:
+        self.new_line()
         lines = (line.replace("\xa0", " ").rstrip() for line in self.lines)
         return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
