@@ -26,6 +26,7 @@ from engine.mailbox.base import (
     ForeignSyncStateError,
     ItemChange,
     ItemRef,
+    MailboxError,
     MailboxItem,
     NewItem,
     StampChange,
@@ -54,6 +55,7 @@ from engine.mailbox.graph_items import (
     to_mailbox_item,
     when,
 )
+from engine.server_data import reads_server_data
 from engine.settings.model import CALENDARS_PERMISSION as CALENDARS
 from engine.settings.model import CONTACTS_PERMISSION as CONTACTS
 from engine.settings.model import MAIL_SEND_PERMISSION as MAIL_SEND
@@ -125,6 +127,10 @@ class GraphConnector:
         self.client.close()
 
 
+_reads = reads_server_data("Microsoft Graph", MailboxError)
+"""What parses Graph's answers: an entry of the wrong shape is the mailbox's named error."""
+
+
 class GraphMailbox:
     """One user's mailbox, reached with the app registration's application permissions."""
 
@@ -155,6 +161,7 @@ class GraphMailbox:
 
     # -- pulls -------------------------------------------------------------------------
 
+    @_reads
     def pull(
         self,
         folder: FolderKind,
@@ -221,6 +228,7 @@ class GraphMailbox:
     def native_id(self, item_id: str) -> str:
         return rest_id(item_id)
 
+    @_reads
     def bodies(self, item_ids: Sequence[str]) -> dict[str, str]:
         requests = [
             GraphRequest(
@@ -239,6 +247,7 @@ class GraphMailbox:
             found[item_id] = str((answer.body.get("body") or {}).get("content") or "").strip()
         return found
 
+    @_reads
     def occurrences(
         self, master_ids: Sequence[str], start: datetime, end: datetime
     ) -> list[MailboxItem]:
@@ -334,6 +343,7 @@ class GraphMailbox:
     def _write(self, requests: list[GraphRequest]) -> list[GraphResponse]:
         return self._batch(requests, FolderKind.CALENDAR) if requests else []
 
+    @_reads
     def _result(
         self, answer: GraphResponse, folder: FolderKind, item_id: str | None, digest: str
     ) -> WriteResult:

@@ -32,8 +32,16 @@ from engine.psa.model import (
     ToDo,
     parse_record_key,
 )
-from engine.psa.rest_client import PAGE_SIZE, Filter, PsaNotFoundError, PsaRestClient, every
+from engine.psa.rest_client import (
+    PAGE_SIZE,
+    Filter,
+    PsaNotFoundError,
+    PsaRestClient,
+    PsaRestError,
+    every,
+)
 from engine.psa.source import RecordGoneError
+from engine.server_data import reads_server_data
 from engine.settings.model import ContactScope
 
 CURSOR_MARGIN = timedelta(seconds=5)
@@ -88,6 +96,10 @@ def split_origin(description: str | None) -> tuple[str, str | None]:
     return found.group(1) or "", found.group(2)
 
 
+_reads = reads_server_data("the PSA's REST API", PsaRestError)
+"""Every read and write of records: a record of the wrong shape is the API's named error."""
+
+
 class RestPsa:
     """A :class:`~engine.psa.source.PsaSource` over the PSA's REST API."""
 
@@ -106,6 +118,7 @@ class RestPsa:
     def close(self) -> None:
         self.client.close()
 
+    @_reads
     def adopt_origin_file(self, path: Path) -> None:
         """Earlier versions kept the origins of imported appointments in a file beside the
         sync state (``psa-rest.sqlite``): write them into the records, then drop the file.
@@ -126,6 +139,7 @@ class RestPsa:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @_reads
     def resources(self) -> list[Resource]:
         if self._resources and time.monotonic() - self._resources[0] < self.RESOURCES_FRESH_FOR:
             return list(self._resources[1])
@@ -137,6 +151,7 @@ class RestPsa:
         self._resources = (time.monotonic(), found)
         return list(found)
 
+    @_reads
     def usage(self) -> str:
         """The API requests this connection sent, and the hour's budget used."""
         budget = self.client.budget
@@ -148,6 +163,7 @@ class RestPsa:
     def cursor(self) -> str:
         return iso(datetime.now(UTC))
 
+    @_reads
     def changes_since(self, cursor: str) -> ChangeSummary:
         since = iso((parse(cursor) or datetime.now(UTC)) - CURSOR_MARGIN)
         new_cursor = self.cursor()
@@ -182,6 +198,7 @@ class RestPsa:
             or bool(changed("Opportunities", "lastActivity")),
         )
 
+    @_reads
     def calendar_records(
         self, resource_id: int, start: datetime, end: datetime
     ) -> list[CalendarRecord]:
@@ -220,6 +237,7 @@ class RestPsa:
             records, key=lambda record: (parse_record_key(record.key)[0].value, record.id)
         )
 
+    @_reads
     def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
         if scope is ContactScope.ALL:
             items = list(self.client.query("Contacts", every()))
@@ -254,6 +272,7 @@ class RestPsa:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @_reads
     def save_imported(
         self, resource_id: int, appointment: ImportedAppointment, record_id: int | None = None
     ) -> int:
@@ -273,11 +292,13 @@ class RestPsa:
         except PsaNotFoundError:  # deleted in the PSA meanwhile: made anew
             return self.client.create("Appointments", fields)
 
+    @_reads
     def delete_imported(self, record_id: int) -> None:
         """Delete it; one already deleted in the PSA is just as gone."""
         with suppress(PsaNotFoundError):
             self.client.delete("Appointments", record_id)
 
+    @_reads
     def rekey_imported(self, rekey: Callable[[str], str]) -> None:
         """Rewrite the origin each imported appointment carries (one update per record)."""
         marked = [{"op": "contains", "field": "description", "value": f"[{ORIGIN_TAG} "}]
@@ -290,6 +311,7 @@ class RestPsa:
         description = with_origin(text, origin_key)
         self.client.update("Appointments", {"id": record_id, "description": description})
 
+    @_reads
     def move(self, key: str, start: datetime, end: datetime) -> None:
         kind, record_id = parse_record_key(key)
         entity = {RecordKind.APPOINTMENT: "Appointments", RecordKind.TODO: "CompanyToDos"}.get(kind)

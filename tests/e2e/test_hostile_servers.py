@@ -21,7 +21,14 @@ from engine.mailbox.graph import GraphMailbox
 from engine.mailbox.graph_http import GraphClient, GraphRequest
 from engine.net.limits import MIB, HttpLimits
 from engine.net.origins import ForeignLinkError, InsecureTransportError
-from engine.psa.rest_client import PsaRestClient, PsaThrottledError, RequestBudget, every
+from engine.psa.rest import RestPsa
+from engine.psa.rest_client import (
+    PsaRestClient,
+    PsaRestError,
+    PsaThrottledError,
+    RequestBudget,
+    every,
+)
 from engine.settings.model import ExchangeGeneral
 from engine.settings.store import SettingsStore
 from tests.certificate import self_signed
@@ -258,3 +265,33 @@ def test_connection_test_never_reuses_the_protocol_of_another_authentication(
         False,
         True,
     ]
+
+
+def test_psa_data_missing_what_msext_reads_is_the_psas_named_error() -> None:
+    """Issue 17.12: a record that is null, or lacks a field msext reads, fails with one line
+    naming the PSA's API, never as an internal error ("'NoneType' object has no ...")."""
+    for items in ([None], [{"id": 1}]):
+        page = {"items": items, "pageDetails": {"nextPageUrl": None}}
+        server_answers = zone_then(lambda handler, page=page: json_answer(handler, page))
+        with HostileServer(server_answers) as server:
+            source = RestPsa(psa(server.url))
+            with pytest.raises(PsaRestError, match="the PSA's REST API answered data msext"):
+                source.resources()
+
+
+def test_graph_data_missing_what_msext_reads_is_the_mailboxs_named_error() -> None:
+    """Issue 17.12: an entry of a page that is null or not an object is a
+    mailbox error naming Microsoft Graph (the user's error for this run), not an internal
+    error."""
+    window = (datetime.now(UTC), datetime.now(UTC) + timedelta(days=7))
+    for value in ([None], [42]):
+
+        def page(handler: BaseHTTPRequestHandler, value: object = value) -> None:
+            own = f"http://127.0.0.1:{handler.server.server_address[1]}"
+            json_answer(handler, {"value": value, "@odata.deltaLink": f"{own}/v1.0/d"})
+
+        answers = token_then(page)
+        with HostileServer(answers) as server:
+            mailbox = GraphMailbox(graph(server.url), AVA)
+            with pytest.raises(MailboxError, match="Microsoft Graph answered data msext"):
+                list(mailbox.pull(FolderKind.CALENDAR, None, 10, window))
