@@ -237,12 +237,24 @@ class _Planner:
 
     # -- PSA records -> mailbox -----------------------------------------------------------
 
+    def followed(self, link: Link | None) -> bool:
+        """Whether a link's record and item were inside the window at the last write: then
+        both are followed wherever they went since, the window notwithstanding (R16, R17)."""
+        return (
+            link is not None
+            and not link.detached
+            and link.start is not None
+            and self.policy.in_window(link.start, link.end)
+        )
+
     def psa_records(self) -> None:
         for key in sorted(self.psa.projections):
             projection = self.psa.projections[key]
             content = projection.content
-            if isinstance(content, CalendarContent) and not self.policy.in_window(
-                content.start, content.end
+            if (
+                isinstance(content, CalendarContent)
+                and not self.policy.in_window(content.start, content.end)
+                and not self.followed(self.links.get(key))
             ):
                 continue
             self.psa_record(key, projection)
@@ -463,12 +475,14 @@ class _Planner:
         }
         for item_id in sorted(self.mirror):
             item = self.mirror[item_id]
-            if not _importable(item) or not self.policy.in_window(item.start, item.end):
+            if not _importable(item):
                 continue
             record = self.psa.imported.get(origin_key(item))
             link = by_item.get(item_id)
             if link is None and record is not None:
                 link = self.links.get(record.key)
+            if not (self.policy.in_window(item.start, item.end) or self.followed(link)):
+                continue
             if link is not None:
                 self.handled_links.add(link.key)
                 if link.detached:

@@ -357,11 +357,15 @@ class Runner:
         links: Mapping[str, Link],
     ) -> PsaSide:
         """The projections of the user's records in scope, and their imported appointments
-        (told apart with the links and mirror, see :func:`imported_records`)."""
+        (told apart with the links and mirror, see :func:`imported_records`); a linked
+        record that left the window is followed by its key."""
         sync = self.settings.exchange.sync
         web_url = self.settings.psa.web_url
         projections: dict[str, Projection] = {}
         records = self.psa.calendar_records(resource.id, policy.window_start, policy.window_end)
+        seen = {record.key for record in records}
+        lost = [link.key for link in followed_links(links, policy) if link.key not in seen]
+        records += self.psa.followed_records(resource.id, lost) if lost else []
         appointments = [record for record in records if isinstance(record, Appointment)]
         imported = imported_records(appointments, mirror, links)
         taken = {record.key for record in imported.values()}
@@ -388,6 +392,16 @@ class Runner:
         if RecordKind.TODO in kinds and not todo_in_calendar:
             folders.append(FolderKind.TASKS)
         return folders
+
+
+def followed_links(links: Mapping[str, Link], policy: Policy) -> list[Link]:
+    """Links whose record and item were inside the window when last written: both sides
+    are followed wherever they went since (R16, R17)."""
+    return [
+        link
+        for link in links.values()
+        if not link.detached and link.start is not None and policy.in_window(link.start, link.end)
+    ]
 
 
 def _midnight(day: date) -> datetime:
@@ -572,6 +586,7 @@ class _UserSync:
         reports the plan and returns ``None``."""
         self.progress("plan")
         links = self.state.links(self.uid)
+        self.follow(mailbox, links)
         ownership = sort_out(
             self.overlay if self.overlay is not None else self.state.mirror(self.uid),
             {link.item_id for link in links.values()},
@@ -655,6 +670,23 @@ class _UserSync:
             self.state.record(self.uid, put_links=put_links, put_items=put_items, events=events)
         return len(items)
 
+    def follow(self, mailbox: Mailbox, links: Mapping[str, Link]) -> None:
+        """Items that left the pulled view (Graph's delta reports an event that left its
+        span as removed, EWS's view of a series ends with the window) are looked up by id,
+        so that reconcile sees where they went instead of a deletion."""
+        mirror = self.overlay if self.overlay is not None else self.state.mirror(self.uid)
+        lost: dict[FolderKind, list[str]] = {}
+        for link in followed_links(links, self.policy):
+            if link.item_id not in mirror:
+                lost.setdefault(link.folder, []).append(link.item_id)
+        masters = [item.item_id for item in mirror.values() if item.is_master]
+        for folder, item_ids in lost.items():
+            found = self.bodies(mailbox, mailbox.follow(folder, item_ids, masters))
+            if self.overlay is not None:
+                self.overlay.update({item.item_id: item for item in found})
+            elif found:
+                self.state.record(self.uid, put_items=found)
+
     def psa_touched(self, changes: ChangeSummary, kinds: frozenset) -> bool:
         if self.uid in changes.resource_ids:
             return True
@@ -705,22 +737,22 @@ class _UserSync:
         self.runner.psa.rekey_imported(lambda key: rekey_origin(key, mailbox.native_id))
 
     def with_bodies(self, mailbox: Mailbox, page: ChangePage) -> ChangePage:
+        return replace(page, upserts=self.bodies(mailbox, page.upserts))
+
+    def bodies(self, mailbox: Mailbox, items: Sequence[MailboxItem]) -> tuple[MailboxItem, ...]:
         """R06: bodies of a person's appointments, only when they are imported with details."""
         if self.policy.import_mode is not ImportMode.FULL:
-            return page
+            return tuple(items)
         wanted = [
             item.item_id
-            for item in page.upserts
+            for item in items
             if item.stamp is None and item.is_appointment and not item.private
         ]
-        if not wanted:
-            return page
-        bodies = mailbox.bodies(wanted)
-        upserts = tuple(
+        bodies = mailbox.bodies(wanted) if wanted else {}
+        return tuple(
             replace(item, body=bodies[item.item_id]) if item.item_id in bodies else item
-            for item in page.upserts
+            for item in items
         )
-        return replace(page, upserts=upserts)
 
     def store_page(self, folder: FolderKind, page: ChangePage) -> None:
         if self.overlay is None:

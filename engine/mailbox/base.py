@@ -373,6 +373,15 @@ class Mailbox(Protocol):
         :class:`TruncatedViewError` when the server would answer only part of the span."""
         ...
 
+    def follow(
+        self, folder: FolderKind, item_ids: Sequence[str], master_ids: Sequence[str]
+    ) -> list[MailboxItem]:
+        """The items with these ids that are still in ``folder``, wherever their time is now:
+        an item that left the sync window is followed, not taken for deleted. Items deleted
+        or moved to another folder are left out; an occurrence is given the one of
+        ``master_ids`` it belongs to."""
+        ...
+
     def create(self, items: Sequence[NewItem]) -> list[WriteResult]: ...
 
     def update(self, changes: Sequence[ItemChange]) -> list[WriteResult]: ...

@@ -54,7 +54,7 @@ from exchangelib.items import (
     SHALLOW,
 )
 from exchangelib.properties import Body, CalendarView, ItemId
-from exchangelib.services import FindItem, SyncFolderItems, UpdateItem
+from exchangelib.services import FindItem, GetItem, SyncFolderItems, UpdateItem
 from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016, EXCHANGE_2019
 
 from engine.mailbox.base import (
@@ -152,6 +152,20 @@ VIEW_LIMIT = 1000
 view asks for no more, and a busier span is read in narrower ones."""
 _ITEM_CHANGES = (SyncFolderItems.CREATE, SyncFolderItems.UPDATE, SyncFolderItems.DELETE)
 """What a pull reads; read-flag changes do not matter to the sync."""
+_SERIES_MEMBERS = ("Occurrence", "Exception")
+_SERIES_FIELDS = ("uid", "original_start")
+"""What matches an occurrence to its series, and names it within (R10)."""
+
+
+class _GetItem(GetItem):
+    """GetItem that reports an occurrence deleted from its series as that item's result
+    (it is gone), instead of failing the whole request."""
+
+    ERRORS_TO_CATCH_IN_RESPONSE = (
+        *GetItem.ERRORS_TO_CATCH_IN_RESPONSE,
+        ews_errors.ErrorCalendarOccurrenceIsDeletedFromRecurrence,
+        ews_errors.ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange,
+    )
 
 
 class _RetryPolicy(FaultTolerance):
@@ -363,7 +377,7 @@ class EwsMailbox:
         self._known_uids: dict[str, str | None] = {}
         self._view_fields = {
             FieldPath(field=CalendarItem.get_field_by_fieldname(name))
-            for name in (*_SYNC_FIELDS[FolderKind.CALENDAR], "uid")
+            for name in (*_SYNC_FIELDS[FolderKind.CALENDAR], *_SERIES_FIELDS)
             if name != STAMP
         }
 
@@ -492,10 +506,53 @@ class EwsMailbox:
             if isinstance(item, Exception):
                 with translate_errors(self.address):
                     raise item
-            if item.type in ("Occurrence", "Exception") and item.uid in by_uid:
+            if item.type in _SERIES_MEMBERS and item.uid in by_uid:
                 occurrence = to_mailbox_item(FolderKind.CALENDAR, item)
                 occurrences.append(replace(occurrence, master_id=by_uid[item.uid]))
         return occurrences
+
+    def follow(
+        self, folder: FolderKind, item_ids: Sequence[str], master_ids: Sequence[str]
+    ) -> list[MailboxItem]:
+        """GetItem by id; an item whose parent is no longer the folder (Deleted Items), or
+        an occurrence deleted from its series, is gone."""
+        if not item_ids:
+            return []
+        target = FolderCollection(account=self.account, folders=[self._folder(folder)])
+        (resolved,) = self._call(lambda: list(target.resolve()))
+        if isinstance(resolved, Exception):
+            with translate_errors(self.address):
+                raise resolved
+        model = _MODELS[folder]
+        names = [*_SYNC_FIELDS[folder], "parent_folder_id"]
+        if folder is FolderKind.CALENDAR:
+            names += _SERIES_FIELDS
+        fields = {FieldPath(field=model.get_field_by_fieldname(name)) for name in names}
+        items = self._call(
+            lambda: list(
+                _GetItem(account=self.account, chunk_size=_CHUNK).call(
+                    items=[ItemId(id=item_id) for item_id in item_ids],
+                    additional_fields=fields,
+                    shape=ID_ONLY,
+                )
+            )
+        )
+        found = [
+            item
+            for item in items
+            if not isinstance(item, Exception)
+            and item.parent_folder_id is not None
+            and item.parent_folder_id.id == resolved.id
+        ]
+        is_member = [getattr(item, "type", None) in _SERIES_MEMBERS for item in found]
+        uids = self._uids(master_ids) if any(is_member) else {}
+        by_uid = {uid: master_id for master_id, uid in uids.items() if uid}
+        return [
+            replace(to_mailbox_item(folder, item), master_id=by_uid.get(item.uid))
+            if member
+            else to_mailbox_item(folder, item)
+            for item, member in zip(found, is_member, strict=True)
+        ]
 
     def _uids(self, master_ids: Sequence[str]) -> dict[str, str | None]:
         """The iCalendar UID of each series, read once per mailbox (a run views the calendar
@@ -791,6 +848,9 @@ def to_mailbox_item(folder: FolderKind, item: Any) -> MailboxItem:
         all_day=all_day,
         private=private,
         is_master=getattr(item, "type", None) == "RecurringMaster",
+        original_start=_utc(getattr(item, "original_start", None))
+        if getattr(item, "type", None) in _SERIES_MEMBERS
+        else None,
         digest=calendar_digest(item.subject, start, end, all_day, location, categories),
     )
 

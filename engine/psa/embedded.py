@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,7 +240,25 @@ class EmbeddedPsa:
     def calendar_records(
         self, resource_id: int, start: datetime, end: datetime
     ) -> list[CalendarRecord]:
-        window = (resource_id, to_epoch(end), to_epoch(start))
+        return self._calendar(
+            resource_id, "{}start < ? AND {}end > ?", (to_epoch(end), to_epoch(start))
+        )
+
+    def followed_records(self, resource_id: int, keys: Collection[str]) -> list[CalendarRecord]:
+        ids = sorted({parse_record_key(key)[1] for key in keys})
+        if not ids:
+            return []
+        wanted = set(keys)
+        condition = "{}id IN (" + ",".join("?" * len(ids)) + ")"
+        found = self._calendar(resource_id, condition, tuple(ids))
+        return [record for record in found if record.key in wanted]
+
+    def _calendar(
+        self, resource_id: int, condition: str, params: tuple[int, ...]
+    ) -> list[CalendarRecord]:
+        """A resource's appointments, to-dos and service calls meeting ``condition`` (its
+        ``{}`` placeholders take the table's alias)."""
+        window = (resource_id, *params)
         records: list[CalendarRecord] = [
             Appointment(
                 id=row["id"],
@@ -254,8 +272,9 @@ class EmbeddedPsa:
                 origin_key=row["origin_key"],
             )
             for row in self._rows(
-                "SELECT * FROM appointments WHERE resource_id = ? AND start < ? AND end > ?"
-                " ORDER BY id",
+                "SELECT * FROM appointments WHERE resource_id = ? AND "
+                + condition.format("", "", "")
+                + " ORDER BY id",
                 window,
             )
         ]
@@ -276,19 +295,19 @@ class EmbeddedPsa:
                 " k.first_name || ' ' || k.last_name AS contact_name"
                 " FROM todos t JOIN companies c ON c.id = t.company_id"
                 " LEFT JOIN contacts k ON k.id = t.contact_id"
-                " WHERE t.resource_id = ? AND t.start < ? AND t.end > ? ORDER BY t.id",
+                " WHERE t.resource_id = ? AND " + condition.format("t.", "t.") + " ORDER BY t.id",
                 window,
             )
         )
-        records.extend(self._service_calls(window))
+        records.extend(self._service_calls(condition.format("s.", "s."), window))
         return records
 
-    def _service_calls(self, window: tuple[int, int, int]) -> list[ServiceCall]:
+    def _service_calls(self, condition: str, window: tuple[int, ...]) -> list[ServiceCall]:
         rows = self._rows(
             f"SELECT s.*, {_COMPANY_COLUMNS} FROM service_calls s"
             " JOIN service_call_resources r ON r.service_call_id = s.id"
             " JOIN companies c ON c.id = s.company_id"
-            " WHERE r.resource_id = ? AND s.start < ? AND s.end > ? ORDER BY s.id",
+            f" WHERE r.resource_id = ? AND {condition} ORDER BY s.id",
             window,
         )
         if not rows:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,12 +65,25 @@ def _in(field: str, values: Iterable[int]) -> Filter:
     return [{"op": "in", "field": field, "value": sorted(set(values))}]
 
 
-def _overlapping(owner_field: str, owner: int, start: datetime, end: datetime) -> Filter:
-    return [
-        {"op": "eq", "field": owner_field, "value": owner},
+def _overlapping(start: datetime, end: datetime) -> Callable[[RecordKind], Filter | None]:
+    window: Filter = [
         {"op": "lt", "field": "startDateTime", "value": iso(end)},
         {"op": "gt", "field": "endDateTime", "value": iso(start)},
     ]
+    return lambda kind: window
+
+
+def _with_keys(keys: Collection[str]) -> Callable[[RecordKind], Filter | None]:
+    """The records with these keys, kind by kind (``None``: none of that kind wanted)."""
+    ids: dict[RecordKind, set[int]] = {}
+    for key in keys:
+        kind, record_id = parse_record_key(key)
+        ids.setdefault(kind, set()).add(record_id)
+    return lambda kind: _in("id", ids[kind]) if kind in ids else None
+
+
+def _owned(owner_field: str, owner: int, condition: Filter) -> Filter:
+    return [{"op": "eq", "field": owner_field, "value": owner}, *condition]
 
 
 ORIGIN_TAG = "msext-origin:"
@@ -202,18 +215,37 @@ class RestPsa:
     def calendar_records(
         self, resource_id: int, start: datetime, end: datetime
     ) -> list[CalendarRecord]:
+        return self._calendar(resource_id, _overlapping(start, end))
+
+    def followed_records(self, resource_id: int, keys: Collection[str]) -> list[CalendarRecord]:
+        if not keys:
+            return []
+        return self._calendar(resource_id, _with_keys(keys))
+
+    def _calendar(
+        self, resource_id: int, condition: Callable[[RecordKind], Filter | None]
+    ) -> list[CalendarRecord]:
+        """A resource's appointments, to-dos and service calls meeting ``condition``."""
+        appointments = condition(RecordKind.APPOINTMENT)
+        todo_filter = condition(RecordKind.TODO)
         records: list[CalendarRecord] = [
             _appointment(item)
-            for item in self.client.query(
-                "Appointments", _overlapping("resourceID", resource_id, start, end)
+            for item in (
+                self.client.query("Appointments", _owned("resourceID", resource_id, appointments))
+                if appointments is not None
+                else ()
             )
         ]
-        todos = list(
-            self.client.query(
-                "CompanyToDos", _overlapping("assignedToResourceID", resource_id, start, end)
+        todos = (
+            list(
+                self.client.query(
+                    "CompanyToDos", _owned("assignedToResourceID", resource_id, todo_filter)
+                )
             )
+            if todo_filter is not None
+            else []
         )
-        calls = self._service_calls(resource_id, start, end)
+        calls = self._service_calls(resource_id, condition(RecordKind.SERVICE_CALL))
         companies = self._companies(
             [item["companyID"] for item in todos] + [call["companyID"] for call in calls.items]
         )
@@ -374,8 +406,10 @@ class RestPsa:
                 links.add(links.task_call[item["serviceCallTaskID"]], item["resourceID"])
         return links
 
-    def _service_calls(self, resource_id: int, start: datetime, end: datetime) -> _Calls:
+    def _service_calls(self, resource_id: int, condition: Filter | None) -> _Calls:
         """A resource's service calls, found through the tickets and tasks it works on."""
+        if condition is None:
+            return _Calls([], _CallLinks(), {}, {})
         mine = [{"op": "eq", "field": "resourceID", "value": resource_id}]
         tickets = self._values("ServiceCallTicketResources", "serviceCallTicketID", mine)
         tasks = self._values("ServiceCallTaskResources", "serviceCallTaskID", mine)
@@ -386,12 +420,8 @@ class RestPsa:
             call_ids |= self._values("ServiceCallTasks", "serviceCallID", _in("id", tasks))
         if not call_ids:
             return _Calls([], _CallLinks(), {}, {})
-        window = [
-            {"op": "lt", "field": "startDateTime", "value": iso(end)},
-            {"op": "gt", "field": "endDateTime", "value": iso(start)},
-        ]
         items = sorted(
-            self.client.query("ServiceCalls", [*_in("id", call_ids), *window]),
+            self.client.query("ServiceCalls", [*_in("id", call_ids), *condition]),
             key=lambda item: item["id"],
         )
         links = self._call_resources(item["id"] for item in items) if items else _CallLinks()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -41,6 +41,11 @@ class PsaSource(Protocol):
         self, resource_id: int, start: datetime, end: datetime
     ) -> list[CalendarRecord]:
         """Appointments, to-dos and service calls of a resource overlapping [start, end)."""
+        ...
+
+    def followed_records(self, resource_id: int, keys: Collection[str]) -> list[CalendarRecord]:
+        """The resource's calendar records with these keys, wherever they are now: records
+        that left the sync window are followed by their id, not taken for deleted."""
         ...
 
     def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:

@@ -356,3 +356,26 @@ def test_the_direction_table_covers_every_change() -> None:
     assert len({(r.kind, r.origin, r.side, r.change) for r in DIRECTION_RULES}) == len(
         DIRECTION_RULES
     )
+
+
+def test_moves_past_the_window_are_followed_on_both_sides() -> None:
+    """R16, R17: read as EWS (the whole mailbox) or as Graph's windowed delta, a person's
+    appointment and a PSA appointment moved past the window in Outlook move in the PSA, and
+    an import moved past it in the PSA moves in Outlook; nothing is deleted or detached."""
+    far = T0 + timedelta(days=200)
+    for windowed in (False, True):
+        world = World(windowed=windowed, psa={"appointment:1": appointment(1)})
+        own, other = world.person_creates("Lunch", 5), world.person_creates("Offsite", 7)
+        settled(world)
+        (engine_item,) = world.stamped()["appointment:1"]
+        world.person_edits(own, start=far, end=far + timedelta(hours=1))
+        world.person_edits(engine_item, start=far, end=far + timedelta(hours=1))
+        okey = world.mailbox[other].item_id
+        record_id, value = world.imported[okey]
+        world.imported[okey] = (record_id, replace(value, start=far, end=far + timedelta(hours=1)))
+        world.step()
+        assert world.psa["appointment:1"].start == far
+        assert world.imported[own][1].start == far
+        assert world.mailbox[other].start == far
+        assert not any(link.detached for link in world.links.values())
+        assert world.plan().writes == 0

@@ -43,6 +43,7 @@ from engine.reconcile import (
     reconcile,
 )
 from engine.rules import Origin
+from engine.runner import followed_links
 from engine.settings.model import ImportMode, TodoFolder
 
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
@@ -103,6 +104,9 @@ class World:
     links: dict[str, Link] = field(default_factory=dict)
     log: list[tuple[Verb, str | None, str | None]] = field(default_factory=list)
     allow_mass_delete: bool = False
+    windowed: bool = False
+    """Read both sides as the runner does over Graph: only inside the window, and what the
+    links follow by id."""
     persons: set[str] = field(default_factory=set)
     """Items a person made from the engine's (copies): never the engine's to delete."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -142,19 +146,43 @@ class World:
     # -- the engine ------------------------------------------------------------------------
 
     def side(self) -> PsaSide:
+        """The PSA as the runner reads it: with ``windowed``, the records inside the window
+        and those a link follows."""
+        window = policy(self.mode)
+        followed = {link.key for link in followed_links(self.links, window)}
+
+        def read(key: str, start: datetime | None, end: datetime | None) -> bool:
+            return not self.windowed or window.in_window(start, end) or key in followed
+
         projections = {
-            key: project(record, WEB, TodoFolder.CALENDAR) for key, record in self.psa.items()
+            key: project(record, WEB, TodoFolder.CALENDAR)
+            for key, record in self.psa.items()
+            if read(key, getattr(record, "start", None), getattr(record, "end", None))
         }
         imported = {
             okey: ImportedRecord(f"appointment:{record_id}", okey, value.start, value.end)
             for okey, (record_id, value) in self.imported.items()
+            if read(f"appointment:{record_id}", value.start, value.end)
         }
         return PsaSide(projections, imported)
+
+    def mirror(self) -> dict[str, MailboxItem]:
+        """The mailbox as a pull reports it: with ``windowed``, as Graph's calendarView delta
+        does (the items inside the window), and the items a link follows by id."""
+        if not self.windowed:
+            return dict(self.mailbox)
+        window = policy(self.mode)
+        followed = {link.item_id for link in followed_links(self.links, window)}
+        return {
+            item_id: item
+            for item_id, item in self.mailbox.items()
+            if window.in_window(item.start, item.end) or item_id in followed
+        }
 
     def plan(self) -> Plan:
         return reconcile(
             self.side(),
-            dict(self.mailbox),
+            self.mirror(),
             dict(self.links),
             policy(self.mode, self.allow_mass_delete),
         )
@@ -263,8 +291,10 @@ class World:
     # -- what tests look at ------------------------------------------------------------------
 
     def stamped(self) -> dict[str, list[str]]:
+        """Stamp -> items, among those the engine can see (a windowed read sees no copy a
+        person moved out of the window, nor has to)."""
         found: dict[str, list[str]] = {}
-        for item in self.mailbox.values():
+        for item in self.mirror().values():
             if item.stamp:
                 found.setdefault(item.stamp, []).append(item.item_id)
         return found

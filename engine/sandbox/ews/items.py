@@ -297,7 +297,7 @@ def render(
     for path in shape.paths:
         if full and path.kind != "extended":
             continue
-        if path.kind == "field" and path.name in ("ItemId", "ParentFolderId"):
+        if path.kind == "field" and path.name == "ItemId":
             continue
         value = value_of(item, path)
         if value is None and path.kind == "field":

@@ -115,14 +115,14 @@ def update_item(kind: Kind, call: Call) -> Reply:
 
 
 def delete_item(kind: Kind, call: Call) -> Reply:
-    """Moves the item to Deleted Items, as Graph's delete does (from there, deletes it)."""
+    """Moves the item to Deleted Items, as Graph's delete does; from there it is no longer
+    one of the mailbox's events or contacts."""
     call.request.options(())
     stored, index = _load(call, kind)
     if index is not None:
         raise not_implemented("deleting one occurrence of a series")
     _check_etag(call, stored)
-    move = stored.folder != "deleteditems"
-    call.state.store.delete(stored, "deleteditems" if move else None)
+    call.state.store.delete(stored, "deleteditems")
     return Reply(204)
 
 
@@ -149,7 +149,11 @@ def _load(call: Call, kind: Kind) -> tuple[StoredItem, int | None]:
     """The stored item (a series' master for an occurrence id) and the occurrence index."""
     item_id, index = parse_graph_id(call.item_id)
     stored = call.state.store.get(item_id)
-    if stored is None or stored.mailbox != call.mailbox or local(stored.element.tag) != kind.tag:
+    if (
+        stored is None
+        or (stored.mailbox, stored.folder) != (call.mailbox, kind.folder)
+        or local(stored.element.tag) != kind.tag
+    ):
         raise item_not_found()
     return stored, index
 
