@@ -155,9 +155,11 @@ def _calendar(
 
 
 def origin_key(item: MailboxItem) -> str:
-    """The key an imported appointment carries in the PSA: its item, or series occurrence."""
-    if item.master_id and item.start:
-        return f"{item.master_id}@{item.start.isoformat()}"
+    """The key an imported appointment carries in the PSA: its item, or its series and the
+    start the pattern gave the occurrence, which stays when a person moves it (R10, R16)."""
+    moment = item.original_start or item.start
+    if item.master_id and moment:
+        return f"{item.master_id}@{moment.isoformat()}"
     return item.item_id
 
 

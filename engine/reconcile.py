@@ -473,12 +473,17 @@ class _Planner:
         by_item = {
             link.item_id: link for link in self.links.values() if link.origin is Origin.MAILBOX
         }
+        by_key = {record.key: record for record in self.psa.imported.values()}
         for item_id in sorted(self.mirror):
             item = self.mirror[item_id]
             if not _importable(item):
                 continue
             record = self.psa.imported.get(origin_key(item))
             link = by_item.get(item_id)
+            if record is None and link is not None:
+                # The same item under a new identity: a series moved, or a key made from
+                # an occurrence's start before its original start was read (R10).
+                record = by_key.get(link.key)
             if link is None and record is not None:
                 link = self.links.get(record.key)
             if not (self.policy.in_window(item.start, item.end) or self.followed(link)):
@@ -566,7 +571,17 @@ class _Planner:
                 time=(record.start, record.end),
             )
             return
-        if mailbox_changed or psa_moved or not record.marked:
+        elif psa_moved:
+            self.add(
+                Verb.CONFLICT,
+                "R10,R16",
+                "date/time changed in the PSA on an occurrence of the person's series: the"
+                " series in the mailbox keeps it",
+                key=record.key,
+                item_id=item.item_id,
+            )
+        renamed = record.origin_key != imported.origin_key
+        if mailbox_changed or psa_moved or renamed or not record.marked:
             self.add(
                 Verb.IMPORT,
                 ",".join(rules),

@@ -81,6 +81,7 @@ MIGRATIONS: tuple[str, ...] = (
     # The installation that stamped an item; rows of earlier versions hold stamps written
     # before installations were named, which NULL says.
     "ALTER TABLE mirror ADD COLUMN owner TEXT;",
+    "ALTER TABLE mirror ADD COLUMN original_start INTEGER;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -622,7 +623,8 @@ def _put_items(db: sqlite3.Connection, user_id: int, items: Iterable[MailboxItem
     db.executemany(
         "INSERT OR REPLACE INTO mirror(user_id, item_id, folder, change_key, stamp,"
         " is_appointment, subject, location, body, start, end, all_day, private, is_master,"
-        " master_id, digest, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " master_id, digest, owner, original_start)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 user_id,
@@ -642,6 +644,7 @@ def _put_items(db: sqlite3.Connection, user_id: int, items: Iterable[MailboxItem
                 item.master_id,
                 item.digest,
                 item.owner,
+                epoch(item.original_start),
             )
             for item in items
         ],
@@ -666,6 +669,7 @@ def _item(row: sqlite3.Row) -> MailboxItem:
         master_id=row["master_id"],
         digest=row["digest"],
         owner=row["owner"],
+        original_start=moment(row["original_start"]),
     )
 
 

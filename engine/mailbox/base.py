@@ -74,6 +74,9 @@ class MailboxItem:
     is_master: bool = False
     master_id: str | None = None
     """Set on an occurrence of a recurring series: the series' item id."""
+    original_start: datetime | None = None
+    """An occurrence's start as its series' pattern gives it (EWS ``OriginalStart``, Graph
+    ``originalStart``): with ``master_id``, what names the occurrence however it moves."""
     digest: str = ""
     """A hash of the fields the engine writes, to tell a person's edit from ours."""
     owner: str | None = None

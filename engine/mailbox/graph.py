@@ -71,7 +71,7 @@ _STAMP_QUERY = f"$select=id&{_STAMP_EXPAND}"
 _TEXT_BODIES = {"Prefer": 'outlook.body-content-type="text"'}
 _FOLLOWED_FIELDS = {
     FolderKind.CALENDAR: "changeKey,subject,start,end,isAllDay,location,sensitivity,categories,"
-    "type,seriesMasterId",
+    "type,seriesMasterId,originalStart",
     FolderKind.CONTACTS: f"changeKey,{CONTACT_FIELDS}",
 }
 

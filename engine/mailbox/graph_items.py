@@ -103,6 +103,13 @@ def parse_when(value: dict[str, Any] | None) -> datetime | None:
     return datetime.fromisoformat(str(value["dateTime"])[:19]).replace(tzinfo=UTC)
 
 
+def _offset(value: Any) -> datetime | None:
+    """A DateTimeOffset (``originalStart``) as an aware UTC datetime."""
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
 def stamp_of(item: dict[str, Any]) -> str | None:
     for prop in item.get("singleValueExtendedProperties") or ():
         if str(prop.get("id", "")).lower() == STAMP_PROPERTY.lower():
@@ -159,6 +166,7 @@ def to_mailbox_item(folder: FolderKind, entry: dict[str, Any], stamp: str | None
         all_day=all_day,
         private=private,
         master_id=entry.get("seriesMasterId") if is_series_member(entry) else None,
+        original_start=_offset(entry.get("originalStart")) if is_series_member(entry) else None,
         digest=calendar_digest(
             subject, start, end, all_day, location, tuple(entry.get("categories") or ())
         ),

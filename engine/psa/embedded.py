@@ -387,7 +387,16 @@ class EmbeddedPsa:
     def save_imported(
         self, resource_id: int, appointment: ImportedAppointment, record_id: int | None = None
     ) -> int:
-        """An upsert by origin key (a unique column), so ``record_id`` is not needed."""
+        """An upsert by origin key (a unique column); the record it was imported as
+        (``record_id``) takes the appointment's origin key when that changed (an occurrence
+        named anew, R10)."""
+        if record_id is not None:
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE OR IGNORE appointments SET origin_key = ?"
+                    " WHERE id = ? AND origin_key IS NOT NULL",
+                    (appointment.origin_key, record_id),
+                )
         values = (
             resource_id,
             appointment.title,

@@ -10,8 +10,9 @@ from exchangelib import EWSDateTime
 
 from engine.mailbox.base import stamp_value
 from engine.mailbox.ews import STAMP
+from engine.profile import Profile
 from engine.psa.model import RecordKind
-from tests.e2e.harness import AVA, Harness
+from tests.e2e.harness import AVA, BEN, Harness
 
 
 def changes(result) -> tuple[int, int, int]:
@@ -97,3 +98,90 @@ def test_items_moved_past_the_sync_window_are_followed(every_peer: Harness) -> N
     assert calendar[by_psa].start == on_day(63, 8)
     assert calendar["Workshop"].start == on_day(60, 10)
     assert changes(harness.sync(AVA)) == (0, 0, 0)
+
+
+def series_rows(harness: Harness) -> dict[int, dict]:
+    """Ben's appointments imported from his "Product team sync" series, by record id."""
+    return {
+        row["id"]: row
+        for row in harness.imported()
+        if row["title"].startswith("Product team sync") and row["resource_id"] == 2
+    }
+
+
+def test_occurrences_and_series_moved_in_outlook_move_in_the_psa(either_api: Harness) -> None:
+    """R10, R16: occurrences are known by their series and the start the pattern gave them,
+    not by their time: one occurrence moved in Outlook and then the whole series moved keep
+    their PSA appointments, which move with them (none is detached or imported twice); one
+    occurrence deleted in Outlook leaves the PSA (R04)."""
+    harness = either_api
+    harness.settled()
+    before = series_rows(harness)
+    assert len(before) >= 4
+    account = harness.outlook(BEN)
+    (master,) = [item for item in account.calendar.all() if item.subject == "Product team sync"]
+    occurrences = sorted(
+        (
+            item
+            for item in account.calendar.view(on_day(-1, 0), on_day(60, 0))
+            if item.subject == "Product team sync"
+        ),
+        key=lambda item: item.start,
+    )
+    second = occurrences[1]
+    moved_to = second.start + timedelta(hours=3)
+    second.start, second.end = moved_to, second.end + timedelta(hours=3)
+    second.save(update_fields=["start", "end"])
+    harness.settled()
+    after = series_rows(harness)
+    assert set(after) == set(before), "the same appointments, none detached or new"
+    shifted = {row_id for row_id in after if after[row_id]["start"] != before[row_id]["start"]}
+    (row_id,) = shifted
+    assert after[row_id]["start"] == int(moved_to.timestamp())
+
+    master.refresh()
+    master.start += timedelta(hours=1)
+    master.end += timedelta(hours=1)
+    master.save(update_fields=["start", "end"])
+    harness.settled()
+    later = series_rows(harness)
+    assert set(later) == set(before)
+    assert all(
+        later[key]["start"] == before[key]["start"] + 3600 for key in later if key != row_id
+    ), "the series moved by an hour"
+    assert later[row_id]["start"] == int(moved_to.timestamp()), "the moved occurrence stays"
+
+    occurrences[2].delete()
+    harness.settled()
+    assert len(series_rows(harness)) == len(before) - 1
+
+
+def test_a_psa_move_of_an_occurrence_is_a_recorded_conflict(either_api: Harness) -> None:
+    """R10, R16: an appointment that came from an occurrence of a person's series and was
+    moved in the PSA gets its mailbox time back, and the run records the conflict with its
+    rules instead of reverting it silently."""
+    harness = either_api
+    harness.settled()
+    rows = series_rows(harness)
+    row_id = min(rows)
+    start = datetime.fromtimestamp(rows[row_id]["start"], UTC)
+    psa = harness.psa()
+    psa.update(
+        RecordKind.APPOINTMENT,
+        row_id,
+        start=start + timedelta(hours=2),
+        end=start + timedelta(hours=3),
+    )
+    psa.close()
+    harness.settled()
+    assert series_rows(harness)[row_id]["start"] == rows[row_id]["start"]
+    profile = Profile(harness.paths)
+    try:
+        conflicts = [
+            event
+            for event in profile.state.events(2, search=f"appointment:{row_id}")
+            if event.verb == "conflict"
+        ]
+    finally:
+        profile.close()
+    assert conflicts and "R10" in conflicts[0].rule and "R16" in conflicts[0].rule

@@ -11,7 +11,16 @@ from engine.psa.model import RecordKind
 from engine.reconcile import Verb
 from engine.rules import DIRECTION_RULES, Change, Origin, Outcome, Side, direction
 from engine.settings.model import ImportMode, TodoFolder
-from tests.engine.world import T0, WEB, World, appointment, contact, service_call, todo
+from tests.engine.world import (
+    T0,
+    WEB,
+    World,
+    appointment,
+    calendar_item,
+    contact,
+    service_call,
+    todo,
+)
 
 
 def verbs(plan) -> list[Verb]:
@@ -379,3 +388,55 @@ def test_moves_past_the_window_are_followed_on_both_sides() -> None:
         assert world.mailbox[other].start == far
         assert not any(link.detached for link in world.links.values())
         assert world.plan().writes == 0
+
+
+def occurrence(index: int, start_hours: int, original_hours: int, **fields: object):
+    """Occurrence ``index`` of the person's series "series-1"."""
+    start = T0 + timedelta(hours=start_hours)
+    item = replace(
+        calendar_item(f"series-1/{index}", None, "Standup", start, start + timedelta(hours=1)),
+        master_id="series-1",
+        original_start=T0 + timedelta(hours=original_hours),
+    )
+    return replace(item, **fields)
+
+
+def test_occurrences_are_known_by_their_series_and_original_start() -> None:
+    """R10, R16: an occurrence moved in Outlook keeps its PSA appointment, which moves; a
+    state made when occurrences were keyed by their start (an exception keyed by its moved
+    start) is taken over under the new key, without a second import or a deletion; a PSA
+    move of such an appointment is a conflict recorded with R10 and R16, and the series'
+    time stands."""
+    world = World()
+    for index in range(3):
+        world.mailbox[f"series-1/{index}"] = occurrence(index, 24 * 7 * index, 24 * 7 * index)
+    settled(world)
+    keys = dict(world.imported)
+    world.person_edits("series-1/1", start=T0 + timedelta(days=7, hours=2))
+    plan = world.step()
+    assert verbs(plan) == [Verb.IMPORT]
+    assert dict(world.imported).keys() == keys.keys()
+    assert world.imported[f"series-1@{(T0 + timedelta(days=7)).isoformat()}"][1].start == (
+        T0 + timedelta(days=7, hours=2)
+    )
+
+    old_key = f"series-1@{(T0 + timedelta(days=7, hours=2)).isoformat()}"
+    new_key = f"series-1@{(T0 + timedelta(days=7)).isoformat()}"
+    world.imported[old_key] = world.imported.pop(new_key)
+    record_id = world.imported[old_key][0]
+    plan = world.step()
+    (action,) = plan.actions
+    assert (action.verb, action.key, action.imported.origin_key) == (
+        Verb.IMPORT,
+        f"appointment:{record_id}",
+        new_key,
+    )
+    assert old_key not in world.imported and world.imported[new_key][0] == record_id
+
+    record_id, value = world.imported[new_key]
+    later = value.start + timedelta(hours=5)
+    world.imported[new_key] = (record_id, replace(value, start=later, end=later))
+    plan = world.step()
+    assert verbs(plan) == [Verb.CONFLICT, Verb.IMPORT]
+    assert plan.actions[0].rule == "R10,R16"
+    assert world.imported[new_key][1].start == T0 + timedelta(days=7, hours=2)

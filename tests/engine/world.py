@@ -119,7 +119,7 @@ class World:
     def person_creates(self, subject: str, hours: int, private: bool = False) -> str:
         item_id = f"person-{next(self._ids)}"
         start = T0 + timedelta(hours=hours)
-        self.mailbox[item_id] = _item(
+        self.mailbox[item_id] = calendar_item(
             item_id, None, subject, start, start + timedelta(hours=1), private=private
         )
         return item_id
@@ -222,6 +222,10 @@ class World:
                 self._link(action.projection, self.mailbox[action.item_id])
             case Verb.IMPORT:
                 value = action.imported
+                for okey, (rid, _) in list(self.imported.items()):
+                    if f"appointment:{rid}" == action.key and okey != value.origin_key:
+                        # The record it was imported as takes the item's new origin key.
+                        self.imported[value.origin_key] = self.imported.pop(okey)
                 # Imported appointments share the PSA's appointment ids: keep them apart
                 # from the ids the generated PSA records use.
                 fresh = 1000 + next(self._ids)
@@ -304,7 +308,7 @@ class World:
         return found[1] if found else None
 
 
-def _item(
+def calendar_item(
     item_id: str,
     stamp: str | None,
     subject: str,

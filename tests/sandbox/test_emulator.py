@@ -109,6 +109,44 @@ def test_recurring_series_expand_in_calendar_view(alice: Account) -> None:
     assert {o.type for o in view} == {"Occurrence"} and {o.uid for o in view} == {stored.uid}
 
 
+def test_one_occurrence_changed_or_deleted_becomes_an_exception(alice: Account) -> None:
+    """An occurrence saved on its own (exchangelib's occurrence.save()) is an Exception that
+    keeps its OriginalStart and shows in the master's ModifiedOccurrences; one deleted on
+    its own leaves the view and shows in DeletedOccurrences; a recurrence on one occurrence
+    is refused, naming it."""
+    master = appointment(
+        alice,
+        "Standup",
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[3]), start=EWSDate(2026, 11, 25), number=6
+        ),
+    )
+    master.save()
+    window = (START - timedelta(days=1), START + timedelta(days=22))
+    first, second, third, _ = list(alice.calendar.view(*window))
+    second.start += timedelta(hours=2)
+    second.end += timedelta(hours=2)
+    second.subject = "Standup (late)"
+    second.save(update_fields=["start", "end", "subject"])
+    third.delete()
+    view = list(alice.calendar.view(*window).only("subject", "start", "type", "original_start"))
+    assert [(o.subject, o.type) for o in view] == [
+        ("Standup", "Occurrence"),
+        ("Standup (late)", "Exception"),
+        ("Standup", "Occurrence"),
+    ]
+    assert view[1].start == START + timedelta(days=7, hours=2)
+    assert view[1].original_start == START + timedelta(days=7)
+    assert view[1].id == second.id and view[0].id == first.id
+    master.refresh()
+    (modified,) = master.modified_occurrences
+    assert modified.original_start == START + timedelta(days=7)
+    assert [d.start for d in master.deleted_occurrences] == [START + timedelta(days=14)]
+    view[0].recurrence = master.recurrence
+    with pytest.raises(ews_errors.ErrorInvalidOperation, match="recurrence on one occurrence"):
+        view[0].save(update_fields=["recurrence"])
+
+
 def test_contacts_and_tasks(alice: Account) -> None:
     """Contacts with e-mail addresses and phone numbers, and tasks, round-trip."""
     contact = Contact(

@@ -318,11 +318,48 @@ def test_recurring_series_shows_as_its_occurrences_inside_the_window(
     changed = api.get(link).json()["value"]
     assert changed[0] == {"id": graph_id(master.id), "@removed": {"reason": "deleted"}}
     assert [entry["subject"] for entry in changed[1:]] == ["Daily standup"] * 2
-    patch = api.patch(f"/users/{ALICE}/events/{found[0]['id']}", json={"subject": "One"})
-    assert patch.status_code == 501 and "one occurrence" in error_of(patch)[2]
     moved = {"start": {"dateTime": "2026-11-26T10:00:00", "timeZone": "UTC"}}
     shifted = api.patch(f"/users/{ALICE}/events/{graph_id(master.id)}", json=moved)
     assert shifted.status_code == 501 and "series master" in error_of(shifted)[2]
+
+
+def test_one_occurrence_patched_or_deleted(api: httpx.Client, alice: Account) -> None:
+    """PATCH of an occurrence's id makes it an exception that keeps its originalStart (EWS
+    sees the same exception); DELETE of one removes only it; the delta reports the series
+    again each time."""
+    master = appointment(
+        alice,
+        "Standup",
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[3]), start=EWSDate(2026, 11, 25), number=6
+        ),
+    )
+    found, link = calendar_round(api)
+    moved = {
+        "subject": "Standup (late)",
+        "start": {"dateTime": "2026-12-02T12:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-02T13:00:00", "timeZone": "UTC"},
+    }
+    patched = api.patch(f"/users/{ALICE}/events/{found[1]['id']}", json=moved).json()
+    assert patched["type"] == "exception" and patched["id"] == found[1]["id"]
+    assert patched["originalStart"] == "2026-12-02T10:00:00Z"
+    assert patched["seriesMasterId"] == graph_id(master.id)
+    changed = api.get(link).json()
+    assert changed["value"][0] == {"id": graph_id(master.id), "@removed": {"reason": "deleted"}}
+    assert [(e["subject"], e["type"]) for e in changed["value"][1:]] == [
+        ("Standup", "occurrence"),
+        ("Standup (late)", "exception"),
+    ]
+    (ews_view,) = [
+        o
+        for o in alice.calendar.view(START, START + timedelta(days=8)).only("subject", "type")
+        if o.type == "Exception"
+    ]
+    assert ews_view.subject == "Standup (late)"
+    assert api.delete(f"/users/{ALICE}/events/{found[0]['id']}").status_code == 204
+    after = api.get(changed["@odata.deltaLink"]).json()["value"]
+    assert [e["subject"] for e in after[1:]] == ["Standup (late)"]
+    assert api.get(f"/users/{ALICE}/events/{found[0]['id']}").status_code == 404
 
 
 def test_delta_refuses_the_query_options_graph_refuses(api: httpx.Client) -> None:

@@ -39,6 +39,8 @@ COMPUTED = (
     "HasAttachments",
     "IsAllDayEvent",
     "Sensitivity",
+    "ModifiedOccurrences",
+    "DeletedOccurrences",
 )
 _SERVER_SET = frozenset(COMPUTED) - {"UID", "IsAllDayEvent", "Sensitivity"}
 _TIMES = frozenset({"Start", "End", "StartDate", "DueDate", "ReminderDueBy", "CompleteDate"})
@@ -258,9 +260,22 @@ def computed(stored: StoredItem, name: str, calendar_type: str | None = None) ->
             element.text = "true" if calendar_type in ("RecurringMaster", "Occurrence") else "false"
         case "CalendarItemType" if local(item.tag) == "CalendarItem":
             element.text = calendar_type or calendar_type_of(item)
+        case "ModifiedOccurrences" | "DeletedOccurrences" if calendar_type is None:
+            return _occurrence_list(stored, name)
         case _:
             return None
     return element
+
+
+def _occurrence_list(stored: StoredItem, name: str) -> ET.Element | None:
+    """A master's changed or deleted occurrences (``None`` when it has none)."""
+    from engine.sandbox.ews import series  # series needs this module's UnsupportedError
+
+    item = stored.element
+    ids = {index: occurrence_id(stored.item_id, index) for index in series.changed_indexes(item)}
+    return next(
+        (found for found in series.occurrence_lists(item, ids) if local(found.tag) == name), None
+    )
 
 
 def calendar_type_of(item: ET.Element) -> str:
@@ -287,7 +302,7 @@ def render(
     full = shape.base in ("Default", "AllProperties")
     if full:
         for child in item:
-            if local(child.tag) != "ExtendedProperty":
+            if local(child.tag) != "ExtendedProperty" and child.tag.startswith(f"{{{T}}}"):
                 out.append(copy.deepcopy(child))
         for name in COMPUTED[2:]:
             if item.find(t(name)) is None:

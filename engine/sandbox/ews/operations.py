@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 from engine.sandbox.ews import items as item_xml
+from engine.sandbox.ews import series
 from engine.sandbox.ews.items import Path, Shape, UnsupportedError
-from engine.sandbox.ews.recurrence import occurrences
 from engine.sandbox.ews.restrictions import RESTRICTED_FIND_COUNT_LIMIT, matches
+from engine.sandbox.ews.series import Occurrence
 from engine.sandbox.ews.soap import (
     EwsError,
     SoapFaultError,
@@ -187,10 +187,8 @@ def find_folder(ctx: Context, request: ET.Element) -> ET.Element:
 # -- reading items ---------------------------------------------------------------------------
 
 
-def load_item(
-    ctx: Context, element: ET.Element
-) -> tuple[StoredItem, ET.Element | None, str | None]:
-    """A stored item by ItemId or OccurrenceItemId; for an occurrence, its element and type."""
+def load_item(ctx: Context, element: ET.Element) -> tuple[StoredItem, Occurrence | None]:
+    """A stored item by ItemId or OccurrenceItemId; for an occurrence, its master and it."""
     tag = local(element.tag)
     occurrence = None
     if tag == "OccurrenceItemId":
@@ -206,22 +204,25 @@ def load_item(
     if not ctx.may_access(stored.mailbox):
         raise EwsError("ErrorAccessDenied", "Access is denied.")
     if occurrence is None:
-        return stored, None, None
-    always = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
-    for index, start, end in occurrences(stored.element, *always):
-        if index == occurrence[1]:
-            return stored, _occurrence_element(stored, start, end), "Occurrence"
+        return stored, None
+    found = series.instance(stored.element, occurrence[1])
+    if found is not None:
+        return stored, found
+    if occurrence[1] in series.changed_indexes(stored.element):
+        raise EwsError(
+            "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+            "Occurrence has been deleted from the recurrence.",
+        )
     raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "No such occurrence.")
 
 
-def _occurrence_element(master: StoredItem, start: datetime, end: datetime) -> ET.Element:
-    element = ET.fromstring(ET.tostring(master.element))
-    for name in ("Recurrence", "Start", "End"):
-        for found in element.findall(t(name)):
-            element.remove(found)
-    sub(element, t("Start"), format_datetime(start))
-    sub(element, t("End"), format_datetime(end))
-    return element
+def render_occurrence(stored: StoredItem, occurrence: Occurrence, shape: Shape) -> ET.Element:
+    """An occurrence as a response shows it: its own id, the master's change key."""
+    rendered = item_xml.render(stored, shape, occurrence.element, occurrence.calendar_type)
+    item_id = rendered.find(t("ItemId"))
+    assert item_id is not None
+    item_id.set("Id", item_xml.occurrence_id(stored.item_id, occurrence.index))
+    return rendered
 
 
 def get_item(ctx: Context, request: ET.Element) -> ET.Element:
@@ -230,23 +231,17 @@ def get_item(ctx: Context, request: ET.Element) -> ET.Element:
 
     def unit(element: ET.Element) -> Callable[[], list[ET.Element]]:
         def run() -> list[ET.Element]:
-            stored, occurrence, kind = load_item(ctx, element)
+            stored, occurrence = load_item(ctx, element)
             found = ET.Element(m("Items"))
-            rendered = item_xml.render(stored, shape, occurrence, kind)
-            if occurrence is not None:
-                rendered.find(t("ItemId")).set("Id", _occurrence_id_of(stored, element))  # type: ignore[union-attr]
-            found.append(rendered)
+            if occurrence is None:
+                found.append(item_xml.render(stored, shape))
+            else:
+                found.append(render_occurrence(stored, occurrence, shape))
             return [found]
 
         return run
 
     return per_message("GetItem", ctx, [unit(element) for element in ids])
-
-
-def _occurrence_id_of(stored: StoredItem, element: ET.Element) -> str:
-    if local(element.tag) == "ItemId":
-        return element.get("Id", "")
-    return item_xml.occurrence_id(stored.item_id, int(element.get("InstanceIndex", "1")))
 
 
 def find_item(ctx: Context, request: ET.Element) -> ET.Element:
@@ -274,7 +269,11 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
             rows = _view(ctx, mailbox, folder, calendar_view)
             limit = ctx.max_find_items or FIND_COUNT_LIMIT
             if restriction is not None:
-                rows = [row for row in rows if matches(row[1], restriction)]
+                rows = [
+                    row
+                    for row in rows
+                    if matches(row[1].element if row[1] else row[0].element, restriction)
+                ]
                 limit = min(limit, RESTRICTED_FIND_COUNT_LIMIT)
             if paging is not None and paging.get("BasePoint") == "End":
                 rows.reverse()
@@ -289,10 +288,11 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
                 attributes["IndexedPagingOffset"] = str(window.offset + len(page))
             root = ET.Element(m("RootFolder"), attributes)
             container = sub(root, t("Items"))
-            for stored, element_, kind, item_id in page:
-                rendered = item_xml.render(stored, shape, element_, kind)
-                rendered.find(t("ItemId")).set("Id", item_id)  # type: ignore[union-attr]
-                container.append(rendered)
+            for stored, occurrence in page:
+                if occurrence is None:
+                    container.append(item_xml.render(stored, shape))
+                else:
+                    container.append(render_occurrence(stored, occurrence, shape))
             return [root]
 
         return run
@@ -332,25 +332,22 @@ def _find_window(
     return _Window(0, len(rows))
 
 
-def _view(ctx: Context, mailbox: str, folder: str, calendar_view: ET.Element | None) -> list[tuple]:
-    """(stored, element, calendar item type, item id) rows; a CalendarView expands series."""
+def _view(
+    ctx: Context, mailbox: str, folder: str, calendar_view: ET.Element | None
+) -> list[tuple[StoredItem, Occurrence | None]]:
+    """(stored item, occurrence or None) rows; a CalendarView expands series."""
     stored_items = ctx.store.items(mailbox, folder)
     if calendar_view is None:
-        return [(s, s.element, None, s.item_id) for s in stored_items]
+        return [(stored, None) for stored in stored_items]
     start = parse_datetime(calendar_view.get("StartDate", ""))
     end = parse_datetime(calendar_view.get("EndDate", ""))
-    rows = []
+    rows: list[tuple[str, StoredItem, Occurrence | None]] = []
     for stored in stored_items:
         if stored.element.find(t("Recurrence")) is not None:
-            for index, begin, finish in occurrences(stored.element, start, end):
-                rows.append(
-                    (
-                        stored,
-                        _occurrence_element(stored, begin, finish),
-                        "Occurrence",
-                        item_xml.occurrence_id(stored.item_id, index),
-                    )
-                )
+            rows.extend(
+                (format_datetime(found.start), stored, found)
+                for found in series.instances(stored.element, start, end)
+            )
             continue
         begin_text, end_text = (
             stored.element.findtext(t("Start")),
@@ -362,9 +359,9 @@ def _view(ctx: Context, mailbox: str, folder: str, calendar_view: ET.Element | N
             and parse_datetime(begin_text) < end
             and parse_datetime(end_text) > start
         ):
-            rows.append((stored, stored.element, "Single", stored.item_id))
-    rows.sort(key=lambda row: row[1].findtext(t("Start")) or "")
-    return rows
+            rows.append((begin_text, stored, None))
+    rows.sort(key=lambda row: row[0])
+    return [(stored, found) for _, stored, found in rows]
 
 
 # -- writing items ---------------------------------------------------------------------------
@@ -408,11 +405,7 @@ def update_item(ctx: Context, request: ET.Element) -> ET.Element:
     def unit(change: ET.Element) -> Callable[[], list[ET.Element]]:
         def run() -> list[ET.Element]:
             id_element = change[0]
-            if local(id_element.tag) != "ItemId" or item_xml.parse_occurrence_id(
-                id_element.get("Id", "")
-            ):
-                raise UnsupportedError("updating a single occurrence of a series")
-            stored, _, _ = load_item(ctx, id_element)
+            stored, occurrence = load_item(ctx, id_element)
             change_key = id_element.get("ChangeKey")
             if change_key and change_key != stored.change_key and resolution == "NeverOverwrite":
                 raise EwsError(
@@ -421,12 +414,23 @@ def update_item(ctx: Context, request: ET.Element) -> ET.Element:
                     " change key passed in the request does not match the current"
                     " change key for the item.",
                 )
-            element = ET.fromstring(ET.tostring(stored.element))
+            source = occurrence.element if occurrence is not None else stored.element
+            element = ET.fromstring(ET.tostring(source))
             for update in change.find(t("Updates")) or []:
                 _apply_update(element, update)
+            if occurrence is not None:
+                if element.find(t("Recurrence")) is not None:
+                    raise UnsupportedError("a recurrence on one occurrence of a series")
+                # One occurrence changed becomes an exception kept on its master.
+                element = series.with_exception(stored.element, occurrence.index, element)
             updated = ctx.store.replace(stored, element)
             found = ET.Element(m("Items"))
-            found.append(item_xml.render(updated, Shape("IdOnly", ())))
+            if occurrence is None:
+                found.append(item_xml.render(updated, Shape("IdOnly", ())))
+            else:
+                now = series.instance(updated.element, occurrence.index)
+                assert now is not None
+                found.append(render_occurrence(updated, now, Shape("IdOnly", ())))
             conflicts = ET.Element(m("ConflictResults"))
             sub(conflicts, t("Count"), 0)
             return [found, conflicts]
@@ -455,12 +459,12 @@ def delete_item(ctx: Context, request: ET.Element) -> ET.Element:
 
     def unit(element: ET.Element) -> Callable[[], list[ET.Element]]:
         def run() -> list[ET.Element]:
-            if (
-                item_xml.parse_occurrence_id(element.get("Id", ""))
-                or local(element.tag) != "ItemId"
-            ):
-                raise UnsupportedError("deleting a single occurrence of a series")
-            stored, _, _ = load_item(ctx, element)
+            stored, occurrence = load_item(ctx, element)
+            if occurrence is not None:
+                # One occurrence deleted is remembered on its master (DeletedOccurrences).
+                deleted = series.with_exception(stored.element, occurrence.index, None)
+                ctx.store.replace(stored, deleted)
+                return []
             move = delete_type == "MoveToDeletedItems" and stored.folder != "deleteditems"
             ctx.store.delete(stored, "deleteditems" if move else None)
             return []

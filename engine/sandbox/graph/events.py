@@ -16,7 +16,7 @@ from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from engine.mailbox.html_text import html_to_text
 from engine.sandbox.ews.items import normalise
-from engine.sandbox.ews.recurrence import occurrences
+from engine.sandbox.ews.series import Occurrence, instances
 from engine.sandbox.ews.store import StoredItem
 from engine.sandbox.ews.xml import format_datetime, parse_datetime, sub, t
 from engine.sandbox.graph.errors import bad_request, not_implemented
@@ -97,6 +97,7 @@ PROPERTIES = frozenset(
         "showAs",
         "type",
         "seriesMasterId",
+        "originalStart",
         "iCalUId",
         "body",
     }
@@ -104,20 +105,19 @@ PROPERTIES = frozenset(
 """What ``$select`` may name on an event."""
 SUBJECT_LIMIT = 255
 """Exchange keeps the first 255 characters of a subject."""
-Occurrence = tuple[int, datetime, datetime]
 _TIMING = ("Start", "End", "IsAllDayEvent")
-_EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
 def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict[str, Any]:
-    """An event as delta and GET list it (without body: only ``$select=body`` asks for it)."""
-    item = stored.element
+    """An event as delta and GET list it (without body: only ``$select=body`` asks for it).
+    An occurrence names its series and the start the pattern gave it (``originalStart``)."""
+    item = stored.element if occurrence is None else occurrence.element
     start, end = _times(item)
-    event_id, kind, series = to_graph(stored.item_id), "singleInstance", None
+    event_id, kind, series, original = to_graph(stored.item_id), "singleInstance", None, None
     if occurrence is not None:
-        index, start, end = occurrence
-        series, kind = event_id, "occurrence"
-        event_id = graph_occurrence_id(stored.item_id, index)
+        series, kind = event_id, "exception" if occurrence.modified else "occurrence"
+        event_id = graph_occurrence_id(stored.item_id, occurrence.index)
+        original = occurrence.original_start.strftime("%Y-%m-%dT%H:%M:%SZ")
     elif item.find(t("Recurrence")) is not None:
         kind = "seriesMaster"
     all_day = item.findtext(t("IsAllDayEvent")) == "true"
@@ -140,6 +140,7 @@ def event_json(stored: StoredItem, occurrence: Occurrence | None = None) -> dict
         "showAs": next((key for key, value in SHOW_AS.items() if value == status), "unknown"),
         "type": kind,
         "seriesMasterId": series,
+        "originalStart": original,
         "iCalUId": item.findtext(t("UID")),
     }
 
@@ -159,11 +160,7 @@ def body_json(item: ET.Element, prefer_text: bool) -> dict[str, str]:
 
 def series_events(stored: StoredItem, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """A master's occurrences overlapping [start, end), as events."""
-    return [event_json(stored, found) for found in occurrences(stored.element, start, end)]
-
-
-def find_occurrence(stored: StoredItem, index: int) -> Occurrence | None:
-    return next((found for found in occurrences(stored.element, *_EVER) if found[0] == index), None)
+    return [event_json(stored, found) for found in instances(stored.element, start, end)]
 
 
 def overlaps(item: ET.Element, start: datetime, end: datetime) -> bool:

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from engine.sandbox.ews import series
 from engine.sandbox.ews.items import normalise
+from engine.sandbox.ews.series import Occurrence
 from engine.sandbox.ews.store import StoredItem, folder_id
 from engine.sandbox.ews.xml import local
 from engine.sandbox.graph import contacts, events, mail
-from engine.sandbox.graph.errors import bad_request, item_not_found, not_implemented, stale_etag
+from engine.sandbox.graph.errors import bad_request, item_not_found, stale_etag
 from engine.sandbox.graph.extended import KEY, expanded_ids, extended_json
 from engine.sandbox.graph.fields import check_properties
 from engine.sandbox.graph.ids import parse_graph_id, to_graph
@@ -70,18 +72,13 @@ def get_item(kind: Kind, call: Call) -> Reply:
     request = call.request
     request.options(("$select", "$expand"))
     names = selected(request.query.get("$select"), kind.properties)
-    stored, index = _load(call, kind)
-    if index is None:
-        data = kind.render(stored)
-    else:
-        occurrence = events.find_occurrence(stored, index)
-        if occurrence is None:
-            raise item_not_found()
-        data = events.event_json(stored, occurrence)
+    stored, occurrence = _load(call, kind)
+    data = kind.render(stored) if occurrence is None else events.event_json(stored, occurrence)
     headers = {}
     if names is not None and "body" in names:
         text = request.prefer("outlook.body-content-type") == "text"
-        data["body"] = events.body_json(stored.element, text)
+        source = stored.element if occurrence is None else occurrence.element
+        data["body"] = events.body_json(source, text)
         headers = {"Preference-Applied": _TEXT_BODY} if text else {}
     data = restrict(data, names)
     if "$expand" in request.query:
@@ -103,26 +100,38 @@ def create_item(kind: Kind, call: Call) -> Reply:
 
 
 def update_item(kind: Kind, call: Call) -> Reply:
+    """PATCH; one occurrence of a series patched becomes an exception kept on its master."""
     call.request.options(())
-    stored, index = _load(call, kind)
-    if index is not None:
-        raise not_implemented("updating one occurrence of a series")
+    stored, occurrence = _load(call, kind)
     _check_etag(call, stored)
-    element = copy.deepcopy(stored.element)
+    source = stored.element if occurrence is None else occurrence.element
+    element = copy.deepcopy(source)
     kind.apply(element, call.request.json_object())
-    updated = call.state.store.replace(stored, element)
-    return Reply(200, {**_context(call, f"{kind.collection}/$entity"), **kind.render(updated)})
+    if occurrence is None:
+        updated = call.state.store.replace(stored, element)
+        data = kind.render(updated)
+    else:
+        master = series.with_exception(stored.element, occurrence.index, element)
+        updated = call.state.store.replace(stored, master)
+        now = series.instance(updated.element, occurrence.index)
+        assert now is not None
+        data = events.event_json(updated, now)
+    return Reply(200, {**_context(call, f"{kind.collection}/$entity"), **data})
 
 
 def delete_item(kind: Kind, call: Call) -> Reply:
     """Moves the item to Deleted Items, as Graph's delete does; from there it is no longer
-    one of the mailbox's events or contacts."""
+    one of the mailbox's events or contacts. One occurrence deleted is remembered on its
+    master."""
     call.request.options(())
-    stored, index = _load(call, kind)
-    if index is not None:
-        raise not_implemented("deleting one occurrence of a series")
+    stored, occurrence = _load(call, kind)
     _check_etag(call, stored)
-    call.state.store.delete(stored, "deleteditems")
+    if occurrence is None:
+        call.state.store.delete(stored, "deleteditems")
+    else:
+        call.state.store.replace(
+            stored, series.with_exception(stored.element, occurrence.index, None)
+        )
     return Reply(204)
 
 
@@ -145,8 +154,8 @@ def send_mail(call: Call) -> Reply:
     return Reply(202)
 
 
-def _load(call: Call, kind: Kind) -> tuple[StoredItem, int | None]:
-    """The stored item (a series' master for an occurrence id) and the occurrence index."""
+def _load(call: Call, kind: Kind) -> tuple[StoredItem, Occurrence | None]:
+    """The stored item (a series' master for an occurrence id) and the occurrence."""
     item_id, index = parse_graph_id(call.item_id)
     stored = call.state.store.get(item_id)
     if (
@@ -155,7 +164,12 @@ def _load(call: Call, kind: Kind) -> tuple[StoredItem, int | None]:
         or local(stored.element.tag) != kind.tag
     ):
         raise item_not_found()
-    return stored, index
+    if index is None:
+        return stored, None
+    occurrence = series.instance(stored.element, index)
+    if occurrence is None:
+        raise item_not_found()
+    return stored, occurrence
 
 
 def _check_etag(call: Call, stored: StoredItem) -> None:
