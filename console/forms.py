@@ -85,14 +85,16 @@ class Draft:
 
     def problems(self) -> dict[str, str]:
         try:
-            validate(self.document, origin="the page")
+            self.settings()
         except SettingsError as error:
             return error.problems
         return {}
 
     def settings(self) -> Settings:
         """The draft as settings; raises :class:`SettingsError` with every problem."""
-        return validate(self.document, origin="the page")
+        return validate(
+            self.document, origin="the page", people=self.store.people_for(self.document)
+        )
 
     def save(self) -> Settings:
         settings = self.settings()

@@ -12,7 +12,7 @@ from engine.paths import ProfilePaths
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
-from engine.settings.model import PsaKind, PsaSettings, Settings
+from engine.settings.model import Person, PsaKind, PsaSettings, Settings
 from engine.settings.store import SettingsStore
 from engine.state import StateStore
 
@@ -57,6 +57,7 @@ class Profile:
         """``settings`` and ``psa`` stand in for the saved ones (the setup wizard's trials)."""
         self.paths = paths
         self.store = store or SettingsStore(paths)
+        self.store.people = self.people
         self._settings: Settings | None = settings
         if psa is not None:
             self.__dict__["psa"] = psa
@@ -102,6 +103,15 @@ class Profile:
     def resources(self) -> list[Resource]:
         return self.psa.resources()
 
+    def people(self) -> dict[int, Person]:
+        """The PSA's resources as the settings check of mailboxes needs them."""
+        return self._people
+
+    @cached_property
+    def _people(self) -> dict[int, Person]:
+        """Read once: a settings page validates on every change."""
+        return {resource.id: (resource.name, resource.email) for resource in self.resources()}
+
     def find_user(self, query: str) -> Resource:
         """A resource by id, e-mail address, or a unique part of its name."""
         text = query.strip().lower()
@@ -123,7 +133,7 @@ class Profile:
         )
 
     def mailbox_address(self, resource: Resource) -> str:
-        return self.settings.resource(resource.id).mailbox or resource.email.lower()
+        return self.settings.mailbox_address(resource.id, resource.email)
 
     def comparison(self, resource: Resource) -> Comparison:
         return evaluate(self.settings, UserRef(resource.id, resource.name, resource.email))

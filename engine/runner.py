@@ -70,7 +70,13 @@ from engine.reconcile import (
     reconcile,
 )
 from engine.rules import Origin
-from engine.settings.model import ImportMode, Settings, TodoFolder
+from engine.settings.model import (
+    ImportMode,
+    Settings,
+    TodoFolder,
+    shared_mailboxes,
+    shared_message,
+)
 from engine.state import EventDraft, StateStore, UserRun, UserState
 from engine.storage import StorageFullError
 
@@ -246,7 +252,24 @@ class Runner:
         ]
 
     def mailbox_address(self, resource: Resource) -> str:
-        return self.settings.resource(resource.id).mailbox or resource.email.lower()
+        return self.settings.mailbox_address(resource.id, resource.email)
+
+    def shared_mailboxes(self) -> dict[int, str]:
+        """Resource id -> why it is not synced: its mailbox is another enabled resource's
+        too (the settings check cannot see every PSA e-mail; the run refuses both)."""
+        people = {
+            resource.id: (resource.name, resource.email)
+            for resource in self.enabled_users(self.psa.resources())
+        }
+        overrides = {
+            resource_id: self.settings.resource(resource_id).mailbox for resource_id in people
+        }
+        refused: dict[int, str] = {}
+        for address, first, second in shared_mailboxes(overrides, people):
+            message = shared_message(address, first, second, people)
+            refused.setdefault(first, message)
+            refused.setdefault(second, message)
+        return refused
 
     # -- a run -----------------------------------------------------------------------------
 
@@ -262,6 +285,7 @@ class Runner:
         cancel = cancel or threading.Event()
         run_id = None if dry_run else self.state.start_run(trigger, dry_run)
         cursor = self.psa.cursor()
+        refused = self.shared_mailboxes()
         events: SimpleQueue[Progress | UserResult] = SimpleQueue()
         results: list[UserResult] = []
         workers = max(1, min(self.settings.exchange.sync.workers, len(users) or 1))
@@ -277,6 +301,7 @@ class Runner:
                     cancel,
                     events.put,
                     allow_mass_delete=resource.id in allow_mass_delete,
+                    refusal=refused.get(resource.id),
                 )
                 jobs.append(job)
                 pool.submit(job.run_guarded)
@@ -421,6 +446,7 @@ class _UserSync:
         cancel: threading.Event,
         emit: Callable[[Progress | UserResult], None],
         allow_mass_delete: bool,
+        refusal: str | None = None,
     ) -> None:
         self.runner = runner
         self.state = runner.state
@@ -432,6 +458,10 @@ class _UserSync:
         self.cancel = cancel
         self.emit = emit
         self.allow_mass_delete = allow_mass_delete
+        self.refusal = refusal
+        """Why this user may not be synced at all (a mailbox shared with another user)."""
+        self.mailbox_known = False
+        """Whether the state now describes the configured mailbox (recorded at the end)."""
         self.result = UserResult(resource.id, resource.name, runner.mailbox_address(resource))
         self.overlay: dict[str, MailboxItem] | None = None
         self.events: list[EventDraft] = []
@@ -498,7 +528,7 @@ class _UserSync:
             ok = self.result.outcome in ("ok", "held")
             self.state.update_user(
                 self.uid,
-                mailbox=self.result.mailbox,
+                **({"mailbox": self.result.mailbox} if self.mailbox_known else {}),
                 last_run_id=self.run_id,
                 last_outcome=self.result.outcome,
                 last_error=None if ok else self.result.message,
@@ -528,12 +558,22 @@ class _UserSync:
         if self.cancel.is_set():
             self.result.outcome = "cancelled"
             return
+        if self.refusal:
+            raise MailboxError(self.refusal)
         runner = self.runner
         policy, kinds = runner.policy(self.resource, self.allow_mass_delete)
         self.policy = policy
         user_state = self.state.user(self.uid)
         self.progress("connect", message=self.result.mailbox)
         mailbox = runner.connector.open(self.result.mailbox)
+        previous = user_state.mailbox if user_state else ""
+        if previous and previous.lower() != self.result.mailbox.lower():
+            if self.dry_run:
+                self.result.message = f"the mailbox moves from {previous}: not cleaned in a dry run"
+            else:
+                self.move_mailbox(mailbox, previous)
+                user_state = self.state.user(self.uid)
+        self.mailbox_known = not self.dry_run
         if self.dry_run:
             self.overlay = self.state.mirror(self.uid)
         folders = runner.folders(kinds, policy)
@@ -574,6 +614,47 @@ class _UserSync:
             policy_hash=policy_hash,
             **({"allow_mass_delete": 0} if self.allow_mass_delete else {}),
         )
+
+    def move_mailbox(self, mailbox: Mailbox, previous: str) -> None:
+        """The user's mailbox address changed: once the new mailbox answers, the engine's
+        items leave the old one (to Deleted Items) and the state starts afresh for the new
+        one. Appointments imported from the old mailbox stay in the PSA; an item the new
+        mailbox shares with the old (an alias) is linked to its import again."""
+        mailbox.check_access()
+        stamped = [
+            ItemRef(item.item_id, item.folder)
+            for item in self.state.mirror(self.uid).values()
+            if item.stamp and not item.master_id
+        ]
+        reason = f"the mailbox moved to {self.result.mailbox}: out of the old one"
+        events = []
+        try:
+            old = self.runner.connector.open(previous)
+            for start in range(0, len(stamped), WRITE_CHUNK):
+                chunk = stamped[start : start + WRITE_CHUNK]
+                for ref, result in zip(chunk, old.delete(chunk), strict=True):
+                    gone = result.ok or result.error is WriteError.NOT_FOUND
+                    outcome = "done" if gone else "failed"
+                    if result.ok:
+                        self.result.count("mailbox", "deleted")
+                    events.append(
+                        EventDraft(
+                            self.run_id,
+                            "delete",
+                            outcome,
+                            "R04",
+                            reason,
+                            item_id=ref.item_id,
+                            error=result.message or None,
+                        )
+                    )
+        except MailboxError as error:
+            events.append(
+                EventDraft(self.run_id, "delete", "failed", "R04", reason, error=str(error))
+            )
+            self.result.errors += 1
+        self.state.forget_mailbox(self.uid, events)
+        self.state.update_user(self.uid, mailbox=self.result.mailbox, reconciled_day=None)
 
     def plan_and_apply(
         self,

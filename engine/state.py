@@ -281,6 +281,14 @@ class StateStore:
             db.execute("DELETE FROM sync_states WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM mirror WHERE user_id = ?", (user_id,))
 
+    def forget_mailbox(self, user_id: int, events: Sequence[EventDraft] = ()) -> None:
+        """The user's mailbox changed: its mirror, sync states and links describe the old
+        one; all of it goes, with the events that say why, in one transaction."""
+        with self.transaction() as db:
+            for table in ("sync_states", "mirror", "links"):
+                db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            _insert_events(db, user_id, events, epoch(datetime.now(UTC)))
+
     def reset_folder(self, user_id: int, folder: FolderKind) -> None:
         """Forget a folder's sync state and mirror so that the next pull starts afresh."""
         with self.transaction() as db:

@@ -60,7 +60,7 @@ class MailboxScreen(ModalScreen[str | None]):
         else:
             node.pop(parts[-1], None)
         try:
-            validate(document, origin=self.key)
+            validate(document, origin=self.key, people=self.draft.store.people_for(document))
         except SettingsError as error:
             return next(
                 (message for key, message in error.problems.items() if key.startswith(self.key)),

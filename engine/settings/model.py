@@ -9,6 +9,7 @@ message names the rule (``R01`` ...); the console shows these messages word for 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -307,24 +309,57 @@ class ResourceSetting(_Section):
     """The mailbox address; empty means the resource's e-mail address in the PSA."""
 
 
+PSA_PEOPLE = "psa_people"
+"""Validation context key: resource id -> (name, PSA e-mail) of the PSA's resources."""
+Person = tuple[str, str]
+
+
+def shared_mailboxes(
+    overrides: Mapping[int, str | None], people: Mapping[int, Person]
+) -> list[tuple[str, int, int]]:
+    """(address, first resource, second resource) for each mailbox two resources would use:
+    their explicit mailbox, or else their PSA e-mail."""
+    holders: dict[str, int] = {}
+    shared = []
+    for resource_id in sorted(set(overrides) | set(people)):
+        address = overrides.get(resource_id) or people.get(resource_id, ("", ""))[1]
+        address = address.strip().lower()
+        if not address:
+            continue
+        if address in holders:
+            shared.append((address, holders[address], resource_id))
+        else:
+            holders[address] = resource_id
+    return shared
+
+
+def shared_message(address: str, first: int, second: int, people: Mapping[int, Person]) -> str:
+    def who(resource_id: int) -> str:
+        name = people.get(resource_id, ("", ""))[0]
+        return f"{name} (resource {resource_id})" if name else f"resource {resource_id}"
+
+    return (
+        f"mailbox {address} is used by {who(first)} and {who(second)}: each resource needs a"
+        " mailbox of its own (Resources tab, or exchange.resources.N.mailbox)"
+    )
+
+
 class ExchangeSettings(_Section):
     general: ExchangeGeneral = Field(default_factory=ExchangeGeneral)
     sync: ExchangeSync = Field(default_factory=ExchangeSync)
     resources: dict[int, ResourceSetting] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _mailboxes_unique(self) -> ExchangeSettings:
-        seen: dict[str, int] = {}
-        for resource_id, resource in sorted(self.resources.items()):
-            if resource.mailbox is None:
-                continue
-            if resource.mailbox in seen:
-                raise FieldRuleError(
-                    f"resources.{resource_id}.mailbox",
-                    f"mailbox {resource.mailbox} is assigned to resources"
-                    f" {seen[resource.mailbox]} and {resource_id}",
-                )
-            seen[resource.mailbox] = resource_id
+    def _mailboxes_unique(self, info: ValidationInfo) -> ExchangeSettings:
+        """One mailbox per resource: a resource whose mailbox is left empty uses its PSA
+        e-mail, which the validation context may give (``PSA_PEOPLE``)."""
+        people: Mapping[int, Person] = (info.context or {}).get(PSA_PEOPLE, {})
+        overrides = {key: value.mailbox for key, value in self.resources.items()}
+        for address, first, second in shared_mailboxes(overrides, people):
+            blamed = second if overrides.get(second) else first
+            raise FieldRuleError(
+                f"resources.{blamed}.mailbox", shared_message(address, first, second, people)
+            )
         return self
 
 
@@ -465,6 +500,10 @@ class Settings(_Section):
 
     def resource(self, resource_id: int) -> ResourceSetting:
         return self.exchange.resources.get(resource_id) or ResourceSetting()
+
+    def mailbox_address(self, resource_id: int, psa_email: str) -> str:
+        """The resource's mailbox: its explicit one, or its PSA e-mail."""
+        return self.resource(resource_id).mailbox or psa_email.lower()
 
     def warnings(self) -> list[tuple[str, str]]:
         return self.exchange.general.warnings()

@@ -27,7 +27,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from pydantic_settings import EnvSettingsSource
 
 from engine.errors import SettingsError, UserError
 from engine.paths import ProfilePaths
-from engine.settings.model import FieldRuleError, Settings
+from engine.settings.model import PSA_PEOPLE, FieldRuleError, Person, Settings
 
 ENV_PREFIX = "MSEXT_"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -55,6 +55,22 @@ class SettingsStore:
     def __init__(self, paths: ProfilePaths, environ: Mapping[str, str] | None = None) -> None:
         self.paths = paths
         self._environ = os.environ if environ is None else environ
+        self.people: Callable[[], Mapping[int, Person]] | None = None
+        """The PSA's resources (id -> name, e-mail), when the profile can read them: a save
+        then refuses a mailbox that is another resource's PSA e-mail."""
+
+    def people_for(self, document: Mapping[str, Any]) -> Mapping[int, Person]:
+        """Asked only when a mailbox is set explicitly; a PSA that cannot be read leaves the
+        comparison to the run, which checks again."""
+        resources = (document.get("exchange") or {}).get("resources") or {}
+        if self.people is None or not any(
+            (entry or {}).get("mailbox") for entry in resources.values()
+        ):
+            return {}
+        try:
+            return self.people()
+        except (UserError, OSError):
+            return {}
 
     @property
     def path(self) -> Path:
@@ -159,7 +175,7 @@ class SettingsStore:
 
     def _save(self, settings: Settings, shrinking: bool = False) -> None:
         document = settings.model_dump(mode="json", exclude_unset=True, exclude_none=True)
-        validate(document, origin="the new settings")
+        validate(document, origin="the new settings", people=self.people_for(document))
         content = f"{FIRST_LINE}\n{tomli_w.dumps(document)}{LAST_LINE}\n".encode()
         if len(content) > MAX_CONFIG_BYTES and not (
             shrinking and len(content) < self.path.stat().st_size
@@ -196,10 +212,13 @@ class SettingsStore:
             os.close(descriptor)
 
 
-def validate(document: Mapping[str, Any], origin: str) -> Settings:
-    """Settings from data, or a :class:`SettingsError` naming each bad key."""
+def validate(
+    document: Mapping[str, Any], origin: str, people: Mapping[int, Person] | None = None
+) -> Settings:
+    """Settings from data, or a :class:`SettingsError` naming each bad key; ``people`` (the
+    PSA's resources) lets the check of mailboxes count the resources' PSA e-mails too."""
     try:
-        return Settings.model_validate(document)
+        return Settings.model_validate(document, context={PSA_PEOPLE: people or {}})
     except ValidationError as error:
         raise SettingsError(problems_of(error)) from None
     except RecursionError:

@@ -12,6 +12,8 @@ from engine.mailbox.base import stamp_value
 from engine.mailbox.ews import STAMP
 from engine.profile import Profile
 from engine.psa.model import RecordKind
+from engine.sandbox.ews import MailboxSpec
+from engine.settings.store import SettingsStore
 from tests.e2e.harness import AVA, BEN, Harness
 
 
@@ -185,3 +187,49 @@ def test_a_psa_move_of_an_occurrence_is_a_recorded_conflict(either_api: Harness)
     finally:
         profile.close()
     assert conflicts and "R10" in conflicts[0].rule and "R16" in conflicts[0].rule
+
+
+def test_a_mailbox_two_resources_would_share_is_refused(either_api: Harness) -> None:
+    """Invariant 2: Ben's mailbox set to Ava's address (her PSA e-mail, no override of her
+    own) is refused by `msext config set`, naming both; a settings file that says so anyway
+    stops both users' runs with that line, so neither's items reach the other's mailbox and
+    Ava's imports stay hers."""
+    harness = either_api
+    harness.settled()
+    ava_imports = {row["id"] for row in harness.imported() if row["resource_id"] == 1}
+    ava_items = set(harness.stamped(AVA))
+    refused = harness.cli("config", "set", "exchange.resources.2.mailbox", AVA)
+    assert refused.returncode == 2
+    assert "Ava Fischer (resource 1)" in refused.stderr and "(resource 2)" in refused.stderr
+    SettingsStore(harness.paths).set_value("exchange.resources.2.mailbox", AVA)
+    result = harness.sync()
+    users = {user.user_id: user for user in result.users}
+    for user_id in (1, 2):
+        assert users[user_id].outcome == "error"
+        assert (
+            f"mailbox {AVA} is used by Ava Fischer (resource 1) and Ben" in users[user_id].message
+        )
+    assert set(harness.stamped(AVA)) == ava_items
+    assert {row["id"] for row in harness.imported() if row["resource_id"] == 1} == ava_imports
+
+
+def test_a_new_mailbox_address_cleans_the_old_mailbox_and_keeps_the_imports(
+    either_api: Harness,
+) -> None:
+    """R04, invariant 2: Ava's mailbox address changes; the engine's items leave her old
+    mailbox (to Deleted Items) and arrive in the new one, and the appointments imported from
+    the old one stay in the PSA: nothing is left behind for good, nothing unimported."""
+    harness = either_api
+    harness.settled()
+    psa_items = set(harness.stamped(AVA))
+    imports = {row["id"] for row in harness.imported() if row["resource_id"] == 1}
+    assert psa_items and imports
+    new_address = "ava.fischer@fabrikam.example"
+    harness.emulator.add_mailbox(MailboxSpec(new_address, "Ava Fischer"))
+    harness.set("exchange.resources.1.mailbox", new_address)
+    (ava,) = harness.sync(AVA).users
+    assert ava.outcome == "ok", ava.message
+    assert harness.stamped(AVA) == {}
+    assert set(harness.stamped(new_address)) == psa_items
+    assert {row["id"] for row in harness.imported() if row["resource_id"] == 1} >= imports
+    assert changes(harness.sync(AVA)) == (0, 0, 0)
