@@ -179,7 +179,22 @@ def test_one_mailbox_for_two_resources_is_refused() -> None:
             }
         }
     )
-    assert "a@x.example is assigned to resources 1 and 2" in found["exchange.resources.2.mailbox"]
+    assert found["exchange.resources.2.mailbox"].startswith(
+        "mailbox a@x.example is used by resource 1 and resource 2"
+    )
+
+
+def test_a_mailbox_that_is_another_resources_psa_email_is_refused() -> None:
+    """Invariant 2: with the PSA's resources known, a mailbox set to another resource's PSA
+    e-mail (that resource having no mailbox of its own) is refused, naming both."""
+    document = {"exchange": {"resources": {"2": {"mailbox": "ava@x.example"}}}}
+    people = {1: ("Ava Fischer", "Ava@x.example"), 2: ("Ben Brooks", "ben@x.example")}
+    validate(document, origin="test")
+    with pytest.raises(SettingsError) as refused:
+        validate(document, origin="test", people=people)
+    assert refused.value.problems["exchange.resources.2.mailbox"].startswith(
+        "mailbox ava@x.example is used by Ava Fischer (resource 1) and Ben Brooks (resource 2)"
+    )
 
 
 def test_set_value_saves_atomically_with_a_backup(store: SettingsStore) -> None:
