@@ -69,11 +69,11 @@ _STAMP_EXPAND = urlencode(
 )
 _STAMP_QUERY = f"$select=id&{_STAMP_EXPAND}"
 _TEXT_BODIES = {"Prefer": 'outlook.body-content-type="text"'}
-_FOLLOWED_FIELDS = {
-    FolderKind.CALENDAR: "changeKey,subject,start,end,isAllDay,location,sensitivity,categories,"
-    "type,seriesMasterId,originalStart",
-    FolderKind.CONTACTS: f"changeKey,{CONTACT_FIELDS}",
-}
+_EVENT_FIELDS = (
+    "changeKey,subject,start,end,isAllDay,location,sensitivity,categories,"
+    "type,seriesMasterId,originalStart"
+)
+"""What a pull knows of an event, asked of one followed by its id."""
 
 
 class GraphConnector:
@@ -262,7 +262,7 @@ class GraphMailbox:
     ) -> list[MailboxItem]:
         """GET by id, in batches: the calendarView delta reports an event that left its
         span as removed, though it is still there. An occurrence names its series."""
-        fields = _FOLLOWED_FIELDS[folder]
+        fields = _EVENT_FIELDS if folder is FolderKind.CALENDAR else f"changeKey,{CONTACT_FIELDS}"
         requests = [
             GraphRequest(
                 "GET",

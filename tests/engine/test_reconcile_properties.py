@@ -105,6 +105,9 @@ def apply_event(world: World, event: tuple) -> None:
                 world._apply(action)
         case ("lose_state",):
             world.links.clear()
+            # Without its links nothing tells a copy made before the loss from the engine's
+            # own item once their record is deleted: from here it may go with the record.
+            world.persons.clear()
         case ("psa_moves_import", index, hours) if world.imported:
             okey = sorted(world.imported)[index % len(world.imported)]
             record_id, value = world.imported[okey]
