@@ -87,6 +87,9 @@ def _endpoint(url: str, shown_as: str, limits: HttpLimits, graph: bool) -> Step:
             answer = session.get(url) if graph else session.post(url, data=b"")
     except (requests.RequestException, HttpLimitError) as error:
         return Step(name, False, f"{shown_as} does not answer: {error}")
-    if graph or answer.status_code in (401, 200, 500):
+    if answer.status_code == 401:
+        # Not a failure: an endpoint asks who is calling; the next step signs in.
+        return Step(name, True, f"{shown_as} answers and asks for a sign-in (checked next)")
+    if graph or answer.status_code in (200, 500):
         return Step(name, True, f"{shown_as} answers (HTTP {answer.status_code})")
     return Step(name, False, f"{shown_as} answered HTTP {answer.status_code}; is this an EWS URL?")

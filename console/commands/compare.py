@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 
-from console.commands.output import emit, emit_json, table
+from console.commands.output import emit, emit_json, paragraph, table
 from engine.capabilities import Comparison
 from engine.profile import Profile
 
@@ -51,19 +50,24 @@ def render(comparison: Comparison) -> str:
             ],
         ),
         "",
-        "Outlook add-in actions (MS Outlook only): "
-        + ", ".join(action for _, action, _ in comparison.actions),
+        *paragraph(
+            "Outlook add-in actions (MS Outlook only): "
+            + ", ".join(action for _, action, _ in comparison.actions)
+        ),
         "",
-        "Handled by: "
-        + ", ".join(f"{item} {handler}" for item, handler in comparison.handlers.items()),
+        *paragraph(
+            "Handled by: "
+            + ", ".join(f"{item} {handler}" for item, handler in comparison.handlers.items())
+        ),
     ]
     if not comparison.conflicts:
         lines += ["", "No conflicts."]
     for conflict in comparison.conflicts:
-        lines += ["", f"[{conflict.severity}] {conflict.title} ({', '.join(conflict.rules)})"]
-        lines += textwrap.wrap(conflict.detail, 96, initial_indent="  ", subsequent_indent="  ")
+        lines += [
+            "",
+            *paragraph(f"[{conflict.severity}] {conflict.title} ({', '.join(conflict.rules)})"),
+        ]
+        lines += paragraph(conflict.detail, "  ", "  ")
         for number, step in enumerate(conflict.remedy, start=1):
-            lines += textwrap.wrap(
-                step, 96, initial_indent=f"  {number}. ", subsequent_indent="     "
-            )
+            lines += paragraph(step, f"  {number}. ", "     ")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static, TabbedContent
 
 from console.forms import Draft, Field, FieldRow
+from console.paths_shown import folded_path
 from console.screens.base import PageScreen
 from console.screens.dialogs import ConfirmScreen, LeaveScreen
 from engine.errors import SettingsError, UserError
@@ -125,7 +126,7 @@ class SettingsPage(PageScreen):
         self.msext.profile.reload()
         self.refresh_markers()
         self.after_save()
-        self.notify(f"Saved to {self.draft.store.path}")
+        self.notify(f"Saved to\n{folded_path(self.draft.store.path)}")
         return True
 
     def after_save(self) -> None:

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
@@ -347,10 +348,17 @@ class ImpersonationStep(SetupStep):
     application access policy (R14, R19)."""
 
     TITLE = "Impersonation rights"
+    commands = ""
+    """The shell commands the step shows, as one text for the clipboard."""
+    BINDINGS: ClassVar = [
+        Binding("ctrl+y", "copy_commands", "Copy commands", id="setup_copy_commands"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Static(id="impersonation-explain", classes="explain", markup=False)
         yield Static(id="impersonation-commands", classes="commands", markup=False)
+        with Horizontal():
+            yield Button("Copy commands (ctrl+y)", compact=True, id="setup-copy")
         yield Static(id="impersonation-scope", classes="explain", markup=False)
         with Horizontal():
             yield Static("Check with the mailbox of", classes="label", markup=False)
@@ -386,12 +394,21 @@ class ImpersonationStep(SetupStep):
             )
             scope = IMPERSONATION_SCOPE_NOTE
         self.result("#impersonation-explain", explain)
-        self.result("#impersonation-commands", "\n".join(commands))
+        self.commands = "\n".join(commands)
+        self.result("#impersonation-commands", self.commands)
         self.result("#impersonation-scope", scope)
         mailbox = self.query_one("#setup-mailbox", Input)
         if not mailbox.value:
             active = [r for r in self.state.resources() if r.active]
             mailbox.value = active[0].email.lower() if active else ""
+
+    @on(Button.Pressed, "#setup-copy")
+    def action_copy_commands(self) -> None:
+        """The commands as one clean paste: drawn on screen they wrap at its width, and a
+        terminal copies the wrapped lines (OSC 52 reaches the clipboard over SSH too)."""
+        self.app.copy_to_clipboard(self.commands)
+        lines = self.commands.count("\n") + 1
+        self.notify(f"Copied {count(lines, 'command')} to the clipboard; paste them in the shell.")
 
     @on(Input.Changed, "#setup-mailbox")
     def _mailbox_changed(self) -> None:

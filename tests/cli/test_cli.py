@@ -215,3 +215,33 @@ def _headless_run(self) -> None:
 
     with contextlib.suppress(RuntimeError):  # run_test re-raises the page's error; run does not
         asyncio.run(drive())
+
+
+def test_tables_fit_the_terminal_and_keep_every_word(
+    demo: ProfilePaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R20: `msext compare` printed lines of 160 columns and more, which an 80-column
+    terminal folds mid-word; the widest columns now wrap within the terminal's width,
+    and --json is unchanged."""
+    monkeypatch.setenv("COLUMNS", "200")
+    _, wide, _ = run(capsys, "--profile", "demo", "compare", "2")
+    assert max(map(len, wide.splitlines())) > 120
+    monkeypatch.setenv("COLUMNS", "80")
+    _, narrow, _ = run(capsys, "--profile", "demo", "compare", "2")
+    assert max(map(len, narrow.splitlines())) <= 80
+
+    def words(text: str) -> list[str]:
+        return sorted(word for word in text.split() if set(word) != {"-"})
+
+    assert words(narrow) == words(wide)
+
+
+def test_table_wraps_its_widest_column() -> None:
+    from console.commands.output import table
+
+    printed = table(("User", "Message"), [("Chloe Reyes", "access denied " * 8)], width=40)
+    lines = printed.splitlines()
+    assert max(map(len, lines)) <= 40
+    assert lines[0].split() == ["User", "Message"]
+    assert lines[2].startswith("Chloe Reyes  access denied")
+    assert " ".join(" ".join(lines[2:]).split()[2:]) == ("access denied " * 8).strip()

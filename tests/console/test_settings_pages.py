@@ -327,3 +327,25 @@ async def test_q_with_unsaved_changes_asks_as_esc_does(
         assert not app.is_running
     assert saved(demo_profile).exchange.sync.interval_minutes == 45
     assert demo_profile.store.path.read_bytes() != before
+
+
+async def test_saved_notice_breaks_the_path_between_folders(app: MsextApp) -> None:
+    """The 'Saved to' notification folded the settings file's path mid-name at 80x24; it
+    now breaks after a '/', each line within the notification's width."""
+    from textual.widgets import Checkbox
+
+    from console.paths_shown import NOTICE_WIDTH
+    from tests.console.walk import settle
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.go(OutlookScreen)
+        await settle(pilot)
+        app.screen.query_one(Checkbox).focus()
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        message = list(app._notifications)[-1].message
+        heading, *lines = message.splitlines()
+        assert heading == "Saved to"
+        assert "".join(lines) == str(app.profile.store.path)
+        assert all(len(line) <= NOTICE_WIDTH for line in lines)
+        assert all(line.startswith("/") for line in lines)

@@ -395,9 +395,9 @@ async def test_the_wizard_on_the_demo_profile_uses_its_emulators(app: MsextApp) 
         assert "embedded emulators" in text(app, "#setup-demo-note")
         await type_into(pilot, "#setup-secret", secret)
         await press_button(pilot, "#setup-test")
-        assert "ok  EWS endpoint: the embedded EWS emulator answers" in text(
-            app, "#exchange-result"
-        )
+        outcome = text(app, "#exchange-result")
+        assert "ok  EWS endpoint: the embedded EWS emulator answers" in outcome
+        assert "HTTP 401" not in outcome, "'ok' beside an HTTP error code reads as a failure"
         await pilot.press("ctrl+n")
         await settle(pilot)
         await type_into(pilot, "#setup-mailbox", AVA)
@@ -407,3 +407,17 @@ async def test_the_wizard_on_the_demo_profile_uses_its_emulators(app: MsextApp) 
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert text(app, "#setup-title") == "Step 4 of 8: Resources and mailboxes"
+
+
+async def test_impersonation_commands_copy_in_one_clean_paste(app: MsextApp) -> None:
+    """R14: step 3's PowerShell wraps on screen and pasted badly; ctrl+y (shown in the
+    footer, and a button) puts the commands on the clipboard as they are, one per line."""
+    from tests.console.test_snapshots import CHLOE, wizard
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wizard(3, check=CHLOE)(pilot)
+        commands = str(app.screen.query_one("#impersonation-commands").render())
+        assert "ctrl+y" in {key for key, active in app.screen.active_bindings.items()}
+        await pilot.press("ctrl+y")
+        assert app.clipboard.startswith("New-ManagementRoleAssignment")
+        assert app.clipboard.split() == commands.split(), "the same words, unwrapped"
