@@ -7,8 +7,11 @@ import gc
 MAX_ROWS = 200
 
 
-def capped_note(shown: int, matched: int) -> str:
-    """What the table leaves out, or nothing when it shows every match."""
+def capped_note(shown: int, matched: int, needle: str = "") -> str:
+    """What the table leaves out, or nothing when it shows every match; a filter that
+    matches nothing says so rather than leaving a blank table."""
+    if matched == 0 and needle:
+        return f" No match for {needle!r}."
     if matched <= shown:
         return ""
     return f" Showing {shown:,} of {matched:,} matches; type in the filter to narrow."

@@ -470,6 +470,20 @@ class StateStore:
         )
         return [_user_run(row) for row in rows]
 
+    def recent_user_runs(self, limit: int = 12) -> dict[int, list[UserRun]]:
+        """Every user's last ``limit`` runs, oldest first, in one query (the Users list and
+        Sync activity draw them for thousands of users)."""
+        rows = self._rows(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER"
+            " (PARTITION BY user_id ORDER BY run_id DESC) AS age FROM run_users)"
+            " WHERE age <= ? ORDER BY user_id, run_id",
+            (limit,),
+        )
+        history: dict[int, list[UserRun]] = {}
+        for row in rows:
+            history.setdefault(row["user_id"], []).append(_user_run(row))
+        return history
+
     def run_users(self, run_id: int) -> list[UserRun]:
         """Every user's part in one run."""
         rows = self._rows("SELECT * FROM run_users WHERE run_id = ? ORDER BY user_id", (run_id,))

@@ -7,23 +7,28 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Log, ProgressBar, Select, Static
 
+from console.charts import run_history, runs_at_a_glance
 from console.navigation import Navigator
 from console.screens.admin import AdminScreen
 from console.screens.base import PageScreen
 from console.sync_session import Level, LogEntry, UserProgress
+from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable
 from engine.errors import UserError
 from engine.humanize import count
 from engine.psa.model import Resource
+from engine.state import UserRun
 from engine.sync import select_users
 
 if TYPE_CHECKING:
     from console.sync_session import SyncSession
 
 BAR_WIDTH = 10
+RUNS_SHOWN = 10
+"""Runs drawn in the sparklines: as many as fit beside the bar's width."""
 LEVELS: list[tuple[str, int]] = [
     ("All levels", 0),
     ("Warnings and errors", Level.WARNING),
@@ -41,7 +46,11 @@ class ActivityScreen(PageScreen):
         " under the cursor; the run goes on in the background, so you can keep working and"
         " even leave this page. Each user has a progress bar, the bar on top counts finished"
         " users, and a finished run shows its totals on the top line (the same as `msext"
-        " status`). **x** cancels: users already syncing finish their current step. The log"
+        " status`). Between runs each user shows the items changed in their last runs as a"
+        " sparkline and the last run's counts; the line on top draws the last runs' items"
+        " changed, errors and duration. The pane under the table gives the highlighted user's"
+        " last outcome and its full reason (Tab to it, then arrows scroll). **x** cancels: users"
+        " already syncing finish their current step. The log"
         " below can be narrowed to warnings and errors, or to users whose name contains the"
         " text typed after **/**."
     )
@@ -49,7 +58,6 @@ class ActivityScreen(PageScreen):
         Binding("s", "sync_all", "Sync all", id="activity_sync_all"),
         Binding("u", "sync_user", "Sync user", id="activity_sync_user"),
         Binding("x", "cancel", "Cancel", id="activity_cancel"),
-        Binding("slash", "filter", "Filter log", key_display="/", id="activity_filter"),
         Binding("j", "cursor_down", "Down", show=False, id="activity_down"),
         Binding("k", "cursor_up", "Up", show=False, id="activity_up"),
     ]
@@ -60,13 +68,16 @@ class ActivityScreen(PageScreen):
 
     def compose_page(self) -> ComposeResult:
         yield Static(id="activity-status", markup=False)
+        yield Static(id="activity-history", markup=False)
         yield ProgressBar(id="activity-overall", show_eta=False)
         table = PlainTable(id="activity-users", cursor_type="row")
-        table.add_columns("User", "Progress", "State", "New", "Upd", "Del", "Err")
+        table.add_columns("User", "Runs / progress", "State", "New", "Upd", "Del", "Err")
         yield table
+        with VerticalScroll(id="activity-detail"):
+            yield Static(id="activity-reason", markup=False)
         with Horizontal(id="activity-filters"):
             yield Select(LEVELS, value=0, allow_blank=False, id="activity-level", compact=True)
-            yield Input(placeholder="Filter log by user  (/)", id="activity-who")
+            yield FilterInput(placeholder="Filter log by user  (/)", id="activity-who")
         yield Log(id="activity-log", max_lines=5000)
 
     @property
@@ -76,6 +87,8 @@ class ActivityScreen(PageScreen):
     def on_mount(self) -> None:
         self._users = self._enabled_users()
         self._shown = 0
+        self._history: dict[int, list[UserRun]] = {}
+        self._shown_result: object = None
         self._fill_users()
         self.session.load_history()
         self._refresh()
@@ -95,30 +108,47 @@ class ActivityScreen(PageScreen):
     # -- showing the session ---------------------------------------------------------------
 
     def _fill_users(self) -> None:
+        """Each user as the state store last saw them: recent runs and the last one's counts."""
         table = self.query_one("#activity-users", DataTable)
-        states = self.msext.profile.state.users()
+        row = table.cursor_row
+        table.clear()
+        store = self.msext.profile.state
+        states = store.users()
+        self._history = store.recent_user_runs(RUNS_SHOWN)
         for user in self._users:
             state = states.get(user.id)
             last = "never synced"
             if state is not None and state.last_attempt_at is not None:
                 last = f"{state.last_outcome}, {state.last_attempt_at:%m-%d %H:%M} UTC"
-            table.add_row(user.name, _bar(0.0, idle=True), last, "", "", "", "", key=str(user.id))
+            runs = self._history.get(user.id, [])
+            counts = _counts(runs[-1]) if runs else ("", "", "", "")
+            glance = runs_at_a_glance(runs) or _bar(0.0, idle=True)
+            table.add_row(user.name, glance, last, *counts, key=str(user.id))
+        table.move_cursor(row=row)
+        self.query_one("#activity-history", Static).update(
+            run_history(store.runs(limit=RUNS_SHOWN)[::-1]) or "No run recorded yet."
+        )
 
     def _refresh(self) -> None:
         state = self.session.state
         self.query_one("#activity-status", Static).update(self._status_line())
         bar = self.query_one("#activity-overall", ProgressBar)
-        # Hidden, not removed: the log below keeps its height, and so its end, and goes on
-        # following new lines when a run starts.
-        bar.visible = bool(state.users)
+        # The bar and the history take turns on one line: the log below keeps its height,
+        # and so its end, and goes on following new lines when a run starts.
+        bar.display = state.running
+        self.query_one("#activity-history").display = not state.running
         if state.users:
             bar.update(total=len(state.users), progress=state.done)
+        if not state.running and state.result is not None and self._shown_result != state.result:
+            self._shown_result = state.result
+            self._fill_users()
         table = self.query_one("#activity-users", DataTable)
         for user_id, progress in state.users.items():
             if str(user_id) in table.rows:
                 for column, value in enumerate(_cells(progress), start=1):
                     table.update_cell_at((table.get_row_index(str(user_id)), column), value)
         self._write_log(state.log)
+        self._show_reason()
 
     def _status_line(self) -> str:
         state = self.session.state
@@ -154,6 +184,33 @@ class ActivityScreen(PageScreen):
         if fresh:
             log.write_lines(entry.line() for entry in fresh)
 
+    @on(DataTable.RowHighlighted, "#activity-users")
+    def _show_reason(self) -> None:
+        """The highlighted user's last outcome in full, wrapped: the log and the table cut
+        a long reason off at the screen's edge."""
+        table = self.query_one("#activity-users", DataTable)
+        if not table.row_count:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        user_id = int(row_key.value or 0)
+        progress = self.session.state.users.get(user_id)
+        runs = self._history.get(user_id, [])
+        reason = self.query_one("#activity-reason", Static)
+        if progress is not None and progress.result is not None:
+            result = progress.result
+            reason.update(f"{result.name}: {result.outcome}. {result.message}".strip())
+        elif progress is not None:
+            reason.update(f"{progress.name}: {progress.phase}.")
+        elif runs:
+            run = runs[-1]
+            name = table.get_row(row_key)[0]
+            reason.update(
+                f"{name}: {run.outcome} in run {run.run_id}"
+                f" ({run.started_at:%m-%d %H:%M} UTC). {run.message}".strip()
+            )
+        else:
+            reason.update("Not synced yet.")
+
     @on(Select.Changed, "#activity-level")
     @on(Input.Changed, "#activity-who")
     def _filter_changed(self) -> None:
@@ -183,14 +240,16 @@ class ActivityScreen(PageScreen):
         else:
             self.notify("No sync is running.")
 
-    def action_filter(self) -> None:
-        self.query_one("#activity-who").focus()
-
     def action_cursor_down(self) -> None:
         self.query_one("#activity-users", DataTable).action_cursor_down()
 
     def action_cursor_up(self) -> None:
         self.query_one("#activity-users", DataTable).action_cursor_up()
+
+
+def _counts(run: UserRun) -> tuple[str, str, str, str]:
+    """New, updated, deleted (either side) and errors of a run, as `msext status` counts."""
+    return (str(run.created), str(run.updated), str(run.deleted), str(run.errors))
 
 
 def _cells(progress: UserProgress) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ from console.widgets.table import PlainTable
 GLOBAL_KEYS = (
     ("ctrl+p", "Command palette: jump to any page, user or action by name"),
     ("tab / shift+tab", "Move between fields"),
-    ("shift+tab, then ← / →", "Switch tabs, on a page with tabs (from its first field)"),
+    ("ctrl+pagedown / ctrl+pageup", "Next / previous tab, also from a text field"),
+    ("home / end", "First / last row of a table"),
     ("q", "Quit (outside text fields)"),
 )
 

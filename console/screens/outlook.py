@@ -69,7 +69,7 @@ class OutlookScreen(SettingsPage):
 
     def compose_page(self) -> ComposeResult:
         yield from self.compose_status()
-        with VerticalScroll(id="outlook-form", can_focus=False):
+        with VerticalScroll(id="outlook-form"):
             yield Static(ABOUT, classes="note", markup=False)
             yield Static(self.usage(), id="outlook-usage", markup=False)
             yield Static(R11_NOTE, classes="note", markup=False)

@@ -15,6 +15,7 @@ from console.forms import Draft
 from console.screens.dialogs import ConfirmScreen
 from console.screens.mailbox_dialog import MailboxScreen
 from console.tables import MAX_ROWS, capped_note, keep_long_lived
+from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable
 from engine.humanize import count
 from engine.profile import Profile
@@ -28,7 +29,6 @@ class ResourcesPane(Vertical):
     """A filterable table of resources; space selects, e/d enable or disable, m edits."""
 
     BINDINGS: ClassVar = [
-        Binding("slash", "filter", "Filter", key_display="/", id="resources_filter"),
         Binding("space", "toggle", "Select", id="resources_select"),
         Binding("e", "enable", "Enable", id="resources_enable"),
         Binding("d", "disable", "Disable", id="resources_disable"),
@@ -50,7 +50,7 @@ class ResourcesPane(Vertical):
         self.selected: set[int] = set()
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Filter by name or mailbox  (/)", id="resources-filter")
+        yield FilterInput(placeholder="Filter by name or mailbox  (/)", id="resources-filter")
         table = PlainTable(id="resources-table", cursor_type="row")
         table.add_columns(*COLUMNS)
         yield table
@@ -103,7 +103,7 @@ class ResourcesPane(Vertical):
         self.query_one("#resources-note", Static).update(
             f"{enabled} of {len(self.resources)} enabled, {len(self.selected)} selected."
             " * = the PSA e-mail. space select, e/d enable/disable, m mailbox"
-            + capped_note(min(len(matches), MAX_ROWS), len(matches))
+            + capped_note(min(len(matches), MAX_ROWS), len(matches), needle)
         )
 
     def _current(self) -> Resource | None:
@@ -125,9 +125,6 @@ class ResourcesPane(Vertical):
     @on(Input.Submitted, "#resources-filter")
     def _filter_done(self) -> None:
         self.query_one("#resources-table").focus()
-
-    def action_filter(self) -> None:
-        self.query_one("#resources-filter").focus()
 
     def action_toggle(self) -> None:
         current = self._current()

@@ -46,7 +46,8 @@ class DiagnosisPane(Vertical):
         table = PlainTable(id="diagnosis-table", cursor_type="row")
         table.add_columns("Result", "Check", "Evidence")
         yield table
-        with VerticalScroll(id="diagnosis-detail", can_focus=False):
+        # Focusable: Tab reaches the full reason and the arrows scroll it.
+        with VerticalScroll(id="diagnosis-detail"):
             yield Static(id="check-detail", markup=False)
 
     def run_checks(self) -> None:

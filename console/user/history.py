@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
+from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable
 from engine.psa.model import Resource
 from engine.state import Event
@@ -35,8 +36,8 @@ class HistoryPane(Vertical):
         self.events: list[Event] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(
-            placeholder="Subject, record key (appointment:12) or item id; Enter searches",
+        yield FilterInput(
+            placeholder="Subject, record key (appointment:12) or item id; Enter searches  (/)",
             id="history-search",
         )
         table = PlainTable(id="history-table", cursor_type="row")

@@ -9,12 +9,17 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from console.charts import runs_at_a_glance
 from console.widgets.table import PlainTable
 from engine.psa.model import Resource
 from engine.state import UserRun
 
 if TYPE_CHECKING:
     from engine.profile import Profile
+
+
+RUNS_DRAWN = 20
+"""Runs the summary's sparkline draws."""
 
 
 class RunsPane(Vertical):
@@ -60,8 +65,10 @@ class RunsPane(Vertical):
                 key=str(run.run_id),
             )
         count = f"{len(runs)} run{'' if len(runs) == 1 else 's'}"
+        glance = runs_at_a_glance(runs[:RUNS_DRAWN][::-1])
         summary = (
-            f"{count} of {self.user.name}, newest first (times in UTC)."
+            f"{count} of {self.user.name}, newest first (times in UTC). Items changed,"
+            f" oldest to newest: {glance}"
             if runs
             else f"No run has synced {self.user.name} yet."
         )

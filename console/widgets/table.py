@@ -14,7 +14,22 @@ def _plain(cell: object) -> object:
 class PlainTable(DataTable[object]):
     """DataTable reads a string cell as markup: PSA and mailbox text such as
     "Review [external]" lost its brackets, and "[/b]" stopped the console while drawing.
-    Every string put in a PlainTable is shown as typed."""
+    Every string put in a PlainTable is shown as typed.
+
+    Home and End go to the first and last row of a row-cursor table (DataTable scrolls
+    sideways to the first or last column, which a row cursor never leaves)."""
+
+    def action_scroll_home(self) -> None:
+        if self.cursor_type == "row":
+            self.action_scroll_top()
+        else:
+            super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        if self.cursor_type == "row":
+            self.action_scroll_bottom()
+        else:
+            super().action_scroll_end()
 
     def add_row(
         self,
