@@ -662,9 +662,26 @@ class _Planner:
         had = f"{len(live)} synced items"
         if not (self.psa.projections or self.psa.imported):
             reasons.insert(0, f"the PSA answered with no record for this user, who had {had}")
+        else:
+            reasons[:0] = self.kinds_answered_empty(live)
         if not self.mirror:
             reasons.insert(0, f"the mailbox answered empty, where the engine had {had}")
         return reasons
+
+    def kinds_answered_empty(self, live: list[Link]) -> list[str]:
+        """A kind of PSA record the engine had more of than the allowance, answered with none
+        while other kinds still come (rights lost on one entity), and whose items would go."""
+        answered = {_kind_of(key) for key in self.psa.projections}
+        losing = {_kind_of(a.key) for a in self.losses() if a.verb is Verb.DELETE and a.key}
+        owned: dict[RecordKind, int] = {}
+        for link in live:
+            if link.origin is Origin.PSA:
+                owned[_kind_of(link.key)] = owned.get(_kind_of(link.key), 0) + 1
+        return [
+            f"the PSA answered with no {kind} for this user, who had {count}"
+            for kind, count in sorted(owned.items())
+            if count > GUARD_MIN_DELETIONS and kind in losing and kind not in answered
+        ]
 
     def losses(self) -> Iterator[Action]:
         """The actions the guard holds (a duplicate copy's deletion loses nothing)."""

@@ -440,3 +440,20 @@ def test_occurrences_are_known_by_their_series_and_original_start() -> None:
     assert verbs(plan) == [Verb.CONFLICT, Verb.IMPORT]
     assert plan.actions[0].rule == "R10,R16"
     assert world.imported[new_key][1].start == T0 + timedelta(days=7, hours=2)
+
+
+def test_a_kind_that_answers_empty_holds_its_deletions() -> None:
+    """Invariant 4: the PSA stops answering one kind (the API user lost its rights on
+    contacts) while appointments still come: the user's 8 contacts were 8 of 16 items, "not
+    more than 50%", and all left the mailbox. A kind that had more records than the
+    allowance and answers none is suspect, like an empty side."""
+    world = World(mode=ImportMode.OFF)
+    for number in range(1, 9):
+        world.psa_put(appointment(number, 24 * number))
+        world.psa_put(contact(number))
+    world.step()
+    for number in range(1, 9):
+        world.psa.pop(f"contact:{number}")
+    plan = world.plan()
+    assert plan.count(Verb.DELETE) == 0 and len(plan.held) == 8
+    assert "no contact" in (plan.guard or "")
