@@ -132,6 +132,8 @@ class PsaSide:
     """PSA records in scope for this user (kinds allowed, inside the window), by key."""
     imported: Mapping[str, ImportedRecord]
     """This user's appointments that came from the mailbox, by origin key."""
+    read: frozenset[RecordKind] = frozenset(RecordKind)
+    """The kinds read for this user: the others are out of scope, not missing."""
 
 
 @dataclass(frozen=True)
@@ -680,7 +682,9 @@ class _Planner:
         return [
             f"the PSA answered with no {kind} for this user, who had {count}"
             for kind, count in sorted(owned.items())
-            if count > GUARD_MIN_DELETIONS and kind in losing and kind not in answered
+            if count > GUARD_MIN_DELETIONS
+            and kind in losing & self.psa.read
+            and kind not in answered
         ]
 
     def losses(self) -> Iterator[Action]:

@@ -400,7 +400,7 @@ class Runner:
         if RecordKind.CONTACT in kinds:
             for contact in self.psa.contacts(resource.id, sync.contact_scope):
                 projections[contact.key] = project(contact, web_url, sync.todo_folder)
-        return PsaSide(projections, imported)
+        return PsaSide(projections, imported, frozenset(kinds))
 
     def folders(self, kinds: frozenset, policy: Policy) -> list[FolderKind]:
         folders = []
