@@ -1,9 +1,12 @@
-"""Every test gets its own empty XDG directories, so profiles never leak between tests."""
+"""Every test gets its own empty XDG directories, so profiles never leak between tests, and
+every SOAP message an EWS emulator of this process sends or receives must match the official
+schema: a test during which one does not fails, naming the element and the schema's words."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -11,10 +14,44 @@ import pytest
 
 from engine.demo import create_demo_profile
 from engine.paths import ProfilePaths
+from engine.sandbox.ews.server import observing
+from tests.ews_schema import SchemaWatch
 
 DEMO_DAY = date(2026, 11, 24)
 """Every console test and screenshot sees the demo data of this day."""
 XDG_DIRS = ("xdg_config_home", "xdg_data_home", "xdg_state_home")
+EWS_SCHEMA_WATCH = SchemaWatch()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ews_schema_watch() -> Iterator[SchemaWatch]:
+    """Every emulator's traffic, judged from the first session fixture on."""
+    with observing(EWS_SCHEMA_WATCH):
+        yield EWS_SCHEMA_WATCH
+
+
+def _fail_on_invalid_ews() -> None:
+    invalid = EWS_SCHEMA_WATCH.take()
+    if invalid:
+        shown = "\n".join(str(found)[:600] for found in invalid[:5])
+        pytest.fail(
+            f"{len(invalid)} EWS message(s) break the official schema:\n{shown}", pytrace=False
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test whose own steps passed fails on an invalid EWS message seen in setup or call."""
+    outcome = yield
+    _fail_on_invalid_ews()
+    return outcome
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    _fail_on_invalid_ews()
+    return outcome
 
 
 @pytest.fixture(autouse=True)

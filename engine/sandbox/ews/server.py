@@ -14,12 +14,14 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
-from engine.sandbox.ews.faults import FaultKind, Faults
+from engine.sandbox.ews.faults import Fault, FaultKind, Faults
 from engine.sandbox.ews.items import UnsupportedError
 from engine.sandbox.ews.operations import OPERATIONS, Context
 from engine.sandbox.ews.soap import (
@@ -37,6 +39,30 @@ from engine.sandbox.http import PromptHandler
 
 log = logging.getLogger(__name__)
 EWS_PATH = "/EWS/Exchange.asmx"
+
+WireObserver = Callable[[bytes, bytes | None], None]
+"""Sees each SOAP request and the envelope answered to it (``None`` when the answer is no
+SOAP: a reset, a 401, an HTML error page) before the answer leaves; tests judge both
+against the official schema."""
+_observers: list[WireObserver] = []
+
+
+@contextmanager
+def observing(observer: WireObserver) -> Iterator[None]:
+    """Show every emulator's SOAP traffic to ``observer`` while the block runs."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    payload: bytes
+    content_type: str = "text/xml; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -137,19 +163,32 @@ class Handler(PromptHandler):
         return None
 
     def _ews(self, body: bytes) -> None:
+        reply = self._answer(body)
+        soap = reply is not None and reply.content_type.startswith("text/xml")
+        for observer in tuple(_observers):
+            observer(body, reply.payload if soap else None)  # type: ignore[union-attr]
+        if reply is None:
+            self.close_connection = True
+            self.connection.close()
+            return
+        self._send(reply.status, reply.payload, reply.content_type, **dict(reply.headers))
+
+    def _answer(self, body: bytes) -> Reply | None:
+        """The reply to one SOAP request; ``None`` when a fault resets the connection."""
         principal = self._principal()
         if principal is None:
-            self._send(
-                401, b"Unauthorized", "text/plain", WWW_Authenticate='Basic realm="msext-sandbox"'
+            return Reply(
+                401,
+                b"Unauthorized",
+                "text/plain",
+                (("WWW_Authenticate", 'Basic realm="msext-sandbox"'),),
             )
-            return
         try:
             root = ET.fromstring(body)
         except ET.ParseError as problem:
-            self._fault(
+            return _fault(
                 SoapFaultError("ErrorSchemaValidation", f"The request is not XML: {problem}"), None
             )
-            return
         header = root.find(f"{{{SOAP}}}Header")
         api_version = None
         if header is not None and header.find(t("RequestServerVersion")) is not None:
@@ -159,8 +198,11 @@ class Handler(PromptHandler):
         try:
             context = self._context(principal, header)
             self.server.state.stats.count(operation, context.target)
-            if self._inject(operation, api_version):
-                return
+            injected = self.server.state.faults.draw(operation)
+            if injected is not None and injected.kind is not FaultKind.SLOW:
+                return _injected(injected, operation, api_version)
+            if injected is not None:
+                time.sleep(injected.delay_ms / 1000)
             handle = OPERATIONS.get(operation)
             if handle is None or request is None:
                 raise SoapFaultError(
@@ -169,19 +211,16 @@ class Handler(PromptHandler):
                 )
             answer = handle(context, request)
         except SoapFaultError as failure:
-            self._fault(failure, api_version)
-            return
+            return _fault(failure, api_version)
         except UnsupportedError as missing:
             text = f"The msext EWS emulator does not implement {missing}"
-            self._fault(SoapFaultError("ErrorInvalidOperation", text), api_version)
-            return
+            return _fault(SoapFaultError("ErrorInvalidOperation", text), api_version)
         except Exception:
             log.exception("ews emulator failed on %s", operation)
-            self._fault(
+            return _fault(
                 SoapFaultError("ErrorInternalServerError", "Internal server error."), api_version
             )
-            return
-        self._send(200, envelope(answer, api_version), "text/xml; charset=utf-8")
+        return Reply(200, envelope(answer, api_version))
 
     def _context(self, principal: tuple[str, bool], header: ET.Element | None) -> Context:
         state = self.server.state
@@ -206,39 +245,33 @@ class Handler(PromptHandler):
             state.store, account, is_service, target, state.max_sync_changes, state.max_find_items
         )
 
-    def _inject(self, operation: str, api_version: str | None) -> bool:
-        """Apply a switched-on fault; whether the request was answered by it."""
-        injected = self.server.state.faults.draw(operation)
-        if injected is None:
-            return False
-        match injected.kind:
-            case FaultKind.SLOW:
-                time.sleep(injected.delay_ms / 1000)
-                return False
-            case FaultKind.RESET:
-                self.close_connection = True
-                self.connection.close()
-            case FaultKind.HTTP500:
-                page = b"<html><body>Server Error in '/EWS' Application.</body></html>"
-                self._send(500, page, "text/html")
-            case FaultKind.BUSY:
-                self._fault(busy(injected.back_off_ms), api_version)
-            case FaultKind.CONNECTION_COUNT:
-                self._fault(
-                    SoapFaultError("ErrorExceededConnectionCount", "Too many connections."),
-                    api_version,
-                )
-            case FaultKind.EXPIRED_SYNC_STATE:
-                failure = EwsError("ErrorInvalidSyncStateData", "Synchronization state is invalid.")
-                answer = response(operation, [sync_error(failure)])
-                self._send(200, envelope(answer, api_version), "text/xml; charset=utf-8")
-        return True
 
-    def _fault(self, failure: SoapFaultError, api_version: str | None) -> None:
-        payload = ET.Element(f"{{{SOAP}}}Envelope")
-        ET.SubElement(payload, f"{{{SOAP}}}Body").append(fault(failure))
-        data = ET.tostring(payload, encoding="utf-8", xml_declaration=True)
-        self._send(500, data, "text/xml; charset=utf-8")
+def _injected(injected: Fault, operation: str, api_version: str | None) -> Reply | None:
+    """The reply a switched-on fault gives instead of the operation's."""
+    match injected.kind:
+        case FaultKind.RESET:
+            return None
+        case FaultKind.HTTP500:
+            page = b"<html><body>Server Error in '/EWS' Application.</body></html>"
+            return Reply(500, page, "text/html")
+        case FaultKind.BUSY:
+            return _fault(busy(injected.back_off_ms), api_version)
+        case FaultKind.CONNECTION_COUNT:
+            return _fault(
+                SoapFaultError("ErrorExceededConnectionCount", "Too many connections."),
+                api_version,
+            )
+        case FaultKind.EXPIRED_SYNC_STATE:
+            failure = EwsError("ErrorInvalidSyncStateData", "Synchronization state is invalid.")
+            answer = response(operation, [sync_error(failure)])
+            return Reply(200, envelope(answer, api_version))
+    raise AssertionError(f"unhandled fault {injected.kind}")
+
+
+def _fault(failure: SoapFaultError, api_version: str | None) -> Reply:
+    payload = ET.Element(f"{{{SOAP}}}Envelope")
+    ET.SubElement(payload, f"{{{SOAP}}}Body").append(fault(failure))
+    return Reply(500, ET.tostring(payload, encoding="utf-8", xml_declaration=True))
 
 
 class EmulatorHttpServer(ThreadingHTTPServer):
