@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
+from engine.sandbox.ews.schema_order import ORDER
 from engine.sandbox.ews.store import StoredItem, folder_id
 from engine.sandbox.ews.xml import T, format_datetime, is_datetime, local, parse_datetime, sub, t
 
@@ -326,7 +327,17 @@ def render(
             container.append(copy.deepcopy(value))
         else:
             out.append(copy.deepcopy(value))
-    return out
+    return in_schema_order(out)
+
+
+def in_schema_order(item: ET.Element) -> ET.Element:
+    """The item with its children sorted as the schema orders them (stable: repeated
+    elements such as ExtendedProperty keep their order; unknown ones go last)."""
+    order = ORDER.get(local(item.tag), ())
+    position = {name: index for index, name in enumerate(order)}
+    children = sorted(item, key=lambda child: position.get(local(child.tag), len(order)))
+    item[:] = children
+    return item
 
 
 def _computed_or_default(

@@ -57,6 +57,15 @@ def success(operation: str) -> ET.Element:
     return message
 
 
+EMPTY_ON_ERROR = {
+    "GetItem": "Items",
+    "CreateItem": "Items",
+    "UpdateItem": "Items",
+    "GetServerTimeZones": "TimeZoneDefinitions",
+}
+"""What the schema requires in an operation's error message too: Exchange sends it empty."""
+
+
 def error(operation: str, failure: EwsError) -> ET.Element:
     message = ET.Element(m(f"{operation}ResponseMessage"), {"ResponseClass": "Error"})
     sub(message, m("MessageText"), failure.text)
@@ -64,6 +73,8 @@ def error(operation: str, failure: EwsError) -> ET.Element:
     sub(message, m("DescriptiveLinkKey"), 0)
     if failure.message_xml is not None:
         message.append(failure.message_xml)
+    if operation in EMPTY_ON_ERROR:
+        sub(message, m(EMPTY_ON_ERROR[operation]))
     return message
 
 
