@@ -12,7 +12,11 @@ import base64
 import copy
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from engine.sandbox.ews.schema_order import ORDER
 from engine.sandbox.ews.store import StoredItem, folder_id
@@ -63,6 +67,19 @@ class Path:
     @property
     def name(self) -> str:
         return self.uri.split(":", 1)[-1]
+
+    @property
+    def container(self) -> str:
+        """An indexed path's container element: ``contacts:PhysicalAddress:City`` ->
+        ``PhysicalAddresses``."""
+        entry = self.name.split(":", 1)[0]
+        return _INDEXED_CONTAINERS.get(entry, entry)
+
+    @property
+    def subfield(self) -> str | None:
+        """The field inside an indexed entry (``City``), for entries with several."""
+        parts = self.name.split(":", 1)
+        return parts[1] if len(parts) == 2 else None
 
     @classmethod
     def parse(cls, element: ET.Element) -> Path:
@@ -130,17 +147,65 @@ _BOOLEAN_NAMES = frozenset(
 )
 
 
-def canonical(child: ET.Element) -> ET.Element:
-    """Values as Exchange answers them: UTC times, and xs:boolean as true/false.
+SUBJECT_LIMIT = 255
+"""Exchange keeps this many characters of a subject and drops the rest."""
 
-    exchangelib writes booleans as 1/0 but reads back only true/false.
+
+def canonical(child: ET.Element) -> ET.Element:
+    """Values as Exchange keeps and answers them: UTC times, xs:boolean as true/false,
+    subjects cut to 255 characters, and a recurrence's range dates with a zone.
+
+    exchangelib writes booleans as 1/0 but reads back only true/false; it reads a range date
+    as a date only when it carries a zone (``2026-12-07Z``), as Exchange sends it.
     """
     name = local(child.tag)
     if name in _TIMES and is_datetime(child.text):
         child.text = format_datetime(parse_datetime(child.text or ""))
     elif (name.startswith("Is") or name in _BOOLEAN_NAMES) and child.text in ("0", "1"):
         child.text = "true" if child.text == "1" else "false"
+    elif name == "Subject" and child.text:
+        child.text = child.text[:SUBJECT_LIMIT]
+    elif name == "Recurrence":
+        for boundary in (
+            *child.iterfind(f"*/{t('StartDate')}"),
+            *child.iterfind(f"*/{t('EndDate')}"),
+        ):
+            text = (boundary.text or "").strip()
+            boundary.text = text + "Z" if len(text) == len("2026-12-07") else text
     return child
+
+
+def whole_days(item: ET.Element) -> ET.Element:
+    """An all-day item's start pushed back, and its end on, to midnight in the item's own
+    start and end time zones, as Exchange does on every save (Microsoft: "How to create
+    all-day events by using EWS")."""
+    if item.findtext(t("IsAllDayEvent")) != "true":
+        return item
+    start_zone = _zone(item, "StartTimeZone")
+    end_zone = _zone(item, "EndTimeZone") if item.find(t("EndTimeZone")) is not None else start_zone
+    start, end = item.find(t("Start")), item.find(t("End"))
+    if start is not None and is_datetime(start.text):
+        day = parse_datetime(start.text or "").astimezone(start_zone).date()
+        start.text = format_datetime(datetime.combine(day, time(), start_zone))
+    if end is not None and is_datetime(end.text):
+        moment = parse_datetime(end.text or "").astimezone(end_zone)
+        midnight = datetime.combine(moment.date(), time(), end_zone)
+        if midnight < moment:
+            midnight = datetime.combine(moment.date() + timedelta(days=1), time(), end_zone)
+        end.text = format_datetime(midnight)
+    return item
+
+
+def _zone(item: ET.Element, name: str) -> ZoneInfo:
+    """A StartTimeZone/EndTimeZone by its Windows id (UTC when the item has none)."""
+    element = item.find(t(name))
+    if element is None:
+        return ZoneInfo("UTC")
+    windows_id = element.get("Id", "")
+    iana = MS_TIMEZONE_TO_IANA_MAP.get(windows_id)
+    if iana is None:
+        raise UnsupportedError(f"the time zone {windows_id!r}")
+    return ZoneInfo(iana)
 
 
 def normalise(element: ET.Element) -> ET.Element:
@@ -153,7 +218,7 @@ def normalise(element: ET.Element) -> ET.Element:
             canonical(child)
     if local(item.tag) == "CalendarItem" and item.find(t("UID")) is None:
         sub(item, t("UID"), str(uuid.uuid4()).upper())
-    return item
+    return whole_days(item)
 
 
 def value_of(item: ET.Element, path: Path) -> ET.Element | None:
@@ -161,14 +226,24 @@ def value_of(item: ET.Element, path: Path) -> ET.Element | None:
     if path.kind == "extended":
         return extended_value(item, path.extended)
     if path.kind == "indexed":
-        container = item.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
-        if container is None:
-            return None
-        for entry in container:
-            if entry.get("Key") == path.index:
-                return entry
-        return None
+        entry = _entry(item, path)
+        if entry is None or path.subfield is None:
+            return entry
+        return entry.find(t(path.subfield))
     return item.find(t(path.name))
+
+
+def _entry(item: ET.Element, path: Path, create: bool = False) -> ET.Element | None:
+    """The indexed entry a path addresses (``Entry Key="Business"``), made if asked."""
+    container = item.find(t(path.container))
+    if container is None and create:
+        container = sub(item, t(path.container))
+    if container is None:
+        return None
+    for entry in container:
+        if entry.get("Key") == path.index:
+            return entry
+    return sub(container, t("Entry"), Key=path.index) if create else None
 
 
 _INDEXED_CONTAINERS = {
@@ -177,6 +252,8 @@ _INDEXED_CONTAINERS = {
     "PhysicalAddress": "PhysicalAddresses",
     "ImAddress": "ImAddresses",
 }
+_ADDRESS_ORDER = ("Street", "City", "State", "CountryOrRegion", "PostalCode")
+"""``t:PhysicalAddressDictionaryEntryType``'s sequence."""
 
 
 def set_value(item: ET.Element, path: Path, source: ET.Element) -> None:
@@ -190,38 +267,44 @@ def set_value(item: ET.Element, path: Path, source: ET.Element) -> None:
             item.remove(old)
         item.append(copy.deepcopy(new))
         return
-    if path.kind == "indexed":
-        name = _INDEXED_CONTAINERS.get(path.name, path.name)
-        new_container = source.find(t(name))
-        if new_container is None:
-            raise UnsupportedError(f"a SetItemField of {path.uri} without {name}")
-        container = item.find(t(name))
-        if container is None:
-            container = sub(item, t(name))
-        for entry in new_container:
-            for old in [e for e in container if e.get("Key") == entry.get("Key")]:
-                container.remove(old)
-            container.append(copy.deepcopy(entry))
-        return
-    new = source.find(t(path.name))
+    new = value_of(source, path) if path.kind == "indexed" else source.find(t(path.name))
     if new is None:
-        raise UnsupportedError(f"a SetItemField of {path.uri} whose item lacks {path.name}")
+        raise UnsupportedError(f"a SetItemField of {path.uri} whose item lacks its value")
+    if path.kind == "indexed" and path.subfield is not None:
+        entry = _entry(item, path, create=True)
+        assert entry is not None
+        for old in entry.findall(t(path.subfield)):
+            entry.remove(old)
+        entry.append(copy.deepcopy(new))
+        entry[:] = sorted(entry, key=lambda child: _ADDRESS_ORDER.index(local(child.tag)))
+        return
     delete_value(item, path)
+    if path.kind == "indexed":
+        container = item.find(t(path.container))
+        if container is None:
+            container = sub(item, t(path.container))
+        container.append(copy.deepcopy(new))
+        return
     item.append(canonical(copy.deepcopy(new)))
 
 
 def delete_value(item: ET.Element, path: Path) -> None:
+    """DeleteItemField; an indexed entry or container left empty goes too."""
     found = value_of(item, path)
     if found is None:
         return
-    if path.kind == "indexed":
-        container = item.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
-        assert container is not None
-        container.remove(found)
-        if not len(container):
-            item.remove(container)
-    else:
+    if path.kind != "indexed":
         item.remove(found)
+        return
+    container = item.find(t(path.container))
+    entry = _entry(item, path)
+    assert container is not None and entry is not None
+    if path.subfield is not None:
+        entry.remove(found)
+    if path.subfield is None or not len(entry):
+        container.remove(entry)
+    if not len(container):
+        item.remove(container)
 
 
 def occurrence_id(master_id: str, index: int) -> str:
@@ -321,10 +404,7 @@ def render(
         if value is None or (path.kind == "field" and out.find(value.tag) is not None):
             continue
         if path.kind == "indexed":
-            container = out.find(t(_INDEXED_CONTAINERS.get(path.name, path.name)))
-            if container is None:
-                container = sub(out, t(_INDEXED_CONTAINERS.get(path.name, path.name)))
-            container.append(copy.deepcopy(value))
+            set_value(out, path, item)
         else:
             out.append(copy.deepcopy(value))
     return in_schema_order(out)

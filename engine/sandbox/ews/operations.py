@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
 from engine.sandbox.ews import items as item_xml
-from engine.sandbox.ews import series
+from engine.sandbox.ews import series, timezones
 from engine.sandbox.ews.items import Path, Shape, UnsupportedError
-from engine.sandbox.ews.restrictions import RESTRICTED_FIND_COUNT_LIMIT, matches
+from engine.sandbox.ews.restrictions import RESTRICTED_FIND_COUNT_LIMIT, in_sort_order, matches
 from engine.sandbox.ews.series import Occurrence
 from engine.sandbox.ews.soap import (
     EwsError,
@@ -163,6 +163,10 @@ def get_folder(ctx: Context, request: ET.Element) -> ET.Element:
 def find_folder(ctx: Context, request: ET.Element) -> ET.Element:
     shape = request.find(m("FolderShape"))
     deep = request.get("Traversal") == "Deep"
+    restriction = request.find(m("Restriction"))
+    paging = request.find(m("IndexedPageItemView"))
+    if request.find(m("FractionalPageItemView")) is not None:
+        raise UnsupportedError("FindFolder with FractionalPageItemView")
     parents = list(request.find(m("ParentFolderIds")) or [])
 
     def unit(element: ET.Element) -> Callable[[], list[ET.Element]]:
@@ -171,12 +175,15 @@ def find_folder(ctx: Context, request: ET.Element) -> ET.Element:
             found = _children(name)
             if deep:
                 found = found + [c for child in found for c in _children(child)]
-            root = ET.Element(
-                m("RootFolder"),
-                {"TotalItemsInView": str(len(found)), "IncludesLastItemInRange": "true"},
-            )
+            if restriction is not None:
+                found = [
+                    child
+                    for child in found
+                    if matches(render_folder(ctx, mailbox, child, None), restriction)
+                ]
+            page, root = _page(found, paging, _find_window(found, paging, None, FIND_COUNT_LIMIT))
             folders = sub(root, t("Folders"))
-            folders.extend(render_folder(ctx, mailbox, child, shape) for child in found)
+            folders.extend(render_folder(ctx, mailbox, child, shape) for child in page)
             return [root]
 
         return run
@@ -263,30 +270,18 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
             raise UnsupportedError(f"FindItem with {unsupported}")
     parents = list(request.find(m("ParentFolderIds")) or [])
 
+    sort_order = request.find(m("SortOrder"))
+
     def unit(element: ET.Element) -> Callable[[], list[ET.Element]]:
         def run() -> list[ET.Element]:
             mailbox, folder = resolve_folder(ctx, element)
             rows = _view(ctx, mailbox, folder, calendar_view)
             limit = ctx.max_find_items or FIND_COUNT_LIMIT
             if restriction is not None:
-                rows = [
-                    row
-                    for row in rows
-                    if matches(row[1].element if row[1] else row[0].element, restriction)
-                ]
+                rows = [row for row in rows if matches(_element(row), restriction)]
                 limit = min(limit, RESTRICTED_FIND_COUNT_LIMIT)
-            if paging is not None and paging.get("BasePoint") == "End":
-                rows.reverse()
-            window = _find_window(rows, paging, calendar_view, limit)
-            page = rows[window.offset : window.offset + window.size]
-            last = window.offset + len(page) >= len(rows)
-            attributes = {
-                "TotalItemsInView": str(len(rows)),
-                "IncludesLastItemInRange": "true" if last else "false",
-            }
-            if paging is not None:
-                attributes["IndexedPagingOffset"] = str(window.offset + len(page))
-            root = ET.Element(m("RootFolder"), attributes)
+            rows = in_sort_order(rows, sort_order, _element)
+            page, root = _page(rows, paging, _find_window(rows, paging, calendar_view, limit))
             container = sub(root, t("Items"))
             for stored, occurrence in page:
                 if occurrence is None:
@@ -298,6 +293,12 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
         return run
 
     return per_message("FindItem", ctx, [unit(element) for element in parents])
+
+
+def _element(row: tuple[StoredItem, Occurrence | None]) -> ET.Element:
+    """The item a row of a find shows: the occurrence's own, or the stored item."""
+    stored, occurrence = row
+    return occurrence.element if occurrence is not None else stored.element
 
 
 @dataclass(frozen=True)
@@ -332,15 +333,41 @@ def _find_window(
     return _Window(0, len(rows))
 
 
+def _page(
+    rows: list[tuple], paging: ET.Element | None, window: _Window
+) -> tuple[list[tuple], ET.Element]:
+    """A find's rows in the window, and the RootFolder saying where they are in the view."""
+    if paging is not None and paging.get("BasePoint") == "End":
+        rows = list(reversed(rows))
+    page = rows[window.offset : window.offset + window.size]
+    last = window.offset + len(page) >= len(rows)
+    attributes = {
+        "TotalItemsInView": str(len(rows)),
+        "IncludesLastItemInRange": "true" if last else "false",
+    }
+    if paging is not None:
+        attributes["IndexedPagingOffset"] = str(window.offset + len(page))
+    return page, ET.Element(m("RootFolder"), attributes)
+
+
 def _view(
     ctx: Context, mailbox: str, folder: str, calendar_view: ET.Element | None
 ) -> list[tuple[StoredItem, Occurrence | None]]:
-    """(stored item, occurrence or None) rows; a CalendarView expands series."""
+    """(stored item, occurrence or None) rows; a CalendarView expands series.
+
+    Microsoft's CalendarView reference: items that end before StartDate, and items that
+    start on or after EndDate, are left out; so one ending exactly at StartDate is in.
+    """
     stored_items = ctx.store.items(mailbox, folder)
     if calendar_view is None:
         return [(stored, None) for stored in stored_items]
     start = parse_datetime(calendar_view.get("StartDate", ""))
     end = parse_datetime(calendar_view.get("EndDate", ""))
+    if end < start:
+        raise EwsError(
+            "ErrorCalendarEndDateIsEarlierThanStartDate",
+            "EndDate is earlier than StartDate",
+        )
     rows: list[tuple[str, StoredItem, Occurrence | None]] = []
     for stored in stored_items:
         if stored.element.find(t("Recurrence")) is not None:
@@ -357,7 +384,7 @@ def _view(
             begin_text
             and end_text
             and parse_datetime(begin_text) < end
-            and parse_datetime(end_text) > start
+            and parse_datetime(end_text) >= start
         ):
             rows.append((begin_text, stored, None))
     rows.sort(key=lambda row: row[0])
@@ -423,7 +450,7 @@ def update_item(ctx: Context, request: ET.Element) -> ET.Element:
                     raise UnsupportedError("a recurrence on one occurrence of a series")
                 # One occurrence changed becomes an exception kept on its master.
                 element = series.with_exception(stored.element, occurrence.index, element)
-            updated = ctx.store.replace(stored, element)
+            updated = ctx.store.replace(stored, item_xml.whole_days(element))
             found = ET.Element(m("Items"))
             if occurrence is None:
                 found.append(item_xml.render(updated, Shape("IdOnly", ())))
@@ -593,6 +620,19 @@ def convert_id(ctx: Context, request: ET.Element) -> ET.Element:
     return per_message("ConvertId", ctx, [run for _ in ids] or [run])
 
 
+def get_server_time_zones(ctx: Context, request: ET.Element) -> ET.Element:
+    """Time zone definitions, one message per id asked for (see :mod:`timezones`)."""
+    ids = [element.text or "" for element in request.iterfind(f"{m('Ids')}/{t('Id')}")]
+    if not ids:
+        raise UnsupportedError("GetServerTimeZones without Ids (the list of every zone)")
+    full = request.get("ReturnFullTimeZoneData", "true").lower() in ("true", "1")
+
+    def unit(windows_id: str) -> Callable[[], list[ET.Element]]:
+        return lambda: [timezones.definitions(windows_id, full)]
+
+    return per_message("GetServerTimeZones", ctx, [unit(windows_id) for windows_id in ids])
+
+
 OPERATIONS: dict[str, Callable[[Context, ET.Element], ET.Element]] = {
     "GetFolder": get_folder,
     "FindFolder": find_folder,
@@ -604,4 +644,5 @@ OPERATIONS: dict[str, Callable[[Context, ET.Element], ET.Element]] = {
     "SyncFolderItems": sync_folder_items,
     "ResolveNames": resolve_names,
     "ConvertId": convert_id,
+    "GetServerTimeZones": get_server_time_zones,
 }

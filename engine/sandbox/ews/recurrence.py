@@ -18,7 +18,8 @@ _WEEK_INDEX = {"First": 1, "Second": 2, "Third": 3, "Fourth": 4, "Last": -1}
 def occurrences(
     master: ET.Element, window_start: datetime, window_end: datetime
 ) -> list[tuple[int, datetime, datetime]]:
-    """(1-based index, start, end) of the occurrences overlapping the window."""
+    """(1-based index, start, end) of the occurrences in a CalendarView's window: ending at
+    or after its start, starting before its end."""
     recurrence = master.find(t("Recurrence"))
     start_text, end_text = master.findtext(t("Start")), master.findtext(t("End"))
     if recurrence is None or not start_text or not end_text:
@@ -32,7 +33,7 @@ def occurrences(
         start = datetime.combine(day, first_start.timetz())
         if start >= window_end:
             break
-        if start + duration > window_start:
+        if start + duration >= window_start:
             found.append((index, start, start + duration))
     return found
 

@@ -50,8 +50,8 @@ def is_private(child: ET.Element) -> bool:
 
 
 def instances(master: ET.Element, start: datetime, end: datetime) -> list[Occurrence]:
-    """The occurrences overlapping [start, end), exceptions where they are now, deleted
-    ones left out; by start."""
+    """The occurrences in a CalendarView of [start, end) (one ending exactly at start is in),
+    exceptions where they are now, deleted ones left out; by start."""
     changed = _exceptions(master)
     found = [
         _occurrence(master, index, begin, finish, begin, None)
@@ -62,7 +62,7 @@ def instances(master: ET.Element, start: datetime, end: datetime) -> list[Occurr
         if element is None:
             continue
         begin, finish = _times(element)
-        if begin < end and finish > start:
+        if begin < end and finish >= start:
             found.append(
                 _occurrence(master, index, begin, finish, _original_start(master, index), element)
             )
