@@ -47,6 +47,14 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return outcome
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if EWS_SCHEMA_WATCH.judged:
+        terminalreporter.write_line(
+            f"EWS schema: {EWS_SCHEMA_WATCH.judged} SOAP messages of the emulators judged"
+            f" ({EWS_SCHEMA_WATCH.invalid_seen} invalid)"
+        )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     outcome = yield

@@ -131,6 +131,7 @@ class SchemaWatch:
         self._found: list[Invalid] = []
         self._lock = threading.Lock()
         self.judged = 0
+        self.invalid_seen = 0
 
     def __call__(self, request: bytes, answer: bytes | None) -> None:
         found = invalid_parts(request, "request")
@@ -138,6 +139,7 @@ class SchemaWatch:
             found += invalid_parts(answer, "response")
         with self._lock:
             self.judged += 1 + (answer is not None)
+            self.invalid_seen += len(found)
             self._found.extend(found)
 
     def take(self) -> list[Invalid]:

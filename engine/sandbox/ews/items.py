@@ -103,6 +103,8 @@ class Shape:
         if element is None:
             return cls("Default", ())
         base = element.findtext(t("BaseShape")) or "Default"
+        if element.findtext(t("IncludeMimeContent")) in ("true", "1"):
+            raise UnsupportedError("IncludeMimeContent (items have no MIME content here)")
         extra = element.find(t("AdditionalProperties"))
         paths = tuple(Path.parse(child) for child in extra) if extra is not None else ()
         return cls(base, paths)

@@ -162,6 +162,8 @@ def get_folder(ctx: Context, request: ET.Element) -> ET.Element:
 
 def find_folder(ctx: Context, request: ET.Element) -> ET.Element:
     shape = request.find(m("FolderShape"))
+    if request.get("Traversal", "Shallow") not in ("Shallow", "Deep"):
+        raise UnsupportedError(f"FindFolder with Traversal={request.get('Traversal')}")
     deep = request.get("Traversal") == "Deep"
     restriction = request.find(m("Restriction"))
     paging = request.find(m("IndexedPageItemView"))
