@@ -270,9 +270,8 @@ def find_item(ctx: Context, request: ET.Element) -> ET.Element:
     ):
         if request.find(m(unsupported)) is not None:
             raise UnsupportedError(f"FindItem with {unsupported}")
-    parents = list(request.find(m("ParentFolderIds")) or [])
-
     sort_order = request.find(m("SortOrder"))
+    parents = list(request.find(m("ParentFolderIds")) or [])
 
     def unit(element: ET.Element) -> Callable[[], list[ET.Element]]:
         def run() -> list[ET.Element]:

@@ -59,6 +59,8 @@ def observing(observer: WireObserver) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Reply:
+    """One HTTP answer, made before it is sent so that observers see it first."""
+
     status: int
     payload: bytes
     content_type: str = "text/xml; charset=utf-8"
