@@ -134,11 +134,13 @@ class SchemaWatch:
         self.invalid_seen = 0
 
     def __call__(self, request: bytes, answer: bytes | None) -> None:
-        found = invalid_parts(request, "request")
+        # An empty POST is exchangelib's authentication probe, not a SOAP message.
+        soap_request = bool(request.strip())
+        found = invalid_parts(request, "request") if soap_request else []
         if answer is not None:
             found += invalid_parts(answer, "response")
         with self._lock:
-            self.judged += 1 + (answer is not None)
+            self.judged += soap_request + (answer is not None)
             self.invalid_seen += len(found)
             self._found.extend(found)
 
