@@ -21,6 +21,7 @@ from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.sandbox.ews import EwsEmulator
 from engine.settings.secrets import write_secret_file
+from tests.console.walk import settle
 from tests.e2e.credential_trap import CredentialTrap
 from tests.e2e.harness import BEN, CHLOE, Harness
 
@@ -39,7 +40,7 @@ async def console_screens(paths: ProfilePaths) -> list[str]:
         shots = []
         async with app.run_test(size=(120, 40)) as pilot:
             app.go(ExchangeScreen)
-            await pilot.pause()
+            await settle(pilot)
             shots.append(app.export_screenshot())
             app.screen.query_one("#test-connection").focus()
             await pilot.press("enter")
