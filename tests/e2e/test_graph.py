@@ -156,9 +156,10 @@ def test_a_certificate_signs_in_instead_of_a_client_secret() -> None:
         (ava,) = harness.sync(AVA).users
         assert ava.outcome == "ok" and ava.totals["created"] > 0
         write_secret_file(harness.paths, "graph-app.pem", self_signed("unknown")[0])
-        result = harness.cli("sync", "--once", "--user", AVA)
+        result = harness.cli("sync", "--once", "--user", AVA, "--json")
         assert result.returncode == 1, "the user's run failed, with the reason"
-        assert "AADSTS700027" in result.stdout and "upload this certificate" in result.stdout
+        (reason,) = [user["message"] for user in json.loads(result.stdout)["users"]]
+        assert "AADSTS700027" in reason and "upload this certificate" in reason
     finally:
         close_connections()
         harness.close()
