@@ -29,7 +29,7 @@ from exchangelib.version import EXCHANGE_2016
 
 from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, SERVICE_ACCOUNT, create_demo_profile
 from engine.installation import installation_id
-from engine.mailbox.base import parse_stamp
+from engine.mailbox.base import parse_stamp, stamp_value
 from engine.mailbox.ews import STAMP
 from engine.paths import ProfilePaths
 from engine.profile import Profile
@@ -252,6 +252,19 @@ class Harness:
             datetime.combine(date.today() + timedelta(days=day), time(hour), UTC)
         ).astimezone(EWS_UTC)
         return save_appointment(self.outlook(address), subject, start, **fields)
+
+    def copy_made_into_another_meeting(self, address: str) -> tuple[str, dict, CalendarItem]:
+        """A person's Outlook copy of the first PSA appointment in ``address``, made into
+        another meeting (the copy keeps the stamp): its record key, the engine's item and
+        the copy."""
+        key, (original,) = sorted(
+            (key, items)
+            for key, items in self.stamped(address).items()
+            if key.startswith("appointment:")
+        )[0]
+        stamp = stamp_value(key, self.installation)
+        copy = self.person_appointment(address, "Quarterly review", 5, 15, **{STAMP: stamp})
+        return key, original, copy
 
     def close(self) -> None:
         if self.graph is not None:

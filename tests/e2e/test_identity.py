@@ -27,13 +27,7 @@ def test_a_stamped_copy_turned_into_another_meeting_is_the_persons(either_api: H
     is cleared and it reaches the PSA as the person's own appointment."""
     harness = either_api
     harness.settled()
-    key, (original,) = sorted(
-        (key, items)
-        for key, items in harness.stamped(AVA).items()
-        if key.startswith("appointment:")
-    )[0]
-    stamp = stamp_value(key, harness.installation)
-    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: stamp})
+    key, original, copy = harness.copy_made_into_another_meeting(AVA)
     harness.settled()
     assert [item["item_id"] for item in harness.stamped(AVA)[key]] == [original["item_id"]]
     (kept,) = [item for item in harness.emulator.items(AVA) if item["item_id"] == copy.id]

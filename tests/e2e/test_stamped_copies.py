@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.mailbox.base import stamp_value
 from engine.mailbox.ews import STAMP
 from engine.psa.model import RecordKind, parse_record_key
 from tests.e2e.harness import AVA, Harness
@@ -20,13 +19,7 @@ def test_a_copy_made_into_another_meeting_outlives_the_deleted_record(
     names an item that is gone) or the profile's state is lost (no link says which item is
     the engine's). Her meeting stays, unstamped, and reaches the PSA as hers."""
     harness.settled()
-    key, (original,) = sorted(
-        (key, items)
-        for key, items in harness.stamped(AVA).items()
-        if key.startswith("appointment:")
-    )[0]
-    stamp = stamp_value(key, harness.installation)
-    copy = harness.person_appointment(AVA, "Quarterly review", 5, 15, **{STAMP: stamp})
+    key, original, copy = harness.copy_made_into_another_meeting(AVA)
     psa = harness.psa()
     try:
         psa.delete(RecordKind.APPOINTMENT, parse_record_key(key)[1])
