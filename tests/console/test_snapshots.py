@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
 
 from console.app import MsextApp
@@ -50,6 +51,15 @@ def exchange_tab(tab: str, *keys: str, focus: str | None = None) -> Callable[[Pi
         await pilot.press(*keys)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        # Where the page ends up scrolled depends on when an outcome's lines landed; from the
+        # top, the focused control brought into view is one picture every time (no dialog up).
+        for form in pilot.app.screen.query(focus) if focus else ():
+            for ancestor in form.ancestors:
+                if isinstance(ancestor, ScrollableContainer):
+                    ancestor.scroll_home(animate=False, immediate=True)
+            await pilot.pause()
+            form.scroll_visible(animate=False, immediate=True)
+            await pilot.pause()
 
     return setup
 
