@@ -5,6 +5,7 @@ held, and imported appointments that keep their origin in the PSA itself."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,19 +28,22 @@ def started_runs(harness: Harness) -> list[int]:
         profile.close()
 
 
-def wait_for_a_run(harness: Harness, timeout: float = 60) -> None:
+def wait_for_a_run(harness: Harness, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until ``process`` has recorded its run; it must still be running then."""
     deadline = time.monotonic() + timeout
     while not started_runs(harness):
-        assert time.monotonic() < deadline, "the first run never started"
+        assert process.poll() is None, "the run ended before it was seen: stall it longer"
+        assert time.monotonic() < deadline, "the run never started"
         time.sleep(0.05)
 
 
-def stall_once(harness: Harness, seconds: int) -> None:
-    """Make one request of the next run answer ``seconds`` late, so that it lasts."""
+def stall_once(harness: Harness, seconds: int, after: int = 8) -> None:
+    """Make one mailbox request of the next run answer ``seconds`` late, once ``after``
+    others were answered, so that the run lasts."""
     if harness.graph is not None:
-        harness.graph.throttle(1, retry_after=seconds, after=8)
+        harness.graph.throttle(1, retry_after=seconds, after=after)
     else:
-        harness.emulator.faults.set(FaultKind.SLOW, count=1, delay_ms=seconds * 1000, after=8)
+        harness.emulator.faults.set(FaultKind.SLOW, count=1, delay_ms=seconds * 1000, after=after)
 
 
 def duplicates(harness: Harness) -> dict[str, int]:
@@ -61,7 +65,7 @@ def test_a_second_run_of_the_profile_names_the_first_and_never_runs_beside_it(
     harness = either_api
     stall_once(harness, 5)
     first = harness.popen("sync", "--once")
-    wait_for_a_run(harness)
+    wait_for_a_run(harness, first)
     refused = harness.cli("sync", "--once", "--json")
     patient = harness.popen("sync", "--once", "--wait", "120")
     assert first.wait(timeout=120) == 1  # Chloe's mailbox is not granted (R14)
@@ -72,8 +76,9 @@ def test_a_second_run_of_the_profile_names_the_first_and_never_runs_beside_it(
     assert patient.wait(timeout=120) == 1
     assert duplicates(harness) == {}
     assert len(started_runs(harness)) == 0
+    stall_once(harness, 10, after=0)
     killed = harness.popen("sync", "--once")
-    wait_for_a_run(harness)
+    wait_for_a_run(harness, killed)
     killed.kill()
     killed.wait()
     after = harness.cli("sync", "--once", "--json")
