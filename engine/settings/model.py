@@ -8,96 +8,29 @@ message names the rule (``R01`` ...); the console shows these messages word for 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
-from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.net.limits import DEFAULT_MAX_RESPONSE_MIB, MIB, HttpLimits
-from engine.net.origins import INSECURE_MESSAGE, is_encrypted_or_local
-from engine.settings.secrets import parse_secret_ref
+from engine.settings.adsync import AdSyncSettings
+from engine.settings.fields import (
+    MAX_RECIPIENTS,
+    MAX_TEXT_LENGTH,
+    CredentialUrl,
+    Email,
+    FieldRuleError,
+    SecretRef,
+    Section,
+    Text,
+    Url,
+)
 
 MIN_SYNC_INTERVAL_MINUTES = 10
 """R01: the seed's minimum; the interval is never below it."""
 
-_EMAIL = re.compile(r"^[^@\s\"<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _DISCOURAGED_ACCOUNTS = ("administrator", "admin", "domain admins")
-MAX_TEXT_LENGTH = 256
-MAX_EMAIL_LENGTH = 254
-"""RFC 5321's limit on a forward path."""
-MAX_RECIPIENTS = 100
-
-
-class FieldRuleError(ValueError):
-    """A rule across fields, reported against the one field the user should change."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _check_email(value: str) -> str:
-    value = value.strip()
-    if len(value) > MAX_EMAIL_LENGTH:
-        raise ValueError(
-            f"is too long for an e-mail address (at most {MAX_EMAIL_LENGTH} characters)"
-        )
-    if not _EMAIL.match(value):
-        raise ValueError("must be an e-mail address like name@example.com")
-    return value.lower()
-
-
-def _check_url(value: str) -> str:
-    value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL like https://mail.example.com/EWS/Exchange.asmx")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain spaces")
-    if len(value) > 2048 or len(parts.hostname) > 253:
-        raise ValueError("is too long for a URL (at most 2048 characters, host 253)")
-    return value
-
-
-def _check_credential_url(value: str) -> str:
-    """A URL that receives a credential (a password, a client secret, a token, the PSA's
-    API secret): https, or plain http to this machine only."""
-    value = _check_url(value)
-    if not is_encrypted_or_local(value):
-        raise ValueError(INSECURE_MESSAGE)
-    return value
-
-
-def _check_secret_ref(value: str) -> str:
-    """Only references are stored: the secret itself lives in the environment or a file."""
-    parse_secret_ref(value)
-    return value
-
-
-Email = Annotated[str, AfterValidator(_check_email)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
-"""Names, ids and versions: bounded, so that no value makes the file too large to read."""
-Url = Annotated[str, AfterValidator(_check_url)]
-CredentialUrl = Annotated[str, AfterValidator(_check_credential_url)]
-SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
-
-
-class _Section(BaseModel):
-    """Strict sections: an unknown key is a mistake worth reporting, not ignoring."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class AuthType(StrEnum):
@@ -163,7 +96,7 @@ class PsaKind(StrEnum):
     REST = "rest"
 
 
-class ExchangeGeneral(_Section):
+class ExchangeGeneral(Section):
     """The General tab: where Exchange is and how the synchronization account logs in."""
 
     enabled: bool = False
@@ -268,7 +201,7 @@ class ExchangeGeneral(_Section):
         return found
 
 
-class ExchangeSync(_Section):
+class ExchangeSync(Section):
     """The Synchronization tab."""
 
     interval_minutes: int = 30
@@ -301,7 +234,7 @@ class ExchangeSync(_Section):
         return value
 
 
-class ResourceSetting(_Section):
+class ResourceSetting(Section):
     """The Resources tab: one PSA resource."""
 
     enabled: bool = False
@@ -344,7 +277,7 @@ def shared_message(address: str, first: int, second: int, people: Mapping[int, P
     )
 
 
-class ExchangeSettings(_Section):
+class ExchangeSettings(Section):
     general: ExchangeGeneral = Field(default_factory=ExchangeGeneral)
     sync: ExchangeSync = Field(default_factory=ExchangeSync)
     resources: dict[int, ResourceSetting] = Field(default_factory=dict)
@@ -363,7 +296,7 @@ class ExchangeSettings(_Section):
         return self
 
 
-class OutlookLimits(_Section):
+class OutlookLimits(Section):
     """What the administrator allows users of the MS Outlook extension to sync (R03)."""
 
     allow_appointments: bool = True
@@ -374,11 +307,11 @@ class OutlookLimits(_Section):
     min_interval_minutes: int = Field(default=15, ge=1, le=1440)
 
 
-class OutlookSettings(_Section):
+class OutlookSettings(Section):
     limits: OutlookLimits = Field(default_factory=OutlookLimits)
 
 
-class ExchangePreferences(_Section):
+class ExchangePreferences(Section):
     """Which item types a user wants from the Exchange extension, within the tab's limits.
 
     ``None`` means the user has not chosen: they get whatever the administrator allows.
@@ -391,7 +324,7 @@ class ExchangePreferences(_Section):
     import_appointments: bool | None = None
 
 
-class OutlookUser(_Section):
+class OutlookUser(Section):
     """What is known of a user's Outlook extension, and their choices in its Options."""
 
     installed: bool = False
@@ -406,12 +339,12 @@ class OutlookUser(_Section):
     interval_minutes: int = Field(default=30, ge=1, le=1440)
 
 
-class UserSettings(_Section):
+class UserSettings(Section):
     exchange: ExchangePreferences = Field(default_factory=ExchangePreferences)
     outlook: OutlookUser = Field(default_factory=OutlookUser)
 
 
-class PsaSettings(_Section):
+class PsaSettings(Section):
     """Where PSA records come from: the embedded SQLite PSA, or the PSA's REST API."""
 
     kind: PsaKind = PsaKind.EMBEDDED
@@ -451,7 +384,7 @@ class PsaSettings(_Section):
         )
 
 
-class SandboxSettings(_Section):
+class SandboxSettings(Section):
     """The embedded emulators (EWS, and Graph over the same mailboxes) that stand in for
     Exchange in the demo profile."""
 
@@ -459,19 +392,20 @@ class SandboxSettings(_Section):
     port: int = Field(default=0, ge=0, le=65535)
 
 
-class ConsoleSettings(_Section):
+class ConsoleSettings(Section):
     keymap: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_TEXT_LENGTH)
     """Binding id -> keys, applied with ``App.set_keymap``."""
     tour_seen: bool = False
 
 
-class Settings(_Section):
+class Settings(Section):
     """One profile's configuration; environment variables ``MSEXT_A__B`` override it."""
 
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     outlook: OutlookSettings = Field(default_factory=OutlookSettings)
     users: dict[int, UserSettings] = Field(default_factory=dict)
     psa: PsaSettings = Field(default_factory=PsaSettings)
+    adsync: AdSyncSettings = Field(default_factory=AdSyncSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 

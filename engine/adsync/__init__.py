@@ -1,0 +1,1 @@
+"""Active Directory (AD) Sync: customer organizations' directory users become PSA contacts."""
