@@ -197,6 +197,15 @@ class EmbeddedPsa:
             for row in self._rows("SELECT * FROM resources ORDER BY last_name, first_name, id")
         ]
 
+    def companies(self) -> list[Company]:
+        return [
+            _company(row)
+            for row in self._rows(
+                "SELECT id AS company_id, name, address, owner_resource_id FROM companies"
+                " ORDER BY name, id"
+            )
+        ]
+
     def cursor(self) -> str:
         return self.meta("seq") or "0"
 

@@ -165,6 +165,16 @@ class RestPsa:
         return list(found)
 
     @_reads
+    def companies(self) -> list[Company]:
+        found = [
+            Company(
+                item["id"], item["companyName"], item["address1"] or "", item["ownerResourceID"]
+            )
+            for item in self.client.query("Companies", every())
+        ]
+        return sorted(found, key=lambda company: (company.name, company.id))
+
+    @_reads
     def usage(self) -> str:
         """The API requests this connection sent, and the hour's budget used."""
         budget = self.client.budget

@@ -10,6 +10,7 @@ from engine.errors import UserError
 from engine.psa.model import (
     CalendarRecord,
     ChangeSummary,
+    Company,
     Contact,
     ImportedAppointment,
     Resource,
@@ -30,6 +31,10 @@ class PsaSource(Protocol):
     """
 
     def resources(self) -> list[Resource]: ...
+
+    def companies(self) -> list[Company]:
+        """Every company (the organizations AD Sync may sync), by name."""
+        ...
 
     def cursor(self) -> str:
         """An opaque position in the PSA's change history; pass it to ``changes_since``."""

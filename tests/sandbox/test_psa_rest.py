@@ -11,6 +11,7 @@ import pytest
 
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.rest import RestPsa
 from engine.psa.rest_client import (
     PsaRestClient,
     PsaRestError,
@@ -282,3 +283,16 @@ def test_a_malformed_date_in_a_filter_is_refused_by_name(peer: PsaRestEmulator) 
         headers=headers(peer),
     )
     assert answer.status_code == 400 and "2026-11-31T09:00" in answer.json()["errors"][0]
+
+
+def test_both_psa_sources_list_the_same_companies_by_name(
+    peer: PsaRestEmulator, psa_db: Path
+) -> None:
+    """AD Sync's organizations are PSA companies: the embedded PSA and the REST API list the
+    same ones, by name, for the console to pick from (issue 19)."""
+    embedded = EmbeddedPsa(psa_db)
+    listed = embedded.companies()
+    embedded.close()
+    assert len(listed) == 120
+    assert [company.name for company in listed] == sorted(company.name for company in listed)
+    assert RestPsa(client(peer)).companies() == listed
