@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from engine.adsync.demo import DEMO_SECRET_NAMES, demo_adsync_settings
 from engine.paths import ProfilePaths
 from engine.psa.demo import DEMO_DOMAIN, DEMO_SEED, DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
@@ -45,7 +46,7 @@ class DemoRoles:
 ROLES = DemoRoles()
 
 
-def demo_settings(resources: list[Resource]) -> dict[str, object]:
+def demo_settings(resources: list[Resource], today: date) -> dict[str, object]:
     """The demo's configuration document (validated by :class:`Settings`)."""
     enabled = {
         str(resource.id): {"enabled": resource.id != ROLES.not_enabled}
@@ -78,6 +79,7 @@ def demo_settings(resources: list[Resource]) -> dict[str, object]:
             },
         },
         "psa": {"web_url": "https://psa.contoso.example"},
+        "adsync": demo_adsync_settings(today),
         "sandbox": {"enabled": True},
     }
 
@@ -104,7 +106,9 @@ def create_demo_profile(
     secret = secrets.token_urlsafe(18)
     write_secret_file(paths, SECRET_NAME, secret)
     seed_demo_mailboxes(paths, resources, secret, today)
-    store.save(Settings.model_validate(demo_settings(resources)))
+    for name in DEMO_SECRET_NAMES:
+        write_secret_file(paths, name, secrets.token_urlsafe(18))
+    store.save(Settings.model_validate(demo_settings(resources, today)))
     return True
 
 
