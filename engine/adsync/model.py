@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from engine.errors import UserError
+
 WRITE_BATCH = 500
 """Contacts written per PSA request batch, as the vendor's module does."""
 
@@ -89,6 +91,20 @@ class CertificateStatus:
     """"valid until 2027-03-01", or why not: expired, self-signed, wrong host."""
 
 
+class ContactWriteError(UserError):
+    """A batch of contact writes stopped at ``index``: the contact to update is gone (deleted
+    in the PSA, or no longer the organization's), or the PSA refused the write.
+
+    ``written`` holds the ids of the writes before ``index`` that the PSA applied, in order:
+    empty when the batch was refused or undone whole (the embedded PSA writes a batch in one
+    transaction; the REST API checks the batch's contacts before its first write)."""
+
+    def __init__(self, message: str, index: int, written: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.index = index
+        self.written = tuple(written)
+
+
 class DirectoryError(Exception):
     """The directory could not be read: the run fails and changes nothing (never taken
     for an empty scope, which would make every contact inactive)."""
@@ -112,10 +128,20 @@ class PsaContacts(Protocol):
     writes."""
 
     def company_contacts(self, company_id: int) -> list[PsaContact]:
-        """Active and inactive contacts of the company."""
+        """Active and inactive contacts of the company; a company the PSA does not have is
+        a :class:`~engine.errors.UserError`, never an organization without contacts."""
+        ...
+
+    def stored_values(self, values: ContactValues) -> ContactValues:
+        """``values`` as this PSA would keep them: cut to its field lengths, mapped onto
+        its lists (countries), blank where it has no field. Compare a directory user's
+        values through it, so that what the PSA cannot hold is not planned again on every
+        run."""
         ...
 
     def write_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> list[int]:
-        """Apply at most :data:`WRITE_BATCH` writes; the contact ids in the same order
-        (new ones for creations)."""
+        """Apply at most :data:`WRITE_BATCH` writes (issue 19: batches of 500); the contact
+        ids in the same order (new ones for creations). A creation needs a first and a last
+        name; a blank value is never written, even when named in ``changed``. Raises
+        :class:`ContactWriteError` for a write the PSA cannot apply."""
         ...

@@ -11,13 +11,15 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.adsync.model import ContactValues, ContactWrite, ContactWriteError, PsaContact
 from engine.errors import UserError
+from engine.psa.contacts import CONTACT_FIELDS, require_batch, require_names, written_values
 from engine.psa.model import (
     Appointment,
     CalendarRecord,
@@ -127,22 +129,20 @@ class EmbeddedPsa:
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
-        self._add_modification_times()
+        self._add_columns()
         self.queries = 0
         """Statements run, for benchmarks."""
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _add_modification_times(self) -> None:
-        """Every sequenced row also carries when it last changed (milliseconds since the
-        epoch), which the REST API shows as its last-modified fields. Older databases get
-        the column on open."""
-        for table in sorted(_SEQUENCED):
+    def _add_columns(self) -> None:
+        """Columns added to tables after their first release, added to older databases on
+        open (see :data:`_ADDED_COLUMNS`)."""
+        for table, added in sorted(_ADDED_COLUMNS.items()):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            if "modified_ms" not in columns:
-                self._db.execute(
-                    f"ALTER TABLE {table} ADD COLUMN modified_ms INTEGER NOT NULL DEFAULT 0"
-                )
+            for name, definition in added:
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -385,6 +385,29 @@ class EmbeddedPsa:
             for row in self._rows(sql + " ORDER BY k.id", params)
         ]
 
+    def company_contacts(self, company_id: int) -> list[PsaContact]:
+        """The organization's contacts for AD Sync, active and inactive."""
+        self._require_company(company_id)
+        return [
+            PsaContact(
+                id=row["id"],
+                company_id=row["company_id"],
+                values=ContactValues(**{name: row[name] or "" for name in CONTACT_FIELDS}),
+                active=bool(row["active"]),
+            )
+            for row in self._rows(
+                "SELECT * FROM contacts WHERE company_id = ? ORDER BY id", (company_id,)
+            )
+        ]
+
+    def stored_values(self, values: ContactValues) -> ContactValues:
+        """The embedded PSA keeps every field whole."""
+        return values
+
+    def _require_company(self, company_id: int) -> None:
+        if not self._rows("SELECT 1 FROM companies WHERE id = ?", (company_id,)):
+            raise UserError(f"the PSA has no company {company_id}")
+
     def counts(self) -> dict[str, int]:
         """Records per table, for the console and ``msext status``."""
         tables = ("resources", "companies", "contacts", "opportunities", "appointments")
@@ -427,6 +450,59 @@ class EmbeddedPsa:
                 (fresh, *values, appointment.origin_key, seq, now_ms()),
             ).fetchone()
         return int(row[0])
+
+    def write_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> list[int]:
+        """AD Sync's writes to the organization's contacts, all in one transaction (issue
+        19: batches of 500): a write that cannot be applied undoes the batch and raises
+        :class:`ContactWriteError` naming it, so nothing of the batch is half written."""
+        require_batch(writes)
+        self._require_company(company_id)
+        ids: list[int] = []
+        with self.transaction() as db:
+            for index, write in enumerate(writes):
+                if write.contact_id is None:
+                    ids.append(self._create_contact(db, company_id, write, index))
+                else:
+                    self._update_contact(db, company_id, write, index)
+                    ids.append(write.contact_id)
+        return ids
+
+    def _create_contact(
+        self, db: sqlite3.Connection, company_id: int, write: ContactWrite, index: int
+    ) -> int:
+        require_names(write, index)
+        columns = {name: getattr(write.values, name) for name in CONTACT_FIELDS}
+        columns |= {
+            "id": _fresh_id(db, RecordKind.CONTACT),
+            "company_id": company_id,
+            "active": int(write.active is not False),
+            "seq": self.next_seq(),
+            "modified_ms": now_ms(),
+        }
+        db.execute(
+            f"INSERT INTO contacts({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            tuple(columns.values()),
+        )
+        return int(columns["id"])
+
+    def _update_contact(
+        self, db: sqlite3.Connection, company_id: int, write: ContactWrite, index: int
+    ) -> None:
+        columns: dict[str, Any] = written_values(write)
+        if write.active is not None:
+            columns["active"] = int(write.active)
+        assignments = "".join(f"{column} = ?, " for column in columns)
+        updated = db.execute(
+            f"UPDATE contacts SET {assignments}seq = ?, modified_ms = ?"
+            " WHERE id = ? AND company_id = ?",
+            (*columns.values(), self.next_seq(), now_ms(), write.contact_id, company_id),
+        )
+        if not updated.rowcount:
+            raise ContactWriteError(
+                f"contact {write.contact_id} is no longer in the PSA's company {company_id}"
+                " (deleted or moved); nothing of its batch was written",
+                index,
+            )
 
     def delete_imported(self, record_id: int) -> None:
         self.delete(RecordKind.APPOINTMENT, record_id, only_imported=True)
@@ -509,6 +585,16 @@ _TABLES = {
 }
 _KINDS = {table: kind for kind, table in _TABLES.items()}
 _SEQUENCED = frozenset({"resources", "companies", "opportunities", *_TABLES.values()})
+_ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    table: [("modified_ms", "INTEGER NOT NULL DEFAULT 0")] for table in _SEQUENCED
+}
+"""Every sequenced row also carries when it last changed (milliseconds since the epoch),
+which the REST API shows as its last-modified fields; contacts carry what AD Sync fills."""
+_ADDED_COLUMNS["contacts"] += [
+    (name, "TEXT NOT NULL DEFAULT ''")
+    for name in CONTACT_FIELDS
+    if name not in ("first_name", "last_name", "email", "phone", "title")
+] + [("active", "INTEGER NOT NULL DEFAULT 1")]
 _TOUCHED = {
     RecordKind.APPOINTMENT: "SELECT resource_id FROM appointments WHERE id = ?",
     RecordKind.TODO: "SELECT resource_id FROM todos WHERE id = ?",
