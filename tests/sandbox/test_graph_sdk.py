@@ -23,6 +23,9 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.groups.item.transitive_members.graph_user.graph_user_request_builder import (
+    GraphUserRequestBuilder,
+)
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.contact import Contact
 from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
@@ -56,6 +59,7 @@ from engine.mailbox.graph_items import STAMP_PROPERTY
 from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.ews.xml import t
 from engine.sandbox.graph import GraphEmulator
+from engine.settings.adsync import ENTRA_ID_PERMISSIONS
 from tests.sandbox.peer import ALICE, new_emulator
 
 TENANT = "0b7e5c1a-3f4d-4e2a-9c8b-1d2e3f4a5b6c"
@@ -105,13 +109,19 @@ def credential(graph: GraphEmulator) -> EmulatorCredential:
 
 
 @pytest.fixture
-async def sdk(graph: GraphEmulator, credential: EmulatorCredential) -> AsyncIterator[Any]:
-    """The SDK's client for Alice's mailbox (``users/{id}``), its base URL the emulator's."""
+async def service(graph: GraphEmulator, credential: EmulatorCredential) -> AsyncIterator[Any]:
+    """The SDK's client, its base URL the emulator's."""
     auth = AzureIdentityAuthenticationProvider(credential, allowed_hosts=["127.0.0.1"])
     adapter = GraphRequestAdapter(auth)
     adapter.base_url = graph.url
-    yield GraphServiceClient(request_adapter=adapter).users.by_user_id(ALICE)
+    yield GraphServiceClient(request_adapter=adapter)
     await adapter._http_client.aclose()
+
+
+@pytest.fixture
+def sdk(service: GraphServiceClient) -> Any:
+    """The SDK's client for Alice's mailbox (``users/{id}``)."""
+    return service.users.by_user_id(ALICE)
 
 
 def config(query: Any = None, **headers: str) -> RequestConfiguration:
@@ -361,3 +371,60 @@ async def test_what_the_emulator_lacks_is_a_501_naming_it(sdk: Any) -> None:
     with pytest.raises(ODataError) as immutable:
         await sdk.calendar.get(config(Prefer='IdType="ImmutableId"'))
     assert refusal(immutable)[0] == 501 and "ImmutableId" in refusal(immutable)[2]
+
+
+# -- the directory AD Sync reads -----------------------------------------------------------
+
+
+async def test_a_groups_transitive_users_with_select_and_paging(
+    service: GraphServiceClient, graph: GraphEmulator
+) -> None:
+    """``groups/{id}/transitiveMembers/graph.user`` as the SDK sends it (the cast by Graph's
+    alias), ``$select`` and ``$top``, then each ``@odata.nextLink``: every user of the
+    nested groups once, disabled ones flagged, nothing but what was selected."""
+    for role in ENTRA_ID_PERMISSIONS:
+        graph.grant_role(role)
+    tenant = graph.tenant
+    staff, sales = tenant.add_group("Staff"), tenant.add_group("Sales")
+    tenant.add_member(staff, sales)
+    tenant.add_member(sales, staff)
+    for number in range(5):
+        user = tenant.add_user(f"u{number}@contoso.example", givenName=f"U{number}")
+        tenant.add_member(staff if number % 2 else sales, user)
+        tenant.add_member(sales, user)
+    tenant.update_user(user, accountEnabled=False)
+    query = GraphUserRequestBuilder.GraphUserRequestBuilderGetQueryParameters(
+        select=["id", "givenName", "accountEnabled"], top=2
+    )
+    members = service.groups.by_group_id(staff).transitive_members.graph_user
+    page = await members.get(config(query))
+    users, pages = list(page.value), 1
+    while page.odata_next_link:
+        page = await members.with_url(page.odata_next_link).get()
+        users += page.value
+        pages += 1
+    assert pages == 3 and sorted(found.given_name for found in users) == [
+        f"U{number}" for number in range(5)
+    ]
+    assert [found.given_name for found in users if not found.account_enabled] == ["U4"]
+    assert all(found.mail is None and found.user_principal_name is None for found in users)
+
+    missing = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(ODataError) as absent:
+        await service.groups.by_group_id(missing).transitive_members.graph_user.get()
+    assert refusal(absent)[:2] == (404, "Request_ResourceNotFound")
+
+
+async def test_a_group_without_its_permission_is_refused_to_the_sdk(
+    service: GraphServiceClient, graph: GraphEmulator
+) -> None:
+    """A token without GroupMember.Read.All (the mailbox roles only) gets Graph's 403
+    Authorization_RequestDenied for a group that exists."""
+    staff = graph.tenant.add_group("Staff")
+    with pytest.raises(ODataError) as denied:
+        await service.groups.by_group_id(staff).transitive_members.graph_user.get()
+    assert refusal(denied) == (
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )

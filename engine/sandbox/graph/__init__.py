@@ -5,8 +5,12 @@ As in Exchange Online, where EWS and Graph see the same mailboxes, it serves the
 what Graph writes is stored as the XML exchangelib writes (so EWS sync sees it) and Graph's
 delta rounds read the store's change log (so they see EWS's writes). It issues client
 credentials tokens, enforces the application access policy (the store's ``granted`` flag)
-and application permissions, pages delta rounds, batches, and can be told to throttle or
-to expire delta tokens. What it does not implement it answers with 501 naming it.
+and application permissions, pages delta rounds, batches, and can be told to throttle, to
+fail requests or to expire delta tokens. What it does not implement it answers with 501
+naming it.
+
+Beside the mailboxes it serves the tenant's directory (:attr:`GraphEmulator.tenant`: Entra
+ID users and groups, what AD Sync reads); without a store it serves the directory alone.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
 from engine.sandbox.graph.server import VERSION, GraphHttpServer
 from engine.sandbox.graph.state import App, PeerState
+from engine.sandbox.graph.tenant import Tenant
 from engine.sandbox.http import LoopbackPeer
 from engine.settings.model import GRAPH_PERMISSIONS
 
@@ -24,11 +29,11 @@ __all__ = ["GraphEmulator"]
 
 
 class GraphEmulator(LoopbackPeer):
-    """Start with :meth:`start`, stop with :meth:`stop`; the store stays its owner's."""
+    """Start with :meth:`start`, stop with :meth:`stop`; a store given stays its owner's."""
 
     def __init__(
         self,
-        store: Store,
+        store: Store | None,
         tenant_id: str,
         client_id: str,
         client_secret: str,
@@ -36,13 +41,19 @@ class GraphEmulator(LoopbackPeer):
         certificate: str | None = None,
     ) -> None:
         app = App(tenant_id, client_id, client_secret, certificate)
-        self.state = PeerState(store, app, set(roles))
+        self._own_store = Store(":memory:") if store is None else None
+        self.state = PeerState(store or self._own_store, app, set(roles))
         self.url = ""
         self.token_url = ""
 
     @property
     def stats(self) -> Stats:
         return self.state.stats
+
+    @property
+    def tenant(self) -> Tenant:
+        """The directory's users and groups: seed and change them here."""
+        return self.state.tenant
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve; returns Graph's base URL (``http://host:port/v1.0``)."""
@@ -54,7 +65,9 @@ class GraphEmulator(LoopbackPeer):
         return self.url
 
     def release(self) -> None:
-        """Nothing to close: the store stays its owner's (the EWS emulator's)."""
+        """Close the store only if it is the emulator's own (a given one stays its owner's)."""
+        if self._own_store is not None:
+            self._own_store.close()
 
     def throttle(self, count: int, retry_after: int = 1, after: int = 0) -> None:
         """Answer the next ``count`` routed requests (each of a batch's counts) with 429,
@@ -63,6 +76,13 @@ class GraphEmulator(LoopbackPeer):
             self.state.throttle_next = count
             self.state.throttle_after = after
             self.state.retry_after = retry_after
+
+    def fail(self, count: int, after: int = 0) -> None:
+        """Answer the next ``count`` routed requests with 500, once ``after`` more have been
+        answered normally (a page of a long listing that breaks, say)."""
+        with self.state.lock:
+            self.state.fail_next = count
+            self.state.fail_after = after
 
     def expire_delta(self, count: int = 1) -> None:
         """Answer the next ``count`` requests carrying a ``$deltatoken`` with 410."""

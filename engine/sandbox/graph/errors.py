@@ -88,3 +88,23 @@ def refused_option(option: str, resource: str) -> GraphError:
         f"The query option '{option}' is not supported with change tracking over the"
         f" '{resource}' resource.",
     )
+
+
+def directory_denied() -> GraphError:
+    """What Graph answers a token whose roles do not reach a directory resource."""
+    return GraphError(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
+
+
+def resource_not_found(object_id: str) -> GraphError:
+    return GraphError(
+        404,
+        "Request_ResourceNotFound",
+        f"Resource '{object_id}' does not exist or one of its queried reference-property"
+        " objects are not present.",
+    )
+
+
+def directory_bad_request(message: str) -> GraphError:
+    return GraphError(400, "Request_BadRequest", message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -70,12 +70,17 @@ def refusal(error: GraphError) -> Reply:
 
 @dataclass(frozen=True)
 class Call:
-    """A routed request: who it is for, and the item id of its path (or "")."""
+    """A routed request: who it is for (the mailbox, or "" for the directory), and the item
+    id of its path (or "")."""
 
     state: PeerState
     request: Request
     mailbox: str
     item_id: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """The path's parameters (``{cast}`` of a member cast, ...)."""
+    roles: frozenset[str] = frozenset()
+    """The application roles of the request's token."""
 
 
 def selected(names: str | None, known: Collection[str]) -> frozenset[str] | None:

@@ -1,5 +1,6 @@
-"""The route table, and what every routed request passes first: throttling, the user, the
-application access policy, then the route's application permission."""
+"""The route table, and what every routed request passes first: throttling (or an injected
+failure), for a mailbox's routes the user and the application access policy, then the
+route's application permission."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from engine.sandbox.ews.items import UnsupportedError
-from engine.sandbox.graph import delta, items
+from engine.sandbox.graph import delta, directory, items
 from engine.sandbox.graph.errors import (
     GraphError,
+    directory_denied,
     invalid_user,
     not_implemented,
     policy_denied,
@@ -21,6 +23,8 @@ from engine.sandbox.graph.errors import (
 from engine.sandbox.graph.request import Call, Reply, Request, refusal
 from engine.sandbox.graph.state import PeerState
 from engine.sandbox.graph.zones import in_zone, preferred_zone
+from engine.settings.adsync import GRAPH_GROUP_PERMISSION as GROUP_MEMBERS
+from engine.settings.adsync import GRAPH_USER_PERMISSION as USERS
 from engine.settings.model import CALENDARS_PERMISSION as CALENDARS
 from engine.settings.model import CONTACTS_PERMISSION as CONTACTS
 from engine.settings.model import MAIL_SEND_PERMISSION as MAIL_SEND
@@ -34,10 +38,14 @@ class Route:
     method: str
     pattern: tuple[str, ...]
     """Literal segments (matched case-insensitively; a function's also in its call form,
-    ``delta()``, as Graph accepts both and the SDK sends that one), ``{user}`` and ``{id}``."""
+    ``delta()``, as Graph accepts both and the SDK sends that one), ``{user}`` (a mailbox),
+    ``{id}`` and other parameters."""
     operation: str
     role: str
+    """The least privileged application permission the route needs (roles above it do)."""
     handler: Callable[[Call], Reply]
+    denial: Callable[[], GraphError] = role_denied
+    """Graph's refusal of a token without the role (Exchange's and the directory's differ)."""
 
 
 def _item_routes(collection: str, kind: items.Kind, role: str) -> tuple[Route, ...]:
@@ -69,6 +77,27 @@ ROUTES = (
     *_item_routes("events", items.EVENT, CALENDARS),
     *_item_routes("contacts", items.CONTACT, CONTACTS),
     Route("POST", ("users", "{user}", "sendmail"), "sendMail", MAIL_SEND, items.send_mail),
+    *(
+        Route("GET", pattern, operation, role, handler, directory_denied)
+        for pattern, operation, role, handler in (
+            (("users",), "users.list", USERS, directory.list_users),
+            (("users", "{id}"), "users.get", USERS, directory.get_user),
+            (("groups", "{id}"), "groups.get", GROUP_MEMBERS, directory.get_group),
+            (("groups", "{id}", "members"), "members", GROUP_MEMBERS, directory.direct_members),
+            (
+                ("groups", "{id}", "transitivemembers"),
+                "transitiveMembers",
+                GROUP_MEMBERS,
+                directory.transitive_members,
+            ),
+            (
+                ("groups", "{id}", "transitivemembers", "{cast}"),
+                "transitiveMembers.cast",
+                GROUP_MEMBERS,
+                directory.transitive_members_cast,
+            ),
+        )
+    ),
 )
 """Matched in order: ``contacts/delta`` before ``contacts/{id}``."""
 
@@ -117,17 +146,23 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
     if found is None:
         raise not_implemented(f"{request.method} {request.path}")
     route, params = found
-    mailbox = state.store.mailbox(params["user"])
-    if mailbox is None:
-        raise invalid_user(params["user"])
-    if not mailbox.granted:
-        raise policy_denied()
-    if route.role not in roles:
-        raise role_denied()
+    if state.draw_failure():
+        raise GraphError(500, "UnknownError", "The emulator was told to fail this request.")
+    address = ""
+    if "user" in params:
+        mailbox = state.store.mailbox(params["user"])
+        if mailbox is None:
+            raise invalid_user(params["user"])
+        if not mailbox.granted:
+            raise policy_denied()
+        address = mailbox.address
+    if not directory.granted(roles, route.role):
+        raise route.denial()
     if request.prefer("IdType") is not None:
         raise not_implemented(f'the preference IdType="{request.prefer("IdType")}"')
     zone = preferred_zone(request)
-    reply = route.handler(Call(state, request, mailbox.address, params.get("id", "")))
+    call = Call(state, request, address, params.get("id", ""), params, roles)
+    reply = route.handler(call)
     return in_zone(reply, zone) if zone is not None else reply
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
+from engine.sandbox.graph.tenant import Tenant
 
 TOKEN_LIFETIME = 3599
 
@@ -30,6 +31,8 @@ class PeerState:
     app: App
     roles: set[str]
     stats: Stats = field(default_factory=Stats)
+    tenant: Tenant = field(default_factory=Tenant)
+    """The directory's users and groups (apart from the mailboxes)."""
     url: str = ""
     """Graph's base URL (``http://host:port/v1.0``), for next and delta links."""
     tokens: dict[str, tuple[frozenset[str], float]] = field(default_factory=dict)
@@ -37,6 +40,8 @@ class PeerState:
     throttle_after: int = 0
     retry_after: int = 1
     expire_next: int = 0
+    fail_next: int = 0
+    fail_after: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_token(self) -> str:
@@ -64,6 +69,17 @@ class PeerState:
                 return None
             self.throttle_next -= 1
             return self.retry_after
+
+    def draw_failure(self) -> bool:
+        """Whether this routed request is to fail with 500 (a broken page, say)."""
+        with self.lock:
+            if not self.fail_next:
+                return False
+            if self.fail_after:
+                self.fail_after -= 1
+                return False
+            self.fail_next -= 1
+            return True
 
     def draw_expiry(self) -> bool:
         """Whether this request's delta token is to be answered as expired."""
