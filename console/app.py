@@ -11,7 +11,6 @@ from textual.notifications import SeverityLevel
 
 from console.navigation import PaletteAction
 from console.palette import NavigationCommands
-from console.screens.activity import ActivityScreen
 from console.screens.admin import (
     ActiveDirectoryScreen,
     AdminScreen,
@@ -20,18 +19,19 @@ from console.screens.admin import (
     TeamsScreen,
 )
 from console.screens.base import PageScreen
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.activity import ActivityScreen
+from console.screens.exchange.page import ExchangeScreen
 from console.screens.menu import MenuScreen
-from console.screens.outlook import OutlookScreen
+from console.screens.outlook.page import OutlookScreen
 from console.screens.setup import SetupScreen
 from console.screens.tour import CARDS, TourScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
 from console.sync_session import SyncSession
 from engine.errors import UserError
+from engine.exchange.sync import select_users
 from engine.profile import Profile
 from engine.psa.model import Resource
-from engine.sync import select_users
 
 
 class MsextApp(App[None]):

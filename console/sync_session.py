@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 from textual.app import App
 
 from engine.errors import UserError
+from engine.exchange.runner import Progress, RunFinished, RunResult, UserResult, utc_now
+from engine.exchange.sync import sync
 from engine.humanize import count
 from engine.psa.model import Resource
 from engine.redaction import redactor
 from engine.run_lock import RunLock, SyncBusyError
-from engine.runner import Progress, RunFinished, RunResult, UserResult, utc_now
-from engine.sync import sync
 
 if TYPE_CHECKING:
     from engine.profile import Profile

@@ -1,7 +1,7 @@
 """Which msext installation a profile is, and which mailbox items are its own.
 
 Two installations (two profiles, a test set-up beside production) may sync the same
-mailboxes. Each stamps its items with its own id (``engine.mailbox.base.stamp_value``), so
+mailboxes. Each stamps its items with its own id (``engine.exchange.mailbox.base.stamp_value``), so
 neither adopts, updates, deletes nor imports the other's items: they are left alone and
 reported. The id is random, made once, and kept beside the settings, not in the state
 database: a lost state database must not make an installation a stranger to its own items.
@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from engine.errors import UserError
-from engine.mailbox.base import MailboxItem
+from engine.exchange.mailbox.base import MailboxItem
 from engine.paths import ProfilePaths
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

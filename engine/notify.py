@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.diagnosis import Diagnosis, Verdict, diagnose_with
-from engine.mailbox.base import MailboxConnector, MailboxError
+from engine.exchange.diagnosis import Diagnosis, Verdict, diagnose_with
+from engine.exchange.mailbox.base import MailboxConnector, MailboxError
+from engine.exchange.runner import RunResult, UserResult, utc_now
 from engine.profile import Profile
 from engine.redaction import redactor
-from engine.runner import RunResult, UserResult, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from engine.capabilities import Comparison, UserRef, evaluate
 from engine.errors import UserError
+from engine.exchange.capabilities import Comparison, UserRef, evaluate
 from engine.humanize import count
 from engine.installation import installation_id
 from engine.paths import ProfilePaths

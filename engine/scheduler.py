@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from queue import Empty, SimpleQueue
 
-from engine.runner import utc_now
+from engine.exchange.runner import utc_now
 from engine.settings.model import MIN_SYNC_INTERVAL_MINUTES
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import UserError
-from engine.mailbox.base import ChangePage, FolderKind, MailboxItem
-from engine.reconcile import Link
-from engine.rules import Origin
+from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
+from engine.exchange.reconcile import Link
+from engine.exchange.rules import Origin
 from engine.storage import storage_error
 
 MIGRATIONS: tuple[str, ...] = (

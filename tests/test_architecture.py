@@ -1,5 +1,6 @@
 """The engine stays headless: it imports neither the console nor textual; the console has
-no import circle (screens depend on console.navigation, never on the app class).
+no import circle (screens depend on console.navigation, never on the app class); one
+extension module's package never imports another's (they share only the parts beside them).
 
 (rich may be loaded with httpx, whose own command line uses it; the engine never does.)
 """
@@ -84,3 +85,45 @@ def test_a_circle_is_found_where_there_is_one(tmp_path, monkeypatch) -> None:
     (package / "c.py").write_text("from circled import a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert import_circles("circled") == [["circled.a", "circled.b"]]
+
+
+MODULE_PACKAGES = {
+    "engine": ("engine.exchange", "engine.adsync"),
+    "console": ("console.screens.exchange", "console.screens.outlook", "console.screens.adsync"),
+}
+"""Each extension module's own packages (those not written yet are skipped until they are)."""
+
+
+def module_crossings(root: str, packages: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Each (importer, imported) pair of module packages where the first imports the second
+    directly, type-checking imports included."""
+    graph = grimp.build_graph(root)
+    present = [package for package in packages if package in graph.modules]
+    return [
+        (importer, imported)
+        for importer in present
+        for imported in present
+        if importer != imported
+        and graph.direct_import_exists(importer=importer, imported=imported, as_packages=True)
+    ]
+
+
+def test_no_module_package_imports_another() -> None:
+    for root, packages in MODULE_PACKAGES.items():
+        assert module_crossings(root, packages) == []
+
+
+def test_a_crossing_is_found_where_there_is_one(tmp_path, monkeypatch) -> None:
+    """The check itself can fail: a module package that imports another's is a crossing."""
+    root = tmp_path / "crossed"
+    for package in ("one", "two", "shared"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "one" / "reader.py").write_text("from crossed.shared import x\n")
+    (root / "two" / "writer.py").write_text("from crossed.one import reader\n")
+    (root / "shared" / "x.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert module_crossings("crossed", ("crossed.one", "crossed.two", "crossed.three")) == [
+        ("crossed.two", "crossed.one")
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from console.commands.output import emit, emit_json, paragraph, table
-from engine.capabilities import Comparison
+from engine.exchange.capabilities import Comparison
 from engine.profile import Profile
 
 

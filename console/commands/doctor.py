@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from console.commands.output import emit, emit_json
-from engine.diagnosis import Diagnosis, diagnose
 from engine.errors import UserError
+from engine.exchange.diagnosis import Diagnosis, diagnose
 from engine.profile import Profile
 from engine.redaction import redactor
 

@@ -12,13 +12,13 @@ import threading
 from datetime import date
 from typing import TYPE_CHECKING
 
-from engine.connect import service_secret
 from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, create_demo_profile
 from engine.errors import UserError
+from engine.exchange.connect import service_secret
+from engine.exchange.setup import PSA_SECRET_NAME
 from engine.profile import Profile
 from engine.settings.model import ExchangeGeneral
 from engine.settings.secrets import resolve_secret, write_secret_file
-from engine.setup import PSA_SECRET_NAME
 
 if TYPE_CHECKING:
     from engine.sandbox.ews import EwsEmulator

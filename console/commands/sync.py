@@ -11,11 +11,11 @@ from datetime import datetime
 
 from console.commands.output import emit, emit_json, table
 from engine.errors import UserError
+from engine.exchange.runner import Progress, RunFinished, RunResult
+from engine.exchange.sync import select_users, sync
 from engine.profile import Profile
 from engine.run_lock import SyncBusyError
-from engine.runner import Progress, RunFinished, RunResult
 from engine.scheduler import Scheduler
-from engine.sync import select_users, sync
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from console.setup.steps import (
 )
 from console.widgets.breadcrumb import Breadcrumb
 from engine.errors import SettingsError
+from engine.exchange.setup import PSA_SECRET_NAME, SECRET_NAME
 from engine.humanize import count
 from engine.settings.secrets import write_secret_file
-from engine.setup import PSA_SECRET_NAME, SECRET_NAME
 
 STEPS: tuple[type[SetupStep], ...] = (
     PsaStep,

@@ -17,10 +17,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown, Static
 
 from console.navigation import Navigator, navigator
-from console.screens.activity import ActivityScreen
 from console.screens.admin import AdminScreen, MicrosoftExtensionsScreen
 from console.screens.base import PageScreen
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.activity import ActivityScreen
+from console.screens.exchange.page import ExchangeScreen
 from console.screens.users import UsersScreen
 
 

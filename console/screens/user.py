@@ -16,8 +16,8 @@ from console.user.diagnosis import DiagnosisPane
 from console.user.history import HistoryPane
 from console.user.runs import RunsPane
 from engine.errors import UserError
+from engine.exchange.sync import select_users
 from engine.psa.model import Resource
-from engine.sync import select_users
 
 
 class UserScreen(PageScreen):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from console.forms import Draft
-from console.screens.exchange import uses_graph
+from console.screens.exchange.page import uses_graph
+from engine.exchange.runner import RunResult
+from engine.exchange.setup import MailboxMatch
 from engine.profile import Profile, open_rest_psa
 from engine.psa.model import Resource
 from engine.psa.source import PsaSource
-from engine.runner import RunResult
 from engine.settings.model import PsaKind, PsaSettings, Settings
 from engine.settings.store import validate_section
-from engine.setup import MailboxMatch
 
 
 @dataclass

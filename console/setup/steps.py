@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from console.forms import Draft, Field, FieldRow
-from console.screens.exchange import (
+from console.screens.exchange.page import (
     DEMO_NOTE,
     GENERAL,
     PRIVATE_NOTE,
@@ -24,15 +24,12 @@ from console.screens.exchange import (
 )
 from console.setup.state import SetupState
 from console.widgets.table import PlainTable
-from engine.connect import exchange_connector
-from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError, UserError
-from engine.humanize import count
-from engine.mailbox.base import MailboxError
-from engine.redaction import redactor
-from engine.runner import Progress, RunFinished
-from engine.settings.model import ServerType
-from engine.setup import (
+from engine.exchange.connect import exchange_connector
+from engine.exchange.connection_check import Step, check_connection
+from engine.exchange.mailbox.base import MailboxError
+from engine.exchange.runner import Progress, RunFinished
+from engine.exchange.setup import (
     GRAPH_PERMISSIONS_NOTE,
     IMPERSONATION_SCOPE_NOTE,
     PSA_SECRET_NAME,
@@ -41,7 +38,10 @@ from engine.setup import (
     match_mailboxes,
     seed_embedded_psa,
 )
-from engine.sync import sync
+from engine.exchange.sync import sync
+from engine.humanize import count
+from engine.redaction import redactor
+from engine.settings.model import ServerType
 
 
 def endpoint(draft: Draft) -> str | None:

@@ -8,7 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.widgets.table import PlainTable
-from engine.capabilities import Comparison, RowState
+from engine.exchange.capabilities import Comparison, RowState
 
 
 class ComparisonPane(Vertical):

@@ -10,7 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.widgets.table import PlainTable
-from engine.diagnosis import Check, Diagnosis, Verdict, diagnose
+from engine.exchange.diagnosis import Check, Diagnosis, Verdict, diagnose
 from engine.psa.model import Resource
 
 if TYPE_CHECKING:

@@ -82,7 +82,7 @@ def cold_start() -> tuple[float, float]:
 
 async def filter_redraws() -> tuple[list[float], int]:
     from console.app import MsextApp
-    from console.screens.exchange import ExchangeScreen
+    from console.screens.exchange.page import ExchangeScreen
     from engine.paths import ProfilePaths
     from engine.profile import Profile
 

@@ -66,8 +66,8 @@ def seed(users: int, items: int) -> None:
 def serve(pipe: Connection, api: str) -> None:
     """Runs in a child process: the EWS emulator, every mailbox granted, and for Graph its
     front over the same mailboxes; answers 'stats' with the requests of the API in use."""
-    from engine.connect import service_secret
     from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
+    from engine.exchange.connect import service_secret
     from engine.paths import ProfilePaths
     from engine.profile import Profile
     from engine.sandbox.ews import EwsEmulator
@@ -190,10 +190,10 @@ def use_api(store, urls: dict[str, str], api: str) -> None:
 
 
 def run(args: argparse.Namespace, emulator: Emulator, api: str) -> dict[str, object]:
+    from engine.exchange.runner import RunFinished, RunResult, utc_now
+    from engine.exchange.sync import select_users, sync
     from engine.paths import ProfilePaths
     from engine.profile import Profile
-    from engine.runner import RunFinished, RunResult, utc_now
-    from engine.sync import select_users, sync
 
     paths = ProfilePaths.for_profile("bench")
     store = Profile(paths).store
@@ -261,7 +261,7 @@ def naive_cycle(profile, users, folders: int, workers: int) -> int:
     from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, Version
     from exchangelib.version import EXCHANGE_2016
 
-    from engine.connect import service_secret
+    from engine.exchange.connect import service_secret
 
     settings = profile.settings
     config = Configuration(

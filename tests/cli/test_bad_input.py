@@ -12,7 +12,7 @@ import pytest
 
 from console.app import MsextApp
 from console.cli import main
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.page import ExchangeScreen
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from tests.conftest import copy_profiles

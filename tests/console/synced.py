@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, time
 
+from engine.exchange.sync import select_users, sync
 from engine.paths import ProfilePaths
 from engine.profile import Profile
-from engine.sync import select_users, sync
 from tests.conftest import DEMO_DAY
 
 SYNCED_AT = datetime.combine(DEMO_DAY, time(9, 0), UTC)

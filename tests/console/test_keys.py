@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual.widgets import DataTable, Footer, Input, TabbedContent
 
 from console.app import MsextApp
-from console.screens.exchange import ExchangeScreen
-from console.screens.outlook import OutlookScreen
+from console.screens.exchange.page import ExchangeScreen
+from console.screens.outlook.page import OutlookScreen
 from console.screens.users import UsersScreen
 from tests.console.walk import settle, text
 

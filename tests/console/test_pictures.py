@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 
 from console.app import MsextApp
 from console.charts import BARS, changed, spark
-from console.screens.activity import ActivityScreen
+from console.screens.exchange.activity import ActivityScreen
 from console.screens.users import UsersScreen
 from tests.console.walk import settle, text
 

@@ -7,9 +7,9 @@ from textual.widgets import DataTable, Input, Select, Static, TabbedContent
 from console.app import MsextApp
 from console.screens.admin import MicrosoftExtensionsScreen
 from console.screens.dialogs import ConfirmScreen, LeaveScreen
-from console.screens.exchange import ExchangeScreen
-from console.screens.mailbox_dialog import MailboxScreen
-from console.screens.outlook import OutlookScreen
+from console.screens.exchange.mailbox_dialog import MailboxScreen
+from console.screens.exchange.page import ExchangeScreen
+from console.screens.outlook.page import OutlookScreen
 from engine.profile import Profile
 
 INTERVAL = "#f-exchange-sync-interval_minutes"

@@ -14,7 +14,7 @@ from console.screens.admin import (
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.page import ExchangeScreen
 from console.screens.help import GLOBAL_KEYS, HelpScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen
@@ -135,7 +135,7 @@ async def test_long_tables_draw_a_page_and_say_so(
     """With more matches than a table draws, the Users and Resources tables show the first
     ones and say how many there are; the filter narrows them."""
     monkeypatch.setattr("console.screens.users.MAX_ROWS", 10)
-    monkeypatch.setattr("console.screens.resources.MAX_ROWS", 10)
+    monkeypatch.setattr("console.screens.exchange.resources.MAX_ROWS", 10)
     async with app.run_test(size=(80, 24)) as pilot:
         app.go(UsersScreen)
         await settle(pilot)

@@ -9,15 +9,15 @@ from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
 
 from console.app import MsextApp
-from console.screens.activity import ActivityScreen
 from console.screens.admin import (
     ActiveDirectoryScreen,
     ExtensionsScreen,
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
-from console.screens.exchange import ExchangeScreen
-from console.screens.outlook import OutlookScreen
+from console.screens.exchange.activity import ActivityScreen
+from console.screens.exchange.page import ExchangeScreen
+from console.screens.outlook.page import OutlookScreen
 from console.screens.users import UsersScreen
 from engine.settings.secrets import resolve_secret
 from tests.console.walk import press_button, settle, type_into

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Log, Select, Static
 from console import sync_session
 from console.app import MsextApp
 from console.cli import main
-from console.screens.activity import ActivityScreen
+from console.screens.exchange.activity import ActivityScreen
 from console.screens.user import UserScreen
 from console.sync_session import Level
 from engine.profile import Profile

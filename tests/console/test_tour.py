@@ -6,7 +6,7 @@ from textual.widgets import Static
 
 from console.app import MsextApp
 from console.screens.admin import AdminScreen, MicrosoftExtensionsScreen
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.page import ExchangeScreen
 from console.screens.tour import TourScreen
 from engine.profile import Profile
 

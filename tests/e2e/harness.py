@@ -28,20 +28,20 @@ from exchangelib import UTC as EWS_UTC
 from exchangelib.version import EXCHANGE_2016
 
 from engine.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID, SERVICE_ACCOUNT, create_demo_profile
+from engine.exchange.mailbox.base import parse_stamp, stamp_value
+from engine.exchange.mailbox.ews import STAMP
+from engine.exchange.runner import RunFinished, RunResult
+from engine.exchange.sync import select_users, sync
 from engine.installation import installation_id
-from engine.mailbox.base import parse_stamp, stamp_value
-from engine.mailbox.ews import STAMP
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.demo import DemoSize
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.rest import split_origin
-from engine.runner import RunFinished, RunResult
 from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.graph import GraphEmulator
 from engine.sandbox.psa_rest import PsaRestEmulator
 from engine.settings.secrets import resolve_secret, write_secret_file
-from engine.sync import select_users, sync
 from tests.sandbox.peer import save_appointment
 
 SMALL = DemoSize(

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.exchange.runner import RunFinished, RunResult
+from engine.exchange.sync import select_users, sync
 from engine.profile import Profile
-from engine.runner import RunFinished, RunResult
 from engine.storage import StorageFullError
-from engine.sync import select_users, sync
 from tests.e2e.harness import AVA, Harness
 
 DRIVER = """

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from exchangelib.protocol import close_connections
 
-from engine.mailbox.base import FolderKind
+from engine.exchange.mailbox.base import FolderKind
 from engine.profile import Profile
 from engine.settings.secrets import write_secret_file
 from tests.certificate import self_signed

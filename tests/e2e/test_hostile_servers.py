@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.connection_check import check_connection
 from engine.errors import UserError
-from engine.mailbox.base import FolderKind, MailboxError, ThrottledError
-from engine.mailbox.ews import EwsConnector
-from engine.mailbox.graph import GraphMailbox
-from engine.mailbox.graph_http import GraphClient, GraphRequest
+from engine.exchange.connection_check import check_connection
+from engine.exchange.mailbox.base import FolderKind, MailboxError, ThrottledError
+from engine.exchange.mailbox.ews import EwsConnector
+from engine.exchange.mailbox.graph import GraphMailbox
+from engine.graph.http import GraphClient, GraphRequest
 from engine.net.limits import MIB, HttpLimits
 from engine.net.origins import ForeignLinkError, InsecureTransportError
 from engine.psa.rest import RestPsa

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from exchangelib import UTC as EWS_UTC
 from exchangelib import EWSDateTime
 
-from engine.mailbox.base import stamp_value
-from engine.mailbox.ews import STAMP
+from engine.exchange.mailbox.base import stamp_value
+from engine.exchange.mailbox.ews import STAMP
 from engine.profile import Profile
 from engine.psa.model import RecordKind
 from engine.sandbox.ews import MailboxSpec

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from exchangelib.protocol import close_connections
 
-from engine.mailbox.base import STAMP_PROPERTY_NAME, FolderKind, parse_stamp
-from engine.mailbox.ews import STAMP
+from engine.exchange.mailbox.base import STAMP_PROPERTY_NAME, FolderKind, parse_stamp
+from engine.exchange.mailbox.ews import STAMP
 from tests.e2e.harness import Harness
 
 Stamps = dict[tuple[str, str], tuple[str, str]]

@@ -15,7 +15,7 @@ import pytest
 import tomli_w
 
 from console.app import MsextApp
-from console.screens.exchange import ExchangeScreen
+from console.screens.exchange.page import ExchangeScreen
 from engine.demo import SERVICE_ACCOUNT
 from engine.paths import ProfilePaths
 from engine.profile import Profile

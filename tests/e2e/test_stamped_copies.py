@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.mailbox.ews import STAMP
+from engine.exchange.mailbox.ews import STAMP
 from engine.psa.model import RecordKind, parse_record_key
 from tests.e2e.harness import AVA, Harness
 

@@ -10,8 +10,8 @@ import pytest
 from exchangelib import Contact
 from exchangelib.protocol import close_connections
 
+from engine.exchange.projection import PRIVATE_TITLE
 from engine.profile import Profile
-from engine.projection import PRIVATE_TITLE
 from engine.psa.model import RecordKind
 from engine.settings.model import ContactScope
 from tests.e2e.harness import AVA, BEN, CHLOE, Harness, stamp_key

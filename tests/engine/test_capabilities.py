@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.capabilities import (
+from engine.exchange.capabilities import (
     ADD_IN_ACTIONS,
     CONTACT_REMEDY,
     MATRIX,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine.mailbox.html_text import html_to_text
+from engine.exchange.mailbox.html_text import html_to_text
 
 
 @pytest.mark.parametrize(

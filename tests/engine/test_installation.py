@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import UserError
+from engine.exchange.mailbox.base import FolderKind, MailboxItem, parse_stamp, stamp_value
 from engine.installation import installation_id, sort_out
-from engine.mailbox.base import FolderKind, MailboxItem, parse_stamp, stamp_value
 from engine.paths import ProfilePaths
 
 MINE, THEIRS = "a1b2c3d4e5f6", "f6e5d4c3b2a1"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from engine.mailbox.base import CalendarContent, FolderKind
-from engine.projection import PRIVATE_TITLE, project
+from engine.exchange.mailbox.base import CalendarContent, FolderKind
+from engine.exchange.projection import PRIVATE_TITLE, project
+from engine.exchange.reconcile import Verb
+from engine.exchange.rules import DIRECTION_RULES, Change, Origin, Outcome, Side, direction
 from engine.psa.model import RecordKind
-from engine.reconcile import Verb
-from engine.rules import DIRECTION_RULES, Change, Origin, Outcome, Side, direction
 from engine.settings.model import ImportMode, TodoFolder
 from tests.engine.world import (
     T0,

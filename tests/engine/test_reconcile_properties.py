@@ -14,10 +14,10 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.mailbox.base import content_digest
-from engine.projection import PRIVATE_TITLE, origin_key, project
-from engine.reconcile import DELETIONS, GUARD_MIN_DELETIONS, Plan, PsaSide, Verb
-from engine.rules import Origin
+from engine.exchange.mailbox.base import content_digest
+from engine.exchange.projection import PRIVATE_TITLE, origin_key, project
+from engine.exchange.reconcile import DELETIONS, GUARD_MIN_DELETIONS, Plan, PsaSide, Verb
+from engine.exchange.rules import Origin
 from engine.settings.model import ImportMode, TodoFolder
 from tests.engine.world import (
     T0,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import UserError
-from engine.mailbox.base import ChangePage, FolderKind, MailboxItem
-from engine.reconcile import Link
-from engine.rules import Origin
+from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
+from engine.exchange.reconcile import Link
+from engine.exchange.rules import Origin
 from engine.state import SCHEMA_VERSION, EventDraft, StateStore
 
 T = datetime(2026, 11, 24, 9, tzinfo=UTC)

@@ -12,25 +12,15 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     CalendarContent,
     FolderKind,
     MailboxItem,
     calendar_digest,
     content_digest,
 )
-from engine.projection import CATEGORY, Projection, origin_key, project
-from engine.psa.model import (
-    Appointment,
-    Company,
-    Contact,
-    ImportedAppointment,
-    PsaRecord,
-    ServiceCall,
-    ToDo,
-    parse_record_key,
-)
-from engine.reconcile import (
+from engine.exchange.projection import CATEGORY, Projection, origin_key, project
+from engine.exchange.reconcile import (
     Action,
     ImportedRecord,
     Link,
@@ -42,8 +32,18 @@ from engine.reconcile import (
     import_hash,
     reconcile,
 )
-from engine.rules import Origin
-from engine.runner import followed_links
+from engine.exchange.rules import Origin
+from engine.exchange.runner import followed_links
+from engine.psa.model import (
+    Appointment,
+    Company,
+    Contact,
+    ImportedAppointment,
+    PsaRecord,
+    ServiceCall,
+    ToDo,
+    parse_record_key,
+)
 from engine.settings.model import ImportMode, TodoFolder
 
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)

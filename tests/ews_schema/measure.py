@@ -42,11 +42,11 @@ def main() -> None:
         for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
             os.environ[name] = str(Path(home) / name.lower())
         from engine.demo import create_demo_profile
+        from engine.exchange.runner import RunFinished
+        from engine.exchange.sync import select_users, sync
         from engine.paths import ProfilePaths
         from engine.profile import Profile
-        from engine.runner import RunFinished
         from engine.sandbox.ews.server import observing
-        from engine.sync import select_users, sync
 
         watch = SchemaWatch()
         report: dict[str, object] = {}

@@ -13,7 +13,7 @@ from exchangelib import UTC, Account, CalendarItem, Contact, EWSDate, EWSDateTim
 from exchangelib.protocol import close_connections
 from exchangelib.recurrence import Recurrence, WeeklyPattern
 
-from engine.mailbox.graph_assertion import ASSERTION_TYPE, client_assertion
+from engine.graph.assertion import ASSERTION_TYPE, client_assertion
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
 from engine.sandbox.ews.store import folder_id
 from engine.sandbox.graph import GraphEmulator

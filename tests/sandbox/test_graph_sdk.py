@@ -1,5 +1,5 @@
 """The Graph emulator driven by Microsoft's own ``msgraph-sdk``: every call the engine makes
-(engine/mailbox/graph*.py) and the common ones a Graph client makes, as the SDK makes them.
+(engine/exchange/mailbox/graph*.py) and the common ones a Graph client makes, as the SDK makes them.
 
 The SDK is pointed at the emulator by its request adapter's base URL; it signs in through a
 small azure-core ``TokenCredential`` of this test's own that asks the emulator's token
@@ -55,7 +55,7 @@ from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
 )
 from msgraph_core.requests.batch_request_content import BatchRequestContent
 
-from engine.mailbox.graph_items import STAMP_PROPERTY
+from engine.exchange.mailbox.graph_items import STAMP_PROPERTY
 from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.ews.xml import t
 from engine.sandbox.graph import GraphEmulator

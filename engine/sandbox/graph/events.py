@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
-from engine.mailbox.html_text import html_to_text
+from engine.exchange.mailbox.html_text import html_to_text
 from engine.sandbox.ews.items import normalise
 from engine.sandbox.ews.series import Occurrence, instances
 from engine.sandbox.ews.store import StoredItem

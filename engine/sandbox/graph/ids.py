@@ -3,8 +3,8 @@ finds what the other created."""
 
 from __future__ import annotations
 
-from engine.mailbox.base import ews_id as to_ews
-from engine.mailbox.base import rest_id as to_graph
+from engine.exchange.mailbox.base import ews_id as to_ews
+from engine.exchange.mailbox.base import rest_id as to_graph
 from engine.sandbox.ews.items import occurrence_id, parse_occurrence_id
 
 __all__ = ["graph_occurrence_id", "parse_graph_id", "to_ews", "to_graph"]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from engine.mailbox.base import MailboxConnector, MailboxError
+from engine.exchange.mailbox.base import MailboxConnector, MailboxError
 from engine.paths import ProfilePaths
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa

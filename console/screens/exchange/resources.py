@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from console.forms import Draft
 from console.screens.dialogs import ConfirmScreen
-from console.screens.mailbox_dialog import MailboxScreen
+from console.screens.exchange.mailbox_dialog import MailboxScreen
 from console.tables import MAX_ROWS, capped_note, keep_long_lived
 from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable

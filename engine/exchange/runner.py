@@ -19,9 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from queue import Empty, SimpleQueue
 from time import monotonic
 
-from engine.capabilities import exchange_scope
-from engine.installation import Ownership, sort_out
-from engine.mailbox.base import (
+from engine.exchange.capabilities import exchange_scope
+from engine.exchange.mailbox.base import (
     AccessDeniedError,
     CalendarContent,
     ChangePage,
@@ -46,17 +45,8 @@ from engine.mailbox.base import (
     stamp_value,
     visible_time,
 )
-from engine.projection import Projection, project, rekey_origin
-from engine.psa.model import (
-    Appointment,
-    ChangeSummary,
-    RecordKind,
-    Resource,
-    parse_record_key,
-    record_key,
-)
-from engine.psa.source import PsaSource, RecordGoneError
-from engine.reconcile import (
+from engine.exchange.projection import Projection, project, rekey_origin
+from engine.exchange.reconcile import (
     WRITES_MAILBOX,
     Action,
     Link,
@@ -69,7 +59,17 @@ from engine.reconcile import (
     imported_records,
     reconcile,
 )
-from engine.rules import Origin
+from engine.exchange.rules import Origin
+from engine.installation import Ownership, sort_out
+from engine.psa.model import (
+    Appointment,
+    ChangeSummary,
+    RecordKind,
+    Resource,
+    parse_record_key,
+    record_key,
+)
+from engine.psa.source import PsaSource, RecordGoneError
 from engine.settings.model import (
     ImportMode,
     Settings,

@@ -2,7 +2,7 @@
 
 The EWS adapter (``ews.py``) implements it over exchangelib, the Graph adapter
 (``graph.py``) over httpx.
-Content handed to a mailbox is already projected (``engine.projection``); what comes back
+Content handed to a mailbox is already projected (``engine.exchange.projection``); what comes back
 is only what reconcile needs, and never more of a private item than its date and time.
 """
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     ChangePage,
     FolderKind,
     ForeignSyncStateError,
@@ -37,14 +37,7 @@ from engine.mailbox.base import (
     content_digest,
     rest_id,
 )
-from engine.mailbox.graph_http import (
-    GraphClient,
-    GraphRequest,
-    GraphResponse,
-    raise_for,
-    user_path,
-)
-from engine.mailbox.graph_items import (
+from engine.exchange.mailbox.graph_items import (
     CONTACT_FIELDS,
     PRIVATE,
     STAMP_PROPERTY,
@@ -54,6 +47,13 @@ from engine.mailbox.graph_items import (
     stamp_of,
     to_mailbox_item,
     when,
+)
+from engine.graph.http import (
+    GraphClient,
+    GraphRequest,
+    GraphResponse,
+    raise_for,
+    user_path,
 )
 from engine.server_data import reads_server_data
 from engine.settings.model import CALENDARS_PERMISSION as CALENDARS

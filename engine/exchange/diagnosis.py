@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from engine.connect import exchange_connector
 from engine.errors import UserError
-from engine.humanize import age
-from engine.mailbox.base import (
+from engine.exchange.connect import exchange_connector
+from engine.exchange.mailbox.base import (
     AccessPolicyError,
     FolderKind,
     Mailbox,
@@ -23,10 +22,11 @@ from engine.mailbox.base import (
     MailboxError,
     MissingPermissionError,
 )
+from engine.exchange.runner import Runner, utc_now
+from engine.humanize import age
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.redaction import redactor
-from engine.runner import Runner, utc_now
 from engine.settings.model import MailboxApi
 
 

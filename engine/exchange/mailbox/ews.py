@@ -57,7 +57,7 @@ from exchangelib.properties import Body, CalendarView, ItemId
 from exchangelib.services import FindItem, GetItem, SyncFolderItems, UpdateItem
 from exchangelib.version import EXCHANGE_2013, EXCHANGE_2013_SP1, EXCHANGE_2016, EXCHANGE_2019
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     PRIVATE_SENSITIVITIES,
     STAMP_PROPERTY_NAME,
     STAMP_PROPERTY_SET,
@@ -86,13 +86,13 @@ from engine.mailbox.base import (
     ews_id,
     parse_stamp,
 )
-from engine.mailbox.ews_protocol import (
+from engine.exchange.mailbox.ews_protocol import (
     ConnectionCredentials,
     ConnectionOAuth2Credentials,
     close_protocol,
     open_protocol,
 )
-from engine.mailbox.html_text import html_to_text
+from engine.exchange.mailbox.html_text import html_to_text
 from engine.net.limits import HttpLimitError
 from engine.net.origins import require_encrypted
 from engine.settings.model import AuthType, ExchangeGeneral, ExchangeVersion

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import requests
 
-from engine.connect import exchange_connector
 from engine.errors import UserError
-from engine.mailbox.base import MailboxError
+from engine.exchange.connect import exchange_connector
+from engine.exchange.mailbox.base import MailboxError
 from engine.net.bounded_requests import bounded_session
 from engine.net.limits import HttpLimitError, HttpLimits
 from engine.paths import ProfilePaths

@@ -18,10 +18,10 @@ from console.sync_session import Level, LogEntry, UserProgress
 from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable
 from engine.errors import UserError
+from engine.exchange.sync import select_users
 from engine.humanize import count
 from engine.psa.model import Resource
 from engine.state import UserRun
-from engine.sync import select_users
 
 if TYPE_CHECKING:
     from console.sync_session import SyncSession

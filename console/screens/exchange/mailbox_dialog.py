@@ -21,7 +21,7 @@ from engine.settings.store import validate
 class MailboxScreen(ModalScreen[str | None]):
     """Returns the new address ("" for the PSA e-mail), or ``None`` when cancelled."""
 
-    CSS_PATH = "dialogs.tcss"
+    CSS_PATH = "../dialogs.tcss"
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="mailbox_cancel")]
 
     def __init__(self, draft: Draft, key: str, resource: Resource, current: str) -> None:

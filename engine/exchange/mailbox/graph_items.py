@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     STAMP_PROPERTY_NAME,
     STAMP_PROPERTY_SET,
     CalendarContent,

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     AccessPolicyError,
     MailboxError,
     MailboxNotFoundError,
@@ -30,7 +30,7 @@ from engine.mailbox.base import (
     SyncStateExpiredError,
     ThrottledError,
 )
-from engine.mailbox.graph_assertion import ASSERTION_TYPE, client_assertion, is_certificate
+from engine.graph.assertion import ASSERTION_TYPE, client_assertion, is_certificate
 from engine.net import backoff
 from engine.net.bounded_httpx import Answer, BoundedClient
 from engine.net.limits import HttpLimitError, HttpLimits

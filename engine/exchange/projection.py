@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     CalendarContent,
     ContactContent,
     Content,

@@ -14,8 +14,8 @@ from engine.settings.model import ExchangeGeneral, MailboxApi, Settings
 from engine.settings.secrets import resolve_secret
 
 if TYPE_CHECKING:
-    from engine.mailbox.ews import EwsConnector
-    from engine.mailbox.graph import GraphConnector
+    from engine.exchange.mailbox.ews import EwsConnector
+    from engine.exchange.mailbox.graph import GraphConnector
 
 
 def service_secret(settings: Settings, paths: ProfilePaths) -> str:
@@ -63,10 +63,10 @@ def _connector(
     # exchangelib takes a sixth of a second to import: only code that connects pays for it
     # (the console's first frame does not).
     if general.mailbox_api is MailboxApi.GRAPH:
-        from engine.mailbox.graph import GraphConnector
+        from engine.exchange.mailbox.graph import GraphConnector
 
         return GraphConnector(general, secret, workers=workers, **endpoints)
-    from engine.mailbox.ews import EwsConnector
+    from engine.exchange.mailbox.ews import EwsConnector
 
     return EwsConnector(general, secret, workers=workers, **endpoints)
 

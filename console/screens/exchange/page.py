@@ -14,13 +14,13 @@ from textual.widgets import Button, Select, Static, TabbedContent, TabPane
 from console.forms import Draft, Field, FieldRow
 from console.navigation import Navigator
 from console.screens.admin import MicrosoftExtensionsScreen
-from console.screens.resources import ResourcesPane
+from console.screens.exchange.resources import ResourcesPane
 from console.screens.settings_page import Item, SettingsPage
-from engine.connection_check import Step, check_connection
 from engine.errors import SettingsError
+from engine.exchange.connection_check import Step, check_connection
+from engine.exchange.setup import GRAPH_PERMISSIONS_NOTE
 from engine.humanize import count
 from engine.settings.model import MailboxApi
-from engine.setup import GRAPH_PERMISSIONS_NOTE
 
 PRIVATE_NOTE = (
     "Private Outlook appointments are also transferred to the PSA calendar, but only with"
@@ -207,7 +207,7 @@ class ExchangeScreen(SettingsPage):
     CRUMB = "MS Exchange"
     PARENT = MicrosoftExtensionsScreen
     SUMMARY = "Server-side sync of PSA calendars and contacts with Exchange mailboxes"
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = "../settings.tcss"
     HELP = (
         "The MS Exchange extension's configuration, as on the PSA's page: **General** (where"
         " Exchange is, the mailbox API: EWS with the synchronization account that"

@@ -7,13 +7,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from engine.connect import exchange_connector
 from engine.errors import UserError
+from engine.exchange.connect import exchange_connector
+from engine.exchange.runner import Progress, RunFinished, Runner, utc_now
 from engine.notify import notify_errors
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.run_lock import RunLock
-from engine.runner import Progress, RunFinished, Runner, utc_now
 
 
 def select_users(profile: Profile, queries: Sequence[str] = ()) -> list[Resource]:

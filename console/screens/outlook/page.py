@@ -50,7 +50,7 @@ class OutlookScreen(SettingsPage):
     CRUMB = "MS Outlook"
     PARENT = MicrosoftExtensionsScreen
     SUMMARY = "The Outlook extension on each workstation: the administrator's limits"
-    CSS_PATH = "settings.tcss"
+    CSS_PATH = "../settings.tcss"
     HELP = (
         "The administrator's limits for the MS Outlook extension: which item types users may"
         " sync, the widest contact scope and the shortest interval they may choose. Users"

@@ -29,16 +29,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from engine.mailbox.base import (
+from engine.exchange.mailbox.base import (
     CalendarContent,
     FolderKind,
     MailboxItem,
     content_digest,
     visible_time,
 )
-from engine.projection import Projection, import_projection, origin_key
+from engine.exchange.projection import Projection, import_projection, origin_key
+from engine.exchange.rules import Change, Origin, Outcome, Side, direction
 from engine.psa.model import Appointment, ImportedAppointment, RecordKind, parse_record_key
-from engine.rules import Change, Origin, Outcome, Side, direction
 from engine.settings.model import ImportMode
 
 GUARD_MIN_DELETIONS = 5

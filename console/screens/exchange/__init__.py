@@ -1,0 +1,1 @@
+"""The MS Exchange extension's screens: its settings page, resources, sync activity."""

@@ -1,0 +1,1 @@
+"""The MS Outlook extension's screens."""

@@ -1,0 +1,1 @@
+"""The MS Exchange extension module: mailbox backends (EWS, Graph), reconciliation, runs."""
