@@ -229,10 +229,18 @@ class _Planner:
     handled_links: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.digests: dict[str, str] = {}
         self.stamped: dict[str, list[MailboxItem]] = {}
         for item in sorted(self.mirror.values(), key=lambda item: item.item_id):
             if item.stamp is not None and item.master_id is None:
                 self.stamped.setdefault(item.stamp, []).append(item)
+
+    def written_digest(self, key: str, projection: Projection) -> str:
+        """What the mailbox item of ``projection`` looks like once written; asked twice per
+        record (copies, then changes), computed once."""
+        if (digest := self.digests.get(key)) is None:
+            digest = self.digests[key] = content_digest(projection.content, projection.folder)
+        return digest
 
     def add(self, verb: Verb, rule: str, reason: str, **details: object) -> None:
         self.actions.append(Action(verb, rule, reason, **details))  # type: ignore[arg-type]
@@ -267,7 +275,7 @@ class _Planner:
             link = None
         self.handled_links.add(key)
         copies = self.stamped.get(key, [])
-        written = {content_digest(projection.content, projection.folder)}
+        written = {self.written_digest(key, projection)}
         current = next((item for item in copies if link and item.item_id == link.item_id), None)
         current = current or next((item for item in copies if item.digest in written), None)
         current = current or (copies[0] if copies else None)
@@ -394,7 +402,11 @@ class _Planner:
                         projection=expected,
                         time=(start, end),
                     )
-        if content_digest(expected.content, folder) != current.digest:
+        if (
+            self.written_digest(key, projection)
+            if expected is projection
+            else content_digest(expected.content, folder)
+        ) != current.digest:
             if psa_changed:
                 rule_ids, reason = _export_rule(kind), "changed in the PSA"
             else:

@@ -667,11 +667,9 @@ class _UserSync:
         reports the plan and returns ``None``."""
         self.progress("plan")
         links = self.state.links(self.uid)
-        self.follow(mailbox, links)
+        mirror = self.follow(mailbox, links)
         ownership = sort_out(
-            self.overlay if self.overlay is not None else self.state.mirror(self.uid),
-            {link.item_id for link in links.values()},
-            self.runner.installation,
+            mirror, {link.item_id for link in links.values()}, self.runner.installation
         )
         self.report_foreign(ownership)
         psa = self.runner.psa_side(self.resource, self.policy, kinds, ownership.own, links)
@@ -707,7 +705,7 @@ class _UserSync:
     def restamp_legacy(self, mailbox: Mailbox, legacy: Sequence[MailboxItem]) -> int:
         """This installation's items stamped before installations were named get its id in
         their stamp (items this run updated got it with the update); how many were written."""
-        if self.cancel.is_set():
+        if self.cancel.is_set() or not legacy:
             return 0
         mirror = self.state.mirror(self.uid)
         links = {link.item_id: link for link in self.state.links(self.uid).values()}
@@ -751,10 +749,11 @@ class _UserSync:
             self.state.record(self.uid, put_links=put_links, put_items=put_items, events=events)
         return len(items)
 
-    def follow(self, mailbox: Mailbox, links: Mapping[str, Link]) -> None:
+    def follow(self, mailbox: Mailbox, links: Mapping[str, Link]) -> dict[str, MailboxItem]:
         """Items that left the pulled view (Graph's delta reports an event that left its
         span as removed, EWS's view of a series ends with the window) are looked up by id,
-        so that reconcile sees where they went instead of a deletion."""
+        so that reconcile sees where they went instead of a deletion. Returns the mirror
+        with them, which planning reads (read once: it is the largest read of a run)."""
         mirror = self.overlay if self.overlay is not None else self.state.mirror(self.uid)
         lost: dict[FolderKind, list[str]] = {}
         for link in followed_links(links, self.policy):
@@ -763,10 +762,10 @@ class _UserSync:
         masters = [item.item_id for item in mirror.values() if item.is_master]
         for folder, item_ids in lost.items():
             found = self.bodies(mailbox, mailbox.follow(folder, item_ids, masters))
-            if self.overlay is not None:
-                self.overlay.update({item.item_id: item for item in found})
-            elif found:
+            mirror.update({item.item_id: item for item in found})
+            if self.overlay is None and found:
                 self.state.record(self.uid, put_items=found)
+        return mirror
 
     def psa_touched(self, changes: ChangeSummary, kinds: frozenset) -> bool:
         if self.uid in changes.resource_ids:
@@ -1002,16 +1001,20 @@ class _UserSync:
 
     def bookkeeping(self, by_verb: dict[Verb, list[Action]]) -> None:
         """Actions that change only our state: adopt, refresh, forget, detach, reattach."""
-        mirror = self.state.mirror(self.uid)
         put: list[Link] = []
-        for action in by_verb.get(Verb.ADOPT, []) + by_verb.get(Verb.REFRESH, []):
-            item = mirror[action.item_id or ""]
-            put.append(self.psa_link(action.projection, item.item_id, item.change_key, item.digest))
+        if adopted := by_verb.get(Verb.ADOPT, []) + by_verb.get(Verb.REFRESH, []):
+            mirror = self.state.mirror(self.uid)
+            for action in adopted:
+                item = mirror[action.item_id or ""]
+                put.append(
+                    self.psa_link(action.projection, item.item_id, item.change_key, item.digest)
+                )
         drops = [action.key for action in by_verb.get(Verb.FORGET, []) if action.key]
-        links = self.state.links(self.uid)
-        for verb, detached in ((Verb.DETACH, True), (Verb.REATTACH, False)):
-            for action in by_verb.get(verb, []):
-                put.append(replace(links[action.key or ""], detached=detached))
+        if by_verb.get(Verb.DETACH) or by_verb.get(Verb.REATTACH):
+            links = self.state.links(self.uid)
+            for verb, detached in ((Verb.DETACH, True), (Verb.REATTACH, False)):
+                for action in by_verb.get(verb, []):
+                    put.append(replace(links[action.key or ""], detached=detached))
         events = [
             self.event(action, "done")
             for verb in (Verb.ADOPT, Verb.FORGET, Verb.DETACH, Verb.REATTACH)
