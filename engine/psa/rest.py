@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import closing, suppress
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.adsync.model import ContactValues, ContactWrite, ContactWriteError, PsaContact
+from engine.psa.contacts import require_batch, require_names, written_values
 from engine.psa.model import (
     Appointment,
     CalendarRecord,
@@ -40,6 +43,7 @@ from engine.psa.rest_client import (
     PsaRestError,
     every,
 )
+from engine.psa.rest_contacts import Countries, api_fields, contact_values, stored
 from engine.psa.source import RecordGoneError
 from engine.server_data import reads_server_data
 from engine.settings.model import ContactScope
@@ -82,6 +86,10 @@ def _with_keys(keys: Collection[str]) -> Callable[[RecordKind], Filter | None]:
     return lambda kind: _in("id", ids[kind]) if kind in ids else None
 
 
+def _is(field: str, value: int) -> Filter:
+    return [{"op": "eq", "field": field, "value": value}]
+
+
 def _owned(owner_field: str, owner: int, condition: Filter) -> Filter:
     return [{"op": "eq", "field": owner_field, "value": owner}, *condition]
 
@@ -122,6 +130,7 @@ class RestPsa:
     def __init__(self, client: PsaRestClient) -> None:
         self.client = client
         self._resources: tuple[float, list[Resource]] | None = None
+        self._countries = Countries(lambda: self.client.query("Countries", every()))
 
     @property
     def queries(self) -> int:
@@ -311,6 +320,92 @@ class RestPsa:
             )
             for item in sorted(items, key=lambda item: item["id"])
         ]
+
+    # -- AD Sync's contacts (see engine.psa.rest_contacts for the entity's fields) ---------
+
+    @_reads
+    def company_contacts(self, company_id: int) -> list[PsaContact]:
+        self._require_company(company_id)
+        items = self.client.query("Contacts", _is("companyID", company_id))
+        return [
+            PsaContact(
+                id=item["id"],
+                company_id=item["companyID"],
+                values=contact_values(item, self._countries),
+                active=bool(item["isActive"]),
+            )
+            for item in sorted(items, key=lambda item: item["id"])
+        ]
+
+    @_reads
+    def stored_values(self, values: ContactValues) -> ContactValues:
+        return stored(values, self._countries)
+
+    def write_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> list[int]:
+        """One request per write (the API has no batch write; each counts against the
+        hour's budget, psa.rest_requests_per_hour), after one query that checks that the
+        batch's contacts are still the company's: a batch with a contact gone is refused
+        before its first write (issue 19: batches of 500)."""
+        require_batch(writes)
+        planned: list[tuple[ContactWrite, dict[str, str]]] = []
+        for index, write in enumerate(writes):
+            write = replace(write, values=self.stored_values(write.values))
+            if write.contact_id is None:
+                require_names(write, index)
+                values = {name: value for name, value in asdict(write.values).items() if value}
+            else:
+                values = written_values(write)
+            planned.append((write, values))
+        return self._write_contacts(company_id, planned)
+
+    @_reads
+    def _write_contacts(
+        self, company_id: int, planned: Sequence[tuple[ContactWrite, dict[str, str]]]
+    ) -> list[int]:
+        """Each write with the values it writes."""
+        self._require_company(company_id)
+        self._require_contacts(company_id, [write for write, _ in planned])
+        parent = ("Companies", company_id)
+        ids: list[int] = []
+        for index, (write, values) in enumerate(planned):
+            fields = api_fields(values, self._countries)
+            if write.contact_id is None:
+                fields |= {"companyID": company_id, "isActive": int(write.active is not False)}
+                ids.append(self.client.create("Contacts", fields, parent))
+                continue
+            if write.active is not None:
+                fields["isActive"] = int(write.active)
+            if fields:
+                try:
+                    self.client.update("Contacts", {"id": write.contact_id, **fields}, parent)
+                except PsaNotFoundError:
+                    raise ContactWriteError(
+                        f"contact {write.contact_id} is no longer in the PSA's company"
+                        f" {company_id}: it was deleted during the run",
+                        index,
+                        ids,
+                    ) from None
+            ids.append(write.contact_id)
+        return ids
+
+    def _require_company(self, company_id: int) -> None:
+        if not self.client.count("Companies", _is("id", company_id)):
+            raise PsaRestError(f"the PSA has no company {company_id}")
+
+    def _require_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> None:
+        wanted = {write.contact_id for write in writes if write.contact_id is not None}
+        if not wanted:
+            return
+        present = self._values(
+            "Contacts", "id", [*_in("id", wanted), *_is("companyID", company_id)]
+        )
+        for index, write in enumerate(writes):
+            if write.contact_id is not None and write.contact_id not in present:
+                raise ContactWriteError(
+                    f"contact {write.contact_id} is no longer in the PSA's company"
+                    f" {company_id} (deleted or moved); nothing of its batch was written",
+                    index,
+                )
 
     # -- writing ---------------------------------------------------------------------------
 

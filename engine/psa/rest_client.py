@@ -41,6 +41,8 @@ PAGE_SIZE = 500
 HOURLY_LIMIT = 10_000
 THREADS_PER_ENTITY = 3
 Filter = list[dict[str, Any]]
+Parent = tuple[str, int]
+"""A child entity's parent: (entity, id), e.g. ("Companies", 12) for its Contacts."""
 
 
 class PsaRestError(UserError):
@@ -182,11 +184,19 @@ class PsaRestClient:
         )
         return int(answer["queryCount"])
 
-    def create(self, entity: str, item: dict[str, Any]) -> int:
-        return int(self._call(entity, "POST", f"{self.base}/{entity}", item)["itemId"])
+    def create(self, entity: str, item: dict[str, Any], parent: Parent | None = None) -> int:
+        """A new record; a child entity's (Contacts of Companies) under its ``parent``."""
+        return int(self._call(entity, "POST", self._url(entity, parent), item)["itemId"])
 
-    def update(self, entity: str, item: dict[str, Any]) -> int:
-        return int(self._call(entity, "PATCH", f"{self.base}/{entity}", item)["itemId"])
+    def update(self, entity: str, item: dict[str, Any], parent: Parent | None = None) -> int:
+        """PATCH: the fields ``item`` names, of the record its ``id`` names."""
+        return int(self._call(entity, "PATCH", self._url(entity, parent), item)["itemId"])
+
+    def _url(self, entity: str, parent: Parent | None) -> str:
+        if parent is None:
+            return f"{self.base}/{entity}"
+        parent_entity, parent_id = parent
+        return f"{self.base}/{parent_entity}/{parent_id}/{entity}"
 
     def delete(self, entity: str, record_id: int) -> None:
         self._call(entity, "DELETE", f"{self.base}/{entity}/{record_id}")

@@ -11,6 +11,7 @@ import pytest
 
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.model import RecordKind
 from engine.psa.rest import RestPsa
 from engine.psa.rest_client import (
     PsaRestClient,
@@ -296,3 +297,78 @@ def test_both_psa_sources_list_the_same_companies_by_name(
     assert len(listed) == 120
     assert [company.name for company in listed] == sorted(company.name for company in listed)
     assert RestPsa(client(peer)).companies() == listed
+
+
+def _new_contact(peer: PsaRestEmulator, company: int = 1, **fields: object) -> httpx.Response:
+    body = {"firstName": "Ada", "lastName": "Lovelace", "isActive": 1} | fields
+    return httpx.post(
+        f"{peer.url}v1.0/Companies/{company}/Contacts", json=body, headers=headers(peer)
+    )
+
+
+def test_contacts_are_created_and_patched_under_their_company(peer: PsaRestEmulator) -> None:
+    """Contacts are children of Companies: POST and PATCH at Companies/{id}/Contacts, the
+    query at Contacts/query by companyID; PATCH changes only the fields it names."""
+    created = _new_contact(peer, 2, title="Analyst", countryID=1, mobilePhone="+1 555 0199")
+    contact = created.json()["itemId"]
+    patched = httpx.patch(
+        f"{peer.url}v1.0/Companies/2/Contacts",
+        json={"id": contact, "city": "Riverton", "isActive": 0},
+        headers=headers(peer),
+    )
+    assert patched.json() == {"itemId": contact}
+    (item,) = client(peer).query("Contacts", [{"op": "eq", "field": "id", "value": contact}])
+    assert (item["companyID"], item["title"], item["city"]) == (2, "Analyst", "Riverton")
+    assert (item["countryID"], item["mobilePhone"], item["isActive"]) == (1, "+1 555 0199", 0)
+
+
+def test_contact_writes_are_refused_as_the_api_refuses_them(peer: PsaRestEmulator) -> None:
+    """Required fields, field lengths, countries and the entity's own fields are checked,
+    and the refusal is the API's errors shape, never a silent success."""
+    refusals = {
+        "lastName": _new_contact(peer, lastName=""),
+        "firstName": _new_contact(peer, firstName="F" * 51),
+        "countryID": _new_contact(peer, countryID=9999),
+        "isActive": _new_contact(peer, isActive=True),
+        "department": _new_contact(peer, department="Sales"),
+    }
+    for field, answer in refusals.items():
+        assert answer.status_code == 500, (field, answer.text)
+        assert field in answer.json()["errors"][0]
+    assert "exceeds maximum length" in refusals["firstName"].json()["errors"][0]
+    assert _new_contact(peer, firstName="F" * 50).status_code == 200
+
+
+def test_contacts_are_written_only_under_a_company_that_has_them(peer: PsaRestEmulator) -> None:
+    """A missing id, another company's contact and a missing company are 404s; the root
+    path is not where contacts are written."""
+    contact = _new_contact(peer, 1).json()["itemId"]
+    auth = headers(peer)
+    other = httpx.patch(
+        f"{peer.url}v1.0/Companies/2/Contacts", json={"id": contact, "title": "X"}, headers=auth
+    )
+    missing = httpx.patch(
+        f"{peer.url}v1.0/Companies/1/Contacts", json={"id": 10**9, "title": "X"}, headers=auth
+    )
+    no_company = _new_contact(peer, 10**9)
+    for answer in (other, missing, no_company):
+        assert answer.status_code == 404, answer.text
+    root = httpx.post(
+        f"{peer.url}v1.0/Contacts",
+        json={"companyID": 1, "firstName": "A", "lastName": "B", "isActive": 1},
+        headers=auth,
+    )
+    assert root.status_code == 405 and "Companies/{companyID}/Contacts" in root.text
+
+
+def test_a_contact_id_is_never_reused_after_a_delete(peer: PsaRestEmulator, psa_db: Path) -> None:
+    first = _new_contact(peer).json()["itemId"]
+    embedded = EmbeddedPsa(psa_db)
+    embedded.delete(RecordKind.CONTACT, first)
+    embedded.close()
+    assert _new_contact(peer).json()["itemId"] > first
+
+
+def test_countries_are_listed_with_their_codes(peer: PsaRestEmulator) -> None:
+    countries = {item["countryCode"]: item for item in client(peer).query("Countries", every())}
+    assert countries["US"]["displayName"] == "United States" and len(countries) > 20

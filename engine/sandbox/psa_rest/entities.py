@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.psa.embedded import EmbeddedPsa
+from engine.sandbox.psa_rest.countries import COUNTRIES, country_id
 
 Item = dict[str, Any]
 
@@ -54,15 +55,24 @@ def _companies(psa: EmbeddedPsa) -> list[Item]:
 
 
 def _contacts(psa: EmbeddedPsa) -> list[Item]:
+    """The entity has no department; its country is an id of Countries."""
     return [
         {
             "id": row["id"],
             "companyID": row["company_id"],
             "firstName": row["first_name"],
+            "middleInitial": row["middle_name"] or None,
             "lastName": row["last_name"],
             "emailAddress": row["email"],
             "phone": row["phone"],
+            "mobilePhone": row["mobile_phone"] or None,
             "title": row["title"],
+            "addressLine": row["street"] or None,
+            "city": row["city"] or None,
+            "state": row["state"] or None,
+            "zipCode": row["postal_code"] or None,
+            "countryID": country_id(row["country"]),
+            "isActive": row["active"],
             "lastModifiedDate": iso_ms(row["modified_ms"]),
         }
         for row in psa._rows("SELECT * FROM contacts ORDER BY id")
@@ -188,6 +198,7 @@ def _service_call_task_resources(psa: EmbeddedPsa) -> list[Item]:
 
 
 READERS: dict[str, Callable[[EmbeddedPsa], list[Item]]] = {
+    "Countries": lambda psa: COUNTRIES,
     "Resources": _resources,
     "Companies": _companies,
     "Contacts": _contacts,

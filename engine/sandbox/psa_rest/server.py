@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 from engine.psa.embedded import EmbeddedPsa, to_epoch
 from engine.psa.model import RecordKind
 from engine.sandbox.http import PromptHandler, send_json
+from engine.sandbox.psa_rest.contacts import write_contact
 from engine.sandbox.psa_rest.entities import READERS, Item
+from engine.sandbox.psa_rest.errors import ApiError
 from engine.sandbox.psa_rest.query import QueryError, api_datetime, lower_keys, matcher
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,6 @@ class PeerState:
                 self.vanish_next -= 1
                 return True
             return False
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **headers: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers
 
 
 class Handler(PromptHandler):
@@ -249,6 +244,12 @@ class Handler(PromptHandler):
             if not psa.delete(RecordKind.APPOINTMENT, record_id):
                 raise ApiError(404, f"{entity} {record_id} does not exist")
             return {"itemId": record_id}
+        if entity == "Companies" and len(rest) == 2 and rest[1] == "contacts":
+            return write_contact(state, method, _id(rest[0]), body)
+        if entity == "Contacts" and method in ("POST", "PATCH", "PUT") and not rest:
+            raise ApiError(
+                405, "Contacts are written under their company: Companies/{companyID}/Contacts"
+            )
         path = "/".join([entity, *rest])
         raise ApiError(405, f"{method} {path} is not implemented by this peer")
 
@@ -278,6 +279,12 @@ def _columns(kind: RecordKind, body: dict[str, Any], every_field: bool) -> dict[
         elif name in body or every_field:
             columns[column] = "" if value is None else str(value)
     return columns
+
+
+def _id(text: str) -> int:
+    if not text.isdigit():
+        raise ApiError(404, f"Not found: Companies/{text}")
+    return int(text)
 
 
 def _cursor(params: dict[str, list[str]]) -> int:
