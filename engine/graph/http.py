@@ -129,7 +129,10 @@ class GraphClient:
         secret: str,
         limits: HttpLimits,
         connections: int = 8,
+        settings_place: str = "the General tab",
     ) -> None:
+        """``settings_place`` says where the administrator corrects a refused sign-in."""
+        self.settings_place = settings_place
         self.base_url = require_encrypted(base_url.rstrip("/"), "the Graph URL")
         self.token_url = require_encrypted(token_url, "the token URL")
         self.max_wait = limits.deadline_seconds
@@ -155,7 +158,7 @@ class GraphClient:
             )
             answer = _json(response)
             if response.status_code != 200 or "access_token" not in answer:
-                raise MailboxError(_token_refusal(answer))
+                raise MailboxError(_token_refusal(answer, self.settings_place))
             self._token = str(answer["access_token"])
             lifetime = float(answer.get("expires_in", 3599))
             self._token_expires = time.monotonic() + max(60.0, lifetime - _TOKEN_MARGIN_SECONDS)
@@ -326,10 +329,10 @@ def _json(response: Answer) -> Any:
         return None
 
 
-def _token_refusal(answer: Any) -> str:
+def _token_refusal(answer: Any, place: str) -> str:
     """Entra ID's refusal by its AADSTS code (its description may quote what was sent)."""
     description = str(answer.get("error_description", "")) if isinstance(answer, dict) else ""
     code = description.split(":", 1)[0] if description.startswith("AADSTS") else ""
     hint = _TOKEN_HINTS.get(code, "check the tenant id, client id and secret")
     label = f" ({code})" if code else ""
-    return f"Microsoft Entra ID refused the app registration{label}: {hint} on the General tab"
+    return f"Microsoft Entra ID refused the app registration{label}: {hint} on {place}"

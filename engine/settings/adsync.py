@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
+from engine.net.limits import HttpLimits
 from engine.settings.fields import (
     CredentialUrl,
     FieldRuleError,
@@ -59,6 +60,20 @@ class EntraIdDirectory(Section):
     graph_url: CredentialUrl = "https://graph.microsoft.com/v1.0"
     token_url: CredentialUrl | None = None
     """Defaults to the tenant's login.microsoftonline.com token endpoint."""
+    timeout_seconds: int = Field(default=30, ge=5, le=300)
+    """Each Graph request's deadline (a page of 999 users included)."""
+
+    def token_endpoint(self) -> str:
+        return self.token_url or (
+            f"https://login.microsoftonline.com/{self.tenant_id}/oauth2/v2.0/token"
+        )
+
+    def http_limits(self, company_id: int) -> HttpLimits:
+        return HttpLimits(
+            deadline_seconds=self.timeout_seconds,
+            deadline_setting=f"adsync.organizations.{company_id}.entra_id.timeout_seconds",
+            size_setting="a fixed cap",
+        )
 
 
 class LdapsDirectory(Section):
