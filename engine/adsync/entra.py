@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from engine.adsync.model import CheckStep, ContactValues, DirectoryError, DirectoryUser
 from engine.adsync.secret_expiry import secret_expiry_warning
 from engine.errors import UserError
-from engine.mailbox.graph_http import GraphClient, GraphRequest, GraphResponse
+from engine.graph.http import GraphClient, GraphRequest, GraphResponse
 from engine.settings.adsync import (
     GRAPH_GROUP_PERMISSION,
     GRAPH_USER_PERMISSION,
