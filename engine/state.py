@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from engine.errors import UserError
 from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
 from engine.exchange.reconcile import Link
 from engine.exchange.rules import Origin
-from engine.storage import storage_error
+from engine.storage import SqliteStore
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -159,68 +155,11 @@ class RunRecord:
     users: int
 
 
-class StateStore:
+class StateStore(SqliteStore):
     """Thread-safe access to one state database."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        with self._translated():
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            if str(path) != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
-                Path(path).chmod(0o600)
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA busy_timeout = 10000")
-            self._migrate()
-
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        """A full disk or a damaged file as one line naming the database (engine.storage)."""
-        try:
-            yield
-        except sqlite3.DatabaseError as error:
-            translated = storage_error(error, self.path)
-            if translated is None:
-                raise
-            raise translated from None
-
-    def _migrate(self) -> None:
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise UserError(
-                    f"the state database {self.path} is from a newer msext (schema {version});"
-                    " upgrade msext"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                with self.transaction() as db:
-                    for statement in _statements(MIGRATIONS[number]):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {number + 1}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic step; after a failed statement or commit (a full disk) SQLite may have
-        rolled back already, so the rollback is only asked of an open transaction."""
-        with self._lock, self._translated():
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._translated():
-            return self._db.execute(sql, tuple(params)).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    MIGRATIONS = MIGRATIONS
+    DESCRIPTION = "state database"
 
     # -- users ----------------------------------------------------------------------------
 
@@ -611,10 +550,6 @@ class EventDraft:
     key: str | None = None
     item_id: str | None = None
     error: str | None = None
-
-
-def _statements(script: str) -> list[str]:
-    return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
 def _insert_events(

@@ -1,4 +1,5 @@
-"""What a SQLite error on the profile's own files means for the person running msext.
+"""The profile's own SQLite databases: opening, migrating, one transaction at a time, and
+what a SQLite error on them means for the person running msext.
 
 A full disk and a damaged file are conditions of the machine, not bugs: each becomes one
 line naming the file and what to do (exit 74 and 2), never "internal error".
@@ -7,7 +8,11 @@ line naming the file and what to do (exit 74 and 2), never "internal error".
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 from engine.errors import UserError
 
@@ -33,3 +38,74 @@ def storage_error(error: sqlite3.Error, path: Path | str) -> UserError | None:
             " makes a new one, and the next run finds its items again by their PSA stamps"
         )
     return None
+
+
+class SqliteStore:
+    """Thread-safe access to one database of the profile, in WAL mode, private to its
+    user. Its schema is versioned (``PRAGMA user_version``) and migrated forward on open
+    through the subclass's ``MIGRATIONS`` (scripts of ``;``-separated statements)."""
+
+    MIGRATIONS: ClassVar[tuple[str, ...]] = ()
+    DESCRIPTION: ClassVar[str] = "database"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        with self._translated():
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+                Path(path).chmod(0o600)
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._migrate()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """A full disk or a damaged file as one line naming the database."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            translated = storage_error(error, self.path)
+            if translated is None:
+                raise
+            raise translated from None
+
+    def _migrate(self) -> None:
+        latest = len(self.MIGRATIONS)
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > latest:
+                raise UserError(
+                    f"the {self.DESCRIPTION} {self.path} is from a newer msext"
+                    f" (schema {version}); upgrade msext"
+                )
+            for number in range(version, latest):
+                with self.transaction() as db:
+                    for statement in self.MIGRATIONS[number].split(";"):
+                        if statement.strip():
+                            db.execute(statement.strip())
+                    db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic step; after a failed statement or commit (a full disk) SQLite may have
+        rolled back already, so the rollback is only asked of an open transaction."""
+        with self._lock, self._translated():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock, self._translated():
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -37,6 +37,8 @@ class Change(StrEnum):
     EXCLUDED = "excluded"
     HELD = "held"
     """An inactivation the guard holds."""
+    INCOMPLETE = "incomplete"
+    """A new contact the PSA cannot take (no first or last name): an error of the run."""
 
 
 TOTALS = (
@@ -60,6 +62,7 @@ class UserPlan:
     step: MatchStep | None = None
     conflict: Conflict | None = None
     write: ContactWrite | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ def _user_plan(
             # A disabled account the PSA does not know: nothing to create or inactivate.
             return UserPlan(directory_id, user, Change.UNCHANGED, None, match.step)
         values = ContactValues(**{name: getattr(user.values, name) for name in names})
+        if not (values.first_name.strip() and values.last_name.strip()):
+            detail = "no first or last name in the directory: a PSA contact needs both"
+            return UserPlan(directory_id, user, Change.INCOMPLETE, None, match.step, detail=detail)
         write = ContactWrite(None, values, frozenset(names), active=True)
         return UserPlan(directory_id, user, Change.CREATED, None, match.step, write=write)
     if not user.enabled:
