@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from engine.adsync.state import AdSyncState
 from engine.errors import UserError
 from engine.exchange.capabilities import Comparison, UserRef, evaluate
 from engine.humanize import count
@@ -100,6 +101,12 @@ class Profile:
         self.paths.ensure()
         return StateStore(self.paths.state_db)
 
+    @cached_property
+    def adsync(self) -> AdSyncState:
+        """AD Sync's state database (created on first use)."""
+        self.paths.ensure()
+        return AdSyncState(self.paths.state_dir / "adsync.sqlite")
+
     def resources(self) -> list[Resource]:
         return self.psa.resources()
 
@@ -139,6 +146,6 @@ class Profile:
         return evaluate(self.settings, UserRef(resource.id, resource.name, resource.email))
 
     def close(self) -> None:
-        for name in ("psa", "state"):
+        for name in ("psa", "state", "adsync"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()

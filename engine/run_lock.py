@@ -45,9 +45,11 @@ class Holder:
 class RunLock:
     """The lock of one profile: :meth:`acquire` before a run, :meth:`release` after it."""
 
-    def __init__(self, paths: ProfilePaths) -> None:
-        self.profile = paths.name
-        self.path: Path = paths.state_dir / "sync.lock"
+    def __init__(self, paths: ProfilePaths, name: str = "sync", what: str = "") -> None:
+        """``name`` picks the lock file (``sync``: the mailbox sync; AD Sync has one per
+        organization); ``what`` names the run in the busy message."""
+        self.what = what or f"a sync of profile {paths.name}"
+        self.path: Path = paths.state_dir / f"{name}.lock"
         self._file: IO[str] | None = None
 
     def acquire(self, wait: float = 0.0) -> None:
@@ -85,7 +87,7 @@ class RunLock:
 
     def _busy(self, holder: Holder) -> SyncBusyError:
         return SyncBusyError(
-            f"a sync of profile {self.profile} is already running ({holder.describe()});"
+            f"{self.what} is already running ({holder.describe()});"
             " this one was not started: wait for it to finish"
         )
 

@@ -13,10 +13,14 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from engine.adsync.matching import Resolution, ResolutionKind
-from engine.adsync.plan import Change, UserPlan
+from engine.adsync.plan import UserPlan
 from engine.storage import SqliteStore
+
+if TYPE_CHECKING:
+    from engine.adsync.run import AdSyncResult
 
 RUNS_KEPT = 10
 """Runs kept per organization, as the vendor's History tab shows them."""
@@ -56,8 +60,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-COUNTED = ("created", "updated", "reactivated", "inactivated", "unchanged", "conflicts")
-TOTALS = (*COUNTED, "errors")
+TOTALS = ("created", "updated", "reactivated", "inactivated", "unchanged", "conflicts", "errors")
 """The run totals the CLI prints and the History tab shows, in this order."""
 
 
@@ -319,23 +322,8 @@ class AdSyncState(SqliteStore):
                 )
         return run_id
 
-    def finish_run(
-        self,
-        run_id: int,
-        outcome: str,
-        counts: Mapping[Change, int],
-        errors: Sequence[str],
-        users: int,
-        message: str = "",
-    ) -> None:
-        totals = {
-            "created": counts.get(Change.CREATED, 0),
-            "updated": counts.get(Change.UPDATED, 0),
-            "reactivated": counts.get(Change.REACTIVATED, 0),
-            "inactivated": counts.get(Change.INACTIVATED, 0),
-            "unchanged": counts.get(Change.UNCHANGED, 0),
-            "conflicts": counts.get(Change.CONFLICT, 0),
-        }
+    def finish_run(self, run_id: int, result: AdSyncResult, users: int) -> None:
+        totals = [result.totals[name] for name in TOTALS]
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,"
@@ -343,18 +331,17 @@ class AdSyncState(SqliteStore):
                 " held = ?, users = ?, message = ? WHERE id = ?",
                 (
                     _epoch(datetime.now(UTC)),
-                    outcome,
-                    *totals.values(),
-                    len(errors),
-                    counts.get(Change.HELD, 0),
+                    result.outcome,
+                    *totals,
+                    result.held,
                     users,
-                    message,
+                    result.message,
                     run_id,
                 ),
             )
             db.executemany(
                 "INSERT INTO run_errors(run_id, line) VALUES (?, ?)",
-                [(run_id, line) for line in errors[:ERROR_LINES_KEPT]],
+                [(run_id, line) for line in result.errors[:ERROR_LINES_KEPT]],
             )
 
     def record_guard(self, company_id: int, detail: str | None) -> None:

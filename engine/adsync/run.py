@@ -1,0 +1,253 @@
+"""One AD sync run of one organization: read the directory's scope and the PSA's contacts,
+plan (engine.adsync.plan), then write the plan in batches of 500 through the PSA.
+
+A directory that cannot be read fails the run before anything is written (a short read
+taken for the scope would make contacts inactive). Each batch's mappings are committed as
+soon as the PSA answers, so a run killed halfway resumes without creating a contact twice;
+a write the PSA refuses is an error line of the run, and the rest of its batch is written.
+Two runs of one organization never overlap (a lock per organization).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from engine.adsync.model import (
+    WRITE_BATCH,
+    ContactWriteError,
+    Directory,
+    DirectoryError,
+    PsaContacts,
+)
+from engine.adsync.plan import Change, Plan, UserPlan, plan_run
+from engine.adsync.state import TOTALS, AdSyncState
+from engine.errors import UserError
+from engine.paths import ProfilePaths
+from engine.run_lock import RunLock
+from engine.settings.adsync import DirectoryType, OrganizationSync
+from engine.settings.secrets import resolve_secret
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (contacts written, contacts to write) after each batch."""
+
+
+@dataclass
+class AdSyncResult:
+    company_id: int
+    run_id: int
+    dry_run: bool
+    outcome: str
+    """ok, conflicts, held, errors, or failed (the directory or the PSA could not be read)."""
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTALS, 0))
+    held: int = 0
+    message: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "organization": self.company_id,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "outcome": self.outcome,
+            **self.totals,
+            "held": self.held,
+            "message": self.message,
+            "error_lines": self.errors,
+        }
+
+
+def run_organization(
+    company_id: int,
+    org: OrganizationSync,
+    directory: Directory,
+    psa: PsaContacts,
+    state: AdSyncState,
+    trigger: str = "forced",
+    dry_run: bool = False,
+    allow_inactivations: bool = False,
+    progress: Progress | None = None,
+) -> AdSyncResult:
+    """Plan and apply one run; the caller holds the organization's lock."""
+    run_id = state.start_run(company_id, trigger, dry_run)
+    result = AdSyncResult(company_id, run_id, dry_run, "failed")
+    try:
+        users = list(directory.users())
+        contacts = psa.company_contacts(company_id)
+    except (DirectoryError, UserError) as error:
+        result.message = str(error)
+        result.errors.append(str(error))
+        state.finish_run(run_id, result, 0)
+        return result
+    # Compared as the PSA would keep them: what it cannot hold is not planned every run.
+    users = [replace(user, values=psa.stored_values(user.values)) for user in users]
+    allowed = allow_inactivations or state.organization(company_id).allow_inactivations
+    plan = plan_run(
+        users,
+        contacts,
+        state.mappings(company_id),
+        state.resolutions(company_id),
+        org.fields,
+        allow_inactivations=allowed,
+    )
+    errors: dict[str, str] = {
+        p.directory_id: p.detail for p in plan.users if p.change is Change.INCOMPLETE
+    }
+    plans = plan.users
+    if not dry_run:
+        state.save_mappings(company_id, plan.mappings, plan.released)
+        try:
+            plans = _apply(company_id, plan, psa, state, errors, progress)
+        except BaseException as error:
+            result.message = str(error) or type(error).__name__
+            result.errors.append(result.message)
+            state.finish_run(run_id, result, len(users))
+            raise
+        state.record_guard(company_id, plan.guard)
+    state.save_users(company_id, plans, errors)
+    counts = dict(plan.counts)
+    for directory_id in errors:
+        change = next(p.change for p in plan.users if p.directory_id == directory_id)
+        counts[change] = counts.get(change, 0) - 1
+    result.errors = [
+        f"{_who(plans, directory_id)}: {line}" for directory_id, line in errors.items()
+    ]
+    result.totals = _totals(counts, len(errors))
+    result.held = counts.get(Change.HELD, 0)
+    result.message = plan.guard or ""
+    result.outcome = _outcome(result)
+    state.finish_run(run_id, result, len(users))
+    return result
+
+
+def _apply(
+    company_id: int,
+    plan: Plan,
+    psa: PsaContacts,
+    state: AdSyncState,
+    errors: dict[str, str],
+    progress: Progress | None,
+) -> list[UserPlan]:
+    """Write the plan's contacts in batches; the users' plans with new contacts' ids."""
+    pending = plan.writes()
+    created: dict[str, int] = {}
+    done = 0
+    for start in range(0, len(pending), WRITE_BATCH):
+        batch = pending[start : start + WRITE_BATCH]
+        while batch:
+            batch = _write_batch(company_id, batch, psa, state, created, errors)
+        done += len(pending[start : start + WRITE_BATCH])
+        if progress is not None:
+            progress(done, len(pending))
+    return [
+        replace(p, contact_id=created[p.directory_id]) if p.directory_id in created else p
+        for p in plan.users
+    ]
+
+
+def _write_batch(
+    company_id: int,
+    batch: list[UserPlan],
+    psa: PsaContacts,
+    state: AdSyncState,
+    created: dict[str, int],
+    errors: dict[str, str],
+) -> list[UserPlan]:
+    """One PSA request; what is left to write of the batch (after a refused write)."""
+    writes = [p.write for p in batch if p.write is not None]
+    left: list[UserPlan] = []
+    try:
+        ids = psa.write_contacts(company_id, writes)
+    except ContactWriteError as error:
+        # The writes before the refused one were applied (REST) or undone with it
+        # (embedded): those undone are written again, without the refused one.
+        ids = list(error.written)
+        errors[batch[error.index].directory_id] = str(error)
+        left = batch[len(ids) : error.index] + batch[error.index + 1 :]
+    except UserError as error:
+        for p in batch:
+            errors[p.directory_id] = str(error)
+        return []
+    new = {
+        p.directory_id: contact_id
+        for p, contact_id in zip(batch, ids, strict=False)
+        if p.contact_id is None
+    }
+    if new:
+        state.save_mappings(company_id, new)
+        created.update(new)
+    return left
+
+
+def _totals(counts: dict[Change, int], errors: int) -> dict[str, int]:
+    return {
+        "created": counts.get(Change.CREATED, 0),
+        "updated": counts.get(Change.UPDATED, 0),
+        "reactivated": counts.get(Change.REACTIVATED, 0),
+        "inactivated": counts.get(Change.INACTIVATED, 0),
+        "unchanged": counts.get(Change.UNCHANGED, 0),
+        "conflicts": counts.get(Change.CONFLICT, 0),
+        "errors": errors,
+    }
+
+
+def _outcome(result: AdSyncResult) -> str:
+    if result.totals["errors"]:
+        return "errors"
+    if result.held:
+        return "held"
+    return "conflicts" if result.totals["conflicts"] else "ok"
+
+
+def _who(plans: list[UserPlan], directory_id: str) -> str:
+    for p in plans:
+        if p.directory_id == directory_id and p.user is not None:
+            return p.user.login
+    return directory_id
+
+
+# -- the profile's organizations ----------------------------------------------------------
+
+
+def organization_lock(paths: ProfilePaths, company_id: int) -> RunLock:
+    """One AD sync of an organization at a time, across processes (the daemon, the CLI,
+    the console); the mailbox sync and other organizations are not held up."""
+    return RunLock(paths, f"adsync-{company_id}", f"an AD sync of organization {company_id}")
+
+
+@contextmanager
+def organization_locked(paths: ProfilePaths, company_id: int, wait: float = 0.0) -> Iterator[None]:
+    lock = organization_lock(paths, company_id)
+    lock.acquire(wait=wait)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def open_directory(
+    company_id: int, org: OrganizationSync, paths: ProfilePaths, today: date
+) -> Directory:
+    """The organization's directory reader, as its settings say (Entra ID or LDAPS)."""
+    if org.directory is DirectoryType.ENTRA_ID:
+        from engine.adsync.entra import EntraIdReader
+
+        if org.entra_id.secret is None:
+            raise UserError(f"organization {company_id}: set the Entra ID client secret")
+        secret = resolve_secret(org.entra_id.secret, paths)
+        return EntraIdReader(company_id, org.entra_id, org.fields, secret, today)
+    from engine.adsync.ldaps import LdapsReader
+
+    if org.ldaps.secret is None:
+        raise UserError(f"organization {company_id}: set the LDAPS bind account's secret")
+    secret = resolve_secret(org.ldaps.secret, paths)
+    return LdapsReader(company_id, org.ldaps, org.fields, secret)
