@@ -1,5 +1,6 @@
-"""``msext sandbox``: the embedded EWS and Graph emulators (one set of mailboxes) and the
-PSA REST peer in the foreground, for tests and tinkering."""
+"""``msext sandbox``: the embedded EWS and Graph emulators (one set of mailboxes), the PSA
+REST peer and the demo customer's Entra ID tenant (AD Sync) in the foreground, for tests
+and tinkering."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
+    from engine.adsync.entra_sandbox import serves_demo_tenant, start_demo_tenant
     from engine.sandbox.ews import EwsEmulator
 
     if not 0 <= args.port <= 65535:
@@ -63,6 +65,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     psa_peer = _psa_peer(profile)
     mailboxes = emulator.mailboxes()
     graph = _graph_peer(emulator, settings.exchange.general, password)
+    entra = start_demo_tenant(profile.paths) if serves_demo_tenant(settings) else None
     details = {
         "ews_url": url,
         "username": account,
@@ -82,6 +85,15 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
             "psa_secret": psa_peer.user.secret,
             "psa_integration_code": psa_peer.user.integration_code,
         }
+    if entra is not None:
+        details |= {
+            "entra_graph_url": entra.url,
+            "entra_token_url": entra.token_url,
+            "entra_tenant_id": entra.state.app.tenant_id,
+            "entra_client_id": entra.state.app.client_id,
+            "entra_client_secret": entra.state.app.client_secret,
+            "entra_users": len(entra.tenant.users),
+        }
     # The emulator's demo account is printed on purpose: scripts log in with it.
     if args.json:
         print(json.dumps(details), flush=True)
@@ -98,6 +110,14 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
             print(
                 f"PSA REST API at {psa_peer.url}\nAPI user: {user.username} / {user.secret}"
                 f" (integration code {user.integration_code})",
+                flush=True,
+            )
+        if entra is not None:
+            app = entra.state.app
+            print(
+                f"Entra ID (AD Sync) at {entra.url} (token: {entra.token_url})\napp"
+                f" registration: tenant {app.tenant_id}, client {app.client_id}, secret"
+                f" {app.client_secret}; {len(entra.tenant.users)} directory users",
                 flush=True,
             )
         print(f"mailboxes ({len(details['mailboxes'])} granted):", flush=True)
@@ -117,6 +137,8 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         emulator.stop()
         if psa_peer is not None:
             psa_peer.stop()
+        if entra is not None:
+            entra.stop()
     return 0
 
 

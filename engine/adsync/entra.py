@@ -23,12 +23,15 @@ from engine.adsync.model import CheckStep, ContactValues, DirectoryError, Direct
 from engine.adsync.secret_expiry import secret_expiry_warning
 from engine.errors import UserError
 from engine.graph.http import GraphClient, GraphRequest, GraphResponse
+from engine.paths import ProfilePaths
 from engine.settings.adsync import (
     GRAPH_GROUP_PERMISSION,
     GRAPH_USER_PERMISSION,
     ContactField,
     EntraIdDirectory,
+    OrganizationSync,
 )
+from engine.settings.secrets import resolve_secret
 
 PAGE_SIZE = 999
 """Graph's largest page of a group's members."""
@@ -60,6 +63,29 @@ def read_properties(fields: Collection[ContactField]) -> dict[str, str]:
     for contact_field in fields:
         wanted |= SYNCED[contact_field]
     return wanted
+
+
+def open_entra_id(
+    company_id: int,
+    organization: OrganizationSync,
+    paths: ProfilePaths,
+    today: date,
+    graph_url: str | None = None,
+    token_url: str | None = None,
+) -> EntraIdReader:
+    """The organization's Entra ID directory, its secret resolved from its reference (a
+    client secret, or a PEM certificate with its key); the URLs override the settings'
+    (the sandbox's emulator)."""
+    settings = organization.entra_id
+    if settings.secret is None:
+        raise DirectoryError(f"set the client secret reference {_SETUP}")
+    try:
+        secret = resolve_secret(settings.secret, paths)
+    except UserError as error:
+        raise DirectoryError(str(error)) from None
+    return EntraIdReader(
+        company_id, settings, organization.fields, secret, today, graph_url, token_url
+    )
 
 
 class EntraIdReader:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from engine.adsync.demo import ENTRA_GROUP_ID
 from engine.demo import SECRET_NAME
 from engine.paths import ProfilePaths
 from engine.psa.rest_client import PsaRestClient, every
@@ -21,8 +22,9 @@ from tests.conftest import copy_profiles
 def test_sandbox_serves_exchange_and_the_psa_rest_api(
     demo_template: Path, isolated_dirs: Path
 ) -> None:
-    """R19: the --json line names the EWS endpoint, Graph with its app registration and the
-    PSA REST base with its API user; each answers over loopback with what the line says."""
+    """R19: the --json line names the EWS endpoint, Graph with its app registration, the
+    PSA REST base with its API user and the demo customer's Entra ID tenant (AD Sync) with
+    its app registration; each answers over loopback with what the line says."""
     copy_profiles(demo_template, isolated_dirs)
     process = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "--profile", "demo", "sandbox", "--json"],
@@ -60,6 +62,21 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
         )
         assert api.count("Resources", every()) == 30
         api.close()
+        entra_token = httpx.post(
+            details["entra_token_url"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": details["entra_client_id"],
+                "client_secret": details["entra_client_secret"],
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        ).json()["access_token"]
+        members = httpx.get(
+            f"{details['entra_graph_url']}/groups/{ENTRA_GROUP_ID}/transitiveMembers/"
+            "microsoft.graph.user?$select=id",
+            headers={"Authorization": f"Bearer {entra_token}"},
+        ).json()["value"]
+        assert 0 < len(members) < details["entra_users"]
     finally:
         process.terminate()
         process.wait(timeout=20)
