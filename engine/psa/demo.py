@@ -102,6 +102,9 @@ COMPANY_WORDS = (
 COMPANY_KINDS = ("Logistics", "Dental", "Bakery", "Architects", "Legal", "Clinic", "Foods")
 STREETS = ("Main Street", "Harbor Road", "Station Square", "Mill Lane", "Park Avenue")
 CITIES = ("Springfield", "Riverton", "Lakeview", "Fairmont", "Oakdale")
+POSTAL_CODES = dict(zip(CITIES, ("97477", "97301", "97630", "97110", "97820"), strict=True))
+MIDDLE_NAMES = ("Anne", "James", "Lee", "Marie", "Ray", "Jo")
+DEPARTMENTS = ("Sales", "Finance", "Operations", "IT", "Front office", "Management")
 ACTION_TYPES = ("Phone call", "Meeting", "E-mail", "Follow-up", "Quote review")
 APPOINTMENT_TITLES = (
     "Project kick-off",
@@ -148,6 +151,22 @@ def _resource_name(index: int) -> tuple[str, str]:
     return FIRST_NAMES[position], LAST_NAMES[(round_ + position) % len(LAST_NAMES)]
 
 
+def _contact_details(rng: random.Random, company_address: str) -> dict[str, str]:
+    """A contact's middle name, department and mobile phone (each for some contacts), and
+    the office address of its company."""
+    street, _, city = company_address.partition(", ")
+    return {
+        "middle_name": rng.choice(MIDDLE_NAMES) if rng.random() < 0.2 else "",
+        "department": rng.choice(DEPARTMENTS) if rng.random() < 0.7 else "",
+        "mobile_phone": f"+1 555 {rng.randint(1000, 9999)}" if rng.random() < 0.6 else "",
+        "street": street,
+        "city": city,
+        "state": "OR",
+        "postal_code": POSTAL_CODES[city],
+        "country": "United States",
+    }
+
+
 def seed_demo_psa(
     psa: EmbeddedPsa, today: date, seed: int = DEMO_SEED, size: DemoSize | None = None
 ) -> None:
@@ -168,16 +187,21 @@ def seed_demo_psa(
             )
         )
     company_ids: list[int] = []
+    addresses: dict[int, str] = {}
     for index in range(size.companies):
         name = f"{COMPANY_WORDS[index % len(COMPANY_WORDS)]} {rng.choice(COMPANY_KINDS)}"
-        company_ids.append(
-            psa.insert(
-                "companies",
-                name=f"{name} {index + 1}",
-                address=f"{rng.randint(1, 200)} {rng.choice(STREETS)}, {rng.choice(CITIES)}",
-                owner_resource_id=rng.choice(resource_ids),
-            )
+        address = f"{rng.randint(1, 200)} {rng.choice(STREETS)}, {rng.choice(CITIES)}"
+        company_id = psa.insert(
+            "companies",
+            name=f"{name} {index + 1}",
+            address=address,
+            owner_resource_id=rng.choice(resource_ids),
         )
+        company_ids.append(company_id)
+        addresses[company_id] = address
+    # AD Sync's contact fields come from a generator of their own, so that every record
+    # drawn before they existed stays as it was.
+    details = random.Random(f"{seed}:contact-details")
     contact_ids: dict[int, list[int]] = {}
     for company_id in company_ids:
         for _ in range(rng.randint(*size.contacts_per_company)):
@@ -191,6 +215,7 @@ def seed_demo_psa(
                     email=f"{first}.{last}.{company_id}@customer.example".lower(),
                     phone=f"+1 555 {rng.randint(1000, 9999)}",
                     title=rng.choice(("CEO", "Office manager", "IT lead", "Accountant", None)),
+                    **_contact_details(details, addresses[company_id]),
                 )
             )
     for index in range(size.opportunities):

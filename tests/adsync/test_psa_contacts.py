@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from engine.adsync.model import (
     PsaContacts,
 )
 from engine.errors import UserError
+from engine.psa.demo import DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import RecordKind
 from engine.psa.rest import RestPsa
@@ -290,3 +292,23 @@ def test_over_rest_every_write_draws_on_the_hourly_budget(
         limited.write_contacts(company, writes)
     assert budget.used == 6
     limited.close()
+
+
+def test_the_demo_contacts_fill_the_fields_a_directory_syncs() -> None:
+    """Middle names, departments and mobiles for some contacts, every contact at its
+    company's office address; all of them active."""
+    db = EmbeddedPsa(":memory:")
+    seed_demo_psa(db, date(2026, 11, 24), size=DemoSize(resources=4, companies=20))
+    try:
+        companies = {company.id: company.address for company in db.companies()}
+        contacts = [c for company in companies for c in db.company_contacts(company)]
+        for name in ("middle_name", "department", "mobile_phone"):
+            filled = sum(bool(getattr(contact.values, name)) for contact in contacts)
+            assert 0 < filled < len(contacts), name
+        for contact in contacts:
+            values = contact.values
+            assert companies[contact.company_id] == f"{values.street}, {values.city}"
+            assert values.postal_code and values.state and values.country == "United States"
+            assert contact.active
+    finally:
+        db.close()
