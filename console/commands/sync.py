@@ -10,6 +10,7 @@ import threading
 from datetime import datetime
 
 from console.commands.output import emit, emit_json, table
+from engine.adsync.schedule import serve_schedule
 from engine.errors import UserError
 from engine.exchange.runner import Progress, RunFinished, RunResult
 from engine.exchange.sync import select_users, sync
@@ -56,7 +57,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.set_defaults(handler=show_status)
 
     daemon = commands.add_parser(
-        "daemon", help="run the scheduler in the foreground, for a service manager (systemd)"
+        "daemon",
+        help="run the scheduler in the foreground, for a service manager (systemd): the"
+        " mailbox sync every interval, AD sync every 24 hours per organization",
     )
     daemon.set_defaults(handler=run_daemon)
 
@@ -229,7 +232,12 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)
     log.info("daemon started for profile %s", profile.name)
+    adsync = threading.Thread(
+        target=serve_schedule, args=(profile.paths, stop), name="adsync-schedule", daemon=True
+    )
+    adsync.start()
     scheduler.serve(stop)
+    adsync.join()
     log.info("daemon stopped")
     return 0
 

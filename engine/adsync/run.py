@@ -11,8 +11,7 @@ Two runs of one organization never overlap (a lock per organization).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -21,13 +20,13 @@ from engine.adsync.model import (
     ContactWriteError,
     Directory,
     DirectoryError,
+    DirectoryUser,
     PsaContacts,
 )
 from engine.adsync.plan import Change, Plan, UserPlan, plan_run
 from engine.adsync.state import TOTALS, AdSyncState
 from engine.errors import UserError
 from engine.paths import ProfilePaths
-from engine.run_lock import RunLock
 from engine.settings.adsync import DirectoryType, OrganizationSync
 from engine.settings.secrets import resolve_secret
 
@@ -69,7 +68,7 @@ class AdSyncResult:
 def run_organization(
     company_id: int,
     org: OrganizationSync,
-    directory: Directory,
+    directory: Callable[[], Directory],
     psa: PsaContacts,
     state: AdSyncState,
     trigger: str = "forced",
@@ -77,15 +76,17 @@ def run_organization(
     allow_inactivations: bool = False,
     progress: Progress | None = None,
 ) -> AdSyncResult:
-    """Plan and apply one run; the caller holds the organization's lock."""
+    """Plan and apply one run; the caller holds the organization's lock. ``directory``
+    opens the organization's directory (a failure to open it fails the run)."""
     run_id = state.start_run(company_id, trigger, dry_run)
     result = AdSyncResult(company_id, run_id, dry_run, "failed")
     try:
-        users = list(directory.users())
+        users = _read_scope(directory)
         contacts = psa.company_contacts(company_id)
     except (DirectoryError, UserError) as error:
         result.message = str(error)
         result.errors.append(str(error))
+        result.totals["errors"] = 1
         state.finish_run(run_id, result, 0)
         return result
     # Compared as the PSA would keep them: what it cannot hold is not planned every run.
@@ -110,6 +111,7 @@ def run_organization(
         except BaseException as error:
             result.message = str(error) or type(error).__name__
             result.errors.append(result.message)
+            result.totals["errors"] += 1
             state.finish_run(run_id, result, len(users))
             raise
         state.record_guard(company_id, plan.guard)
@@ -127,6 +129,14 @@ def run_organization(
     result.outcome = _outcome(result)
     state.finish_run(run_id, result, len(users))
     return result
+
+
+def _read_scope(directory: Callable[[], Directory]) -> list[DirectoryUser]:
+    opened = directory()
+    try:
+        return list(opened.users())
+    finally:
+        opened.close()
 
 
 def _apply(
@@ -216,22 +226,6 @@ def _who(plans: list[UserPlan], directory_id: str) -> str:
 
 
 # -- the profile's organizations ----------------------------------------------------------
-
-
-def organization_lock(paths: ProfilePaths, company_id: int) -> RunLock:
-    """One AD sync of an organization at a time, across processes (the daemon, the CLI,
-    the console); the mailbox sync and other organizations are not held up."""
-    return RunLock(paths, f"adsync-{company_id}", f"an AD sync of organization {company_id}")
-
-
-@contextmanager
-def organization_locked(paths: ProfilePaths, company_id: int, wait: float = 0.0) -> Iterator[None]:
-    lock = organization_lock(paths, company_id)
-    lock.acquire(wait=wait)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def open_directory(

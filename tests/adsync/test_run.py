@@ -64,13 +64,13 @@ def test_demo_run_then_idle_run_writes_nothing(world) -> None:
     """issue 19: a second run with no directory change writes nothing."""
     psa, demo, state = world
     directory = ListDirectory.of_demo(demo)
-    first = run_organization(1, ORG, directory, psa, state)
+    first = run_organization(1, ORG, lambda: directory, psa, state)
     assert first.totals["created"] == 3 and first.totals["conflicts"] == 2
     assert first.totals["inactivated"] == 1 and first.totals["errors"] == 0
     assert first.outcome == "conflicts"
     writes = sum(psa.batches)
     assert writes == first.totals["created"] + first.totals["updated"] + 1
-    second = run_organization(1, ORG, directory, psa, state)
+    second = run_organization(1, ORG, lambda: directory, psa, state)
     assert sum(psa.batches) == writes, "the idle run wrote"
     assert second.totals["created"] == second.totals["updated"] == 0
     first_written = first.totals["created"] + first.totals["updated"] + 1
@@ -82,7 +82,7 @@ def test_planted_cases_outcomes(world) -> None:
     keeps the PSA's phone, the disabled user's contact is inactive, the shared e-mail is a
     conflict for both users, the new users are new contacts."""
     psa, demo, state = world
-    run_organization(1, ORG, ListDirectory.of_demo(demo), psa, state)
+    run_organization(1, ORG, lambda: ListDirectory.of_demo(demo), psa, state)
     contacts = {c.id: c for c in psa.company_contacts(1)}
     by_case = {entry.case: entry for entry in demo}
     name_only = by_case[DemoCase.NAME_ONLY]
@@ -104,14 +104,14 @@ def test_removed_user_makes_contact_inactive_and_return_reactivates(world) -> No
     scope, the same contact is reactivated (the old mapping is kept)."""
     psa, demo, state = world
     users = [entry.user for entry in demo if entry.in_scope]
-    run_organization(1, ORG, ListDirectory(users), psa, state)
+    run_organization(1, ORG, lambda: ListDirectory(users), psa, state)
     leaver = next(e for e in demo if e.case is DemoCase.EMAIL_MATCH)
     rest = [u for u in users if u.directory_id != leaver.user.directory_id]
-    gone = run_organization(1, ORG, ListDirectory(rest), psa, state)
+    gone = run_organization(1, ORG, lambda: ListDirectory(rest), psa, state)
     assert gone.totals["inactivated"] == 1
     contact = {c.id: c for c in psa.company_contacts(1)}[leaver.contact_id]
     assert not contact.active
-    back = run_organization(1, ORG, ListDirectory(users), psa, state)
+    back = run_organization(1, ORG, lambda: ListDirectory(users), psa, state)
     assert back.totals["reactivated"] == 1
     assert state.mappings(1)[leaver.user.directory_id] == leaver.contact_id
 
@@ -121,7 +121,7 @@ def test_directory_failure_writes_nothing(world) -> None:
     psa, demo, state = world
     directory = ListDirectory.of_demo(demo)
     directory.failure = "page 2 of the group's members failed"
-    result = run_organization(1, ORG, directory, psa, state)
+    result = run_organization(1, ORG, lambda: directory, psa, state)
     assert result.outcome == "failed" and "page 2" in result.message
     assert psa.batches == [] and state.mappings(1) == {}
     assert state.runs(1)[0].outcome == "failed"
@@ -132,13 +132,13 @@ def test_resolutions_end_the_conflicts(world) -> None:
     the next run applies them."""
     psa, demo, state = world
     directory = ListDirectory.of_demo(demo)
-    run_organization(1, ORG, directory, psa, state)
+    run_organization(1, ORG, lambda: directory, psa, state)
     person, desk = [e for e in demo if e.case is DemoCase.SHARED_EMAIL]
     state.resolve(
         1, person.user.directory_id, Resolution(ResolutionKind.CONTACT, person.contact_id)
     )
     state.resolve(1, desk.user.directory_id, Resolution(ResolutionKind.NEW))
-    result = run_organization(1, ORG, directory, psa, state)
+    result = run_organization(1, ORG, lambda: directory, psa, state)
     assert result.totals["conflicts"] == 0 and result.totals["created"] == 1
     assert result.outcome == "ok"
     assert state.mappings(1)[person.user.directory_id] == person.contact_id
@@ -148,11 +148,11 @@ def test_dry_run_writes_nothing_and_last_ten_runs_kept(world) -> None:
     """issue 19: a dry run writes nothing; the last 10 runs are kept with their counts."""
     psa, demo, state = world
     directory = ListDirectory.of_demo(demo)
-    dry = run_organization(1, ORG, directory, psa, state, dry_run=True)
+    dry = run_organization(1, ORG, lambda: directory, psa, state, dry_run=True)
     assert dry.totals["created"] == 3 and psa.batches == [] and state.mappings(1) == {}
     assert state.organization(1).last_run_at is None
     for _ in range(RUNS_KEPT + 2):
-        run_organization(1, ORG, directory, psa, state)
+        run_organization(1, ORG, lambda: directory, psa, state)
     runs = state.runs(1, limit=50)
     assert len(runs) == RUNS_KEPT and runs[0].totals["unchanged"] > 0
     assert state.organization(1).last_run_at is not None

@@ -1,0 +1,109 @@
+"""What ``msext adsync``, the daemon and the console's "Sync now" run: a profile's
+organizations, each under its own lock, with its directory opened as its settings say.
+
+The schedule is the vendor's: every 24 hours counted from the organization's last
+scheduled or forced run (a dry run does not count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from engine.adsync.model import Directory
+from engine.adsync.run import AdSyncResult, Progress, open_directory, run_organization
+from engine.errors import UserError
+from engine.paths import ProfilePaths
+from engine.profile import Profile
+from engine.run_lock import RunLock
+from engine.settings.adsync import AD_SYNC_INTERVAL_HOURS, OrganizationSync
+
+INTERVAL = timedelta(hours=AD_SYNC_INTERVAL_HOURS)
+DirectoryFactory = Callable[[int, OrganizationSync, ProfilePaths, date], Directory]
+
+
+def organization_lock(paths: ProfilePaths, company_id: int) -> RunLock:
+    """One AD sync of an organization at a time, across processes (the daemon, the CLI,
+    the console); the mailbox sync and other organizations are not held up."""
+    return RunLock(paths, f"adsync-{company_id}", f"an AD sync of organization {company_id}")
+
+
+def enabled_organizations(profile: Profile) -> list[int]:
+    organizations = profile.settings.adsync.organizations
+    return sorted(company_id for company_id, org in organizations.items() if org.enabled)
+
+
+def find_organization(profile: Profile, query: str) -> int:
+    """A configured organization by PSA company id or a unique part of its name."""
+    configured = profile.settings.adsync.organizations
+    text = query.strip()
+    if text.isdigit() and int(text) in configured:
+        return int(text)
+    names = company_names(profile)
+    matches = [
+        company_id for company_id in configured if text.lower() in names.get(company_id, "").lower()
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(f"{c} {names.get(c, '')}".strip() for c in sorted(configured)) or "none"
+    if not matches:
+        raise UserError(f"no organization with AD sync matches {query!r} (configured: {known})")
+    raise UserError(f"{query!r} matches several organizations ({known}); use the company id")
+
+
+def company_names(profile: Profile) -> dict[int, str]:
+    return {company.id: company.name for company in profile.psa.companies()}
+
+
+def sync_organization(
+    profile: Profile,
+    company_id: int,
+    trigger: str = "forced",
+    dry_run: bool = False,
+    allow_inactivations: bool = False,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+    directory_factory: DirectoryFactory = open_directory,
+    today: date | None = None,
+) -> AdSyncResult:
+    """One run of one organization. A run that writes holds the organization's lock (else
+    :class:`~engine.run_lock.SyncBusyError` after ``wait`` seconds); a dry run runs beside
+    anything. A directory that cannot be opened or read is a failed run in the history."""
+    org = profile.settings.adsync.organizations.get(company_id)
+    if org is None or not org.enabled:
+        raise UserError(f"AD sync is not enabled for organization {company_id}")
+    lock = organization_lock(profile.paths, company_id)
+    if not dry_run:
+        lock.acquire(wait)
+    try:
+        return run_organization(
+            company_id,
+            org,
+            lambda: directory_factory(
+                company_id, org, profile.paths, today or datetime.now(UTC).date()
+            ),
+            profile.psa,
+            profile.adsync,
+            trigger,
+            dry_run,
+            allow_inactivations,
+            progress,
+        )
+    finally:
+        lock.release()
+
+
+def due_organizations(profile: Profile, now: datetime) -> list[int]:
+    """Enabled organizations whose 24 hours since the last scheduled or forced run are up
+    (or that never ran)."""
+    due = []
+    for company_id in enabled_organizations(profile):
+        last = profile.adsync.organization(company_id).last_run_at
+        if last is None or now >= last + INTERVAL:
+            due.append(company_id)
+    return due
+
+
+def next_run(profile: Profile, company_id: int, now: datetime) -> datetime:
+    last = profile.adsync.organization(company_id).last_run_at
+    return now if last is None else max(now, last + INTERVAL)
