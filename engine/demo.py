@@ -14,7 +14,8 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine.adsync.demo import DEMO_SECRET_NAMES, demo_adsync_settings
+from engine.adsync.demo import DEMO_SECRET_NAMES, demo_adsync_settings, seed_demo_mappings
+from engine.adsync.state import AdSyncState
 from engine.paths import ProfilePaths
 from engine.psa.demo import DEMO_DOMAIN, DEMO_SEED, DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
@@ -95,12 +96,17 @@ def create_demo_profile(
     if store.exists() and paths.psa_db.exists():
         return False
     paths.ensure()
-    for leftover in (paths.psa_db, paths.sandbox_db, paths.state_db):
+    for leftover in (paths.psa_db, paths.sandbox_db, paths.state_db, paths.adsync_db):
         leftover.unlink(missing_ok=True)
     psa = EmbeddedPsa(paths.psa_db)
     try:
         seed_demo_psa(psa, today, seed=DEMO_SEED, size=size)
         resources = psa.resources()
+        adsync = AdSyncState(paths.adsync_db)
+        try:
+            seed_demo_mappings(adsync, psa.company_contacts)
+        finally:
+            adsync.close()
     finally:
         psa.close()
     secret = secrets.token_urlsafe(18)

@@ -91,6 +91,10 @@ class ProfilePaths:
         return self.state_dir / "state.sqlite"
 
     @property
+    def adsync_db(self) -> Path:
+        return self.state_dir / "adsync.sqlite"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "msext.log"
 

@@ -105,7 +105,7 @@ class Profile:
     def adsync(self) -> AdSyncState:
         """AD Sync's state database (created on first use)."""
         self.paths.ensure()
-        return AdSyncState(self.paths.state_dir / "adsync.sqlite")
+        return AdSyncState(self.paths.adsync_db)
 
     def resources(self) -> list[Resource]:
         return self.psa.resources()

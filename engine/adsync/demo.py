@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
 from engine.adsync.model import ContactValues, DirectoryUser, PsaContact
+from engine.adsync.state import AdSyncState
 from engine.psa.demo import FIRST_NAMES, LAST_NAMES
 from engine.settings.adsync import DirectoryType
 
@@ -216,3 +217,15 @@ def demo_adsync_settings(today: date) -> dict[str, object]:
 
 DEMO_SECRET_NAMES = (ENTRA_SECRET_NAME, LDAPS_SECRET_NAME)
 """The directory secrets the demo profile writes (random, like the EWS account's)."""
+
+
+def seed_demo_mappings(state: AdSyncState, contacts: Callable[[int], Sequence[PsaContact]]) -> None:
+    """The user removed from scope was synced before it left: its mapping is there, so the
+    demo's first run makes its contact inactive (only a mapped contact ever is)."""
+    for company_id in DEMO_DIRECTORY_TYPES:
+        departed = {
+            entry.user.directory_id: entry.contact_id
+            for entry in demo_directory(company_id, contacts(company_id))
+            if entry.case is DemoCase.OUT_OF_SCOPE and entry.contact_id is not None
+        }
+        state.save_mappings(company_id, departed)

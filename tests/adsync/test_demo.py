@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -16,27 +15,19 @@ from engine.adsync.demo import (
     demo_directory,
 )
 from engine.adsync.model import ContactValues, PsaContact
+from engine.paths import ProfilePaths
+from engine.profile import Profile
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
+from tests.conftest import copy_profiles
 
 
 def _demo_contacts(path: Path, company_id: int) -> list[PsaContact]:
-    """The demo PSA's contacts of one company, read from its database."""
-    rows = sqlite3.connect(path).execute(
-        "SELECT id, first_name, last_name, email, phone, title FROM contacts"
-        " WHERE company_id = ? ORDER BY id",
-        (company_id,),
-    )
-    return [
-        PsaContact(
-            id,
-            company_id,
-            ContactValues(
-                first_name=first, last_name=last, email=email, phone=phone, title=title or ""
-            ),
-        )
-        for id, first, last, email, phone, title in rows
-    ]
+    psa = EmbeddedPsa(path)
+    try:
+        return psa.company_contacts(company_id)
+    finally:
+        psa.close()
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +79,24 @@ def test_same_contacts_same_directory(demo_psa: Path) -> None:
     """The demo is deterministic: the same contacts give the same users, ids included."""
     contacts = _demo_contacts(demo_psa, 1)
     assert demo_directory(1, contacts) == demo_directory(1, list(reversed(contacts)))
+
+
+def test_demo_profile_syncs_both_organizations(demo_template: Path, isolated_dirs: Path) -> None:
+    """issue 19 demo: the demo profile enables AD sync for company 1 (Entra ID) and 2
+    (LDAPS); the user removed from scope was synced before (mapped), so the first run
+    makes its contact inactive."""
+    copy_profiles(demo_template, isolated_dirs)
+    profile = Profile(ProfilePaths.for_profile("demo"))
+    try:
+        organizations = profile.settings.adsync.organizations
+        assert {c: o.directory for c, o in organizations.items() if o.enabled} == (
+            DEMO_DIRECTORY_TYPES
+        )
+        for company_id in DEMO_DIRECTORY_TYPES:
+            demo = demo_directory(company_id, profile.psa.company_contacts(company_id))
+            departed = [e for e in demo if e.case is DemoCase.OUT_OF_SCOPE]
+            assert profile.adsync.mappings(company_id) == {
+                e.user.directory_id: e.contact_id for e in departed
+            }
+    finally:
+        profile.close()
