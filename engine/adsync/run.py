@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from engine.adsync.model import (
     WRITE_BATCH,
@@ -75,10 +75,12 @@ def run_organization(
     dry_run: bool = False,
     allow_inactivations: bool = False,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> AdSyncResult:
-    """Plan and apply one run; the caller holds the organization's lock. ``directory``
-    opens the organization's directory (a failure to open it fails the run)."""
-    run_id = state.start_run(company_id, trigger, dry_run)
+    """Plan and apply one run (starting ``now``, the scheduler's clock); the caller holds
+    the organization's lock. ``directory`` opens the organization's directory (a failure
+    to open it fails the run)."""
+    run_id = state.start_run(company_id, trigger, dry_run, now)
     result = AdSyncResult(company_id, run_id, dry_run, "failed")
     try:
         users = _read_scope(directory)

@@ -44,6 +44,7 @@ def run_due(
                 trigger="schedule",
                 wait=WAIT_SECONDS,
                 directory_factory=directory_factory,
+                now=now,
             )
         except UserError as error:
             log.warning("scheduled AD sync of organization %s skipped: %s", company_id, error)

@@ -297,9 +297,12 @@ class AdSyncState(SqliteStore):
 
     # -- runs -----------------------------------------------------------------------------
 
-    def start_run(self, company_id: int, trigger: str, dry_run: bool) -> int:
-        """A run begins; a real one (not a dry run) restarts the organization's 24 hours."""
-        now = _epoch(datetime.now(UTC))
+    def start_run(
+        self, company_id: int, trigger: str, dry_run: bool, at: datetime | None = None
+    ) -> int:
+        """A run begins (``at``, else now); a real one (not a dry run) restarts the
+        organization's 24 hours."""
+        now = _epoch(at or datetime.now(UTC))
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs(company_id, trigger, dry_run, started_at, outcome)"

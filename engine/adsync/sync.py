@@ -64,11 +64,13 @@ def sync_organization(
     wait: float = 0.0,
     progress: Progress | None = None,
     directory_factory: DirectoryFactory = open_directory,
-    today: date | None = None,
+    now: datetime | None = None,
 ) -> AdSyncResult:
     """One run of one organization. A run that writes holds the organization's lock (else
     :class:`~engine.run_lock.SyncBusyError` after ``wait`` seconds); a dry run runs beside
-    anything. A directory that cannot be opened or read is a failed run in the history."""
+    anything. A directory that cannot be opened or read is a failed run in the history.
+    ``now`` is when the run starts (the scheduler's clock)."""
+    now = now or datetime.now(UTC)
     org = profile.settings.adsync.organizations.get(company_id)
     if org is None or not org.enabled:
         raise UserError(f"AD sync is not enabled for organization {company_id}")
@@ -79,15 +81,14 @@ def sync_organization(
         return run_organization(
             company_id,
             org,
-            lambda: directory_factory(
-                company_id, org, profile.paths, today or datetime.now(UTC).date()
-            ),
+            lambda: directory_factory(company_id, org, profile.paths, now.date()),
             profile.psa,
             profile.adsync,
             trigger,
             dry_run,
             allow_inactivations,
             progress,
+            now,
         )
     finally:
         lock.release()
