@@ -146,6 +146,7 @@ def listed_verbs() -> list[str]:
 def test_help_lists_only_working_verbs() -> None:
     """`--help` lists exactly the verbs that are built, and each one answers its own --help."""
     assert listed_verbs() == [
+        "adsync",
         "compare",
         "config",
         "daemon",
