@@ -128,18 +128,19 @@ def _members(call: Call, transitive: bool, cast: str) -> Reply:
     }[only]
     wanted = selected(call.request.query.get("$select"), known)
     group = _group(call)
-    members = [
-        entry
-        for entry in call.state.tenant.members_of(group["id"], transitive)
-        if only is None or entry[0] == only
-    ]
+    members = call.state.tenant.members_of(group["id"], transitive, only)
     limited = not granted(call.roles, GRAPH_USER_PERMISSION)
+    shown = {
+        kind: [name for name in wanted or default if name in served]
+        for kind, served, default in (
+            (USER_TYPE, USER_PROPERTIES, DEFAULT_USER_PROPERTIES),
+            (GROUP_TYPE, GROUP_PROPERTIES, GROUP_PROPERTIES),
+        )
+    }
 
     def render(entry: Entry) -> dict[str, Any]:
         kind, found = entry
-        names = wanted or (DEFAULT_USER_PROPERTIES if kind == USER_TYPE else GROUP_PROPERTIES)
-        served = USER_PROPERTIES if kind == USER_TYPE else GROUP_PROPERTIES
-        data = _properties(found, [name for name in names if name in served])
+        data = _properties(found, shown[kind])
         if limited and kind == USER_TYPE:
             data = dict.fromkeys(data)
         return {"@odata.type": kind, **data, "id": found["id"]}
