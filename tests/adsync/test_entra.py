@@ -178,6 +178,14 @@ def test_a_failing_page_fails_the_read(graph: GraphEmulator) -> None:
     assert "500" in str(failed.value)
 
 
+def test_a_throttled_page_is_waited_out(graph: GraphEmulator) -> None:
+    """Graph's 429 with Retry-After on the second page delays the read, never cuts it."""
+    group = crowd(graph, 1_200)
+    graph.throttle(1, retry_after=1, after=1)
+    assert len(read(graph, group)) == 1_200
+    assert graph.stats.by_operation[MEMBERS_PAGE] == 3
+
+
 def test_a_missing_permission_is_named(graph: GraphEmulator) -> None:
     """Without GroupMember.Read.All Graph refuses the group (403); without User.Read.All it
     lists the members without their properties. Either way the read fails naming the
