@@ -11,7 +11,8 @@ Two runs of one organization never overlap (a lock per organization).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -28,12 +29,14 @@ from engine.adsync.state import TOTALS, AdSyncState
 from engine.errors import UserError
 from engine.paths import ProfilePaths
 from engine.settings.adsync import DirectoryType, OrganizationSync
-from engine.settings.secrets import resolve_secret
+from engine.settings.model import Settings
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called with (contacts written, contacts to write) after each batch."""
+DirectoryOpener = Callable[[], AbstractContextManager[Directory]]
+"""Opens the organization's directory for the run's read, and closes it after."""
 
 
 @dataclass
@@ -68,7 +71,7 @@ class AdSyncResult:
 def run_organization(
     company_id: int,
     org: OrganizationSync,
-    directory: Callable[[], Directory],
+    directory: DirectoryOpener,
     psa: PsaContacts,
     state: AdSyncState,
     trigger: str = "forced",
@@ -133,12 +136,9 @@ def run_organization(
     return result
 
 
-def _read_scope(directory: Callable[[], Directory]) -> list[DirectoryUser]:
-    opened = directory()
-    try:
+def _read_scope(directory: DirectoryOpener) -> list[DirectoryUser]:
+    with directory() as opened:
         return list(opened.users())
-    finally:
-        opened.close()
 
 
 def _apply(
@@ -230,20 +230,27 @@ def _who(plans: list[UserPlan], directory_id: str) -> str:
 # -- the profile's organizations ----------------------------------------------------------
 
 
+@contextmanager
 def open_directory(
-    company_id: int, org: OrganizationSync, paths: ProfilePaths, today: date
-) -> Directory:
-    """The organization's directory reader, as its settings say (Entra ID or LDAPS)."""
-    if org.directory is DirectoryType.ENTRA_ID:
-        from engine.adsync.entra import EntraIdReader
+    company_id: int, settings: Settings, paths: ProfilePaths, today: date
+) -> Iterator[Directory]:
+    """The organization's directory reader, as its settings say (Entra ID or LDAPS); on a
+    sandbox profile, the emulator standing in for the demo's directory runs meanwhile."""
+    organization = settings.adsync.organization(company_id)
+    with ExitStack() as stack:
+        if organization.directory is DirectoryType.ENTRA_ID:
+            from engine.adsync.entra import open_entra_id
+            from engine.adsync.entra_sandbox import demo_tenant_endpoints
 
-        if org.entra_id.secret is None:
-            raise UserError(f"organization {company_id}: set the Entra ID client secret")
-        secret = resolve_secret(org.entra_id.secret, paths)
-        return EntraIdReader(company_id, org.entra_id, org.fields, secret, today)
-    from engine.adsync.ldaps import LdapsReader
+            endpoints = demo_tenant_endpoints(stack, settings, paths)
+            directory: Directory = open_entra_id(
+                company_id, organization, paths, today, **endpoints
+            )
+        else:
+            from engine.adsync.ldaps import open_ldaps
+            from engine.adsync.ldaps_sandbox import demo_domain_endpoints
 
-    if org.ldaps.secret is None:
-        raise UserError(f"organization {company_id}: set the LDAPS bind account's secret")
-    secret = resolve_secret(org.ldaps.secret, paths)
-    return LdapsReader(company_id, org.ldaps, org.fields, secret)
+            endpoints = demo_domain_endpoints(stack, settings, paths)
+            directory = open_ldaps(company_id, organization, paths, today, **endpoints)
+        stack.callback(directory.close)
+        yield directory

@@ -8,6 +8,7 @@ scheduled or forced run (a dry run does not count).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 
 from engine.adsync.model import Directory
@@ -16,10 +17,12 @@ from engine.errors import UserError
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.run_lock import RunLock
-from engine.settings.adsync import AD_SYNC_INTERVAL_HOURS, OrganizationSync
+from engine.settings.adsync import AD_SYNC_INTERVAL_HOURS
+from engine.settings.model import Settings
 
 INTERVAL = timedelta(hours=AD_SYNC_INTERVAL_HOURS)
-DirectoryFactory = Callable[[int, OrganizationSync, ProfilePaths, date], Directory]
+DirectoryFactory = Callable[[int, Settings, ProfilePaths, date], AbstractContextManager[Directory]]
+"""Opens an organization's directory (company id, settings, paths, today)."""
 
 
 def organization_lock(paths: ProfilePaths, company_id: int) -> RunLock:
@@ -71,7 +74,8 @@ def sync_organization(
     anything. A directory that cannot be opened or read is a failed run in the history.
     ``now`` is when the run starts (the scheduler's clock)."""
     now = now or datetime.now(UTC)
-    org = profile.settings.adsync.organizations.get(company_id)
+    settings = profile.settings
+    org = settings.adsync.organizations.get(company_id)
     if org is None or not org.enabled:
         raise UserError(f"AD sync is not enabled for organization {company_id}")
     lock = organization_lock(profile.paths, company_id)
@@ -81,7 +85,7 @@ def sync_organization(
         return run_organization(
             company_id,
             org,
-            lambda: directory_factory(company_id, org, profile.paths, now.date()),
+            lambda: directory_factory(company_id, settings, profile.paths, now.date()),
             profile.psa,
             profile.adsync,
             trigger,

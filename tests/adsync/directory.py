@@ -32,3 +32,9 @@ class ListDirectory:
 
     def close(self) -> None:
         pass
+
+    def __enter__(self) -> ListDirectory:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -28,7 +28,7 @@ def demo(demo_template: Path, isolated_dirs: Path):
 def demo_factory(profile: Profile):
     """The demo's directories in process (the schedule is under test, not the reading)."""
 
-    def open_directory(company_id, org, paths, today):
+    def open_directory(company_id, settings, paths, today):
         return ListDirectory.of_demo(
             demo_directory(company_id, profile.psa.company_contacts(company_id))
         )
