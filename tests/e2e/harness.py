@@ -58,6 +58,24 @@ BEN = "ben.brooks@contoso.example"
 CHLOE = "chloe.reyes@contoso.example"
 
 
+def serve_rest_psa(paths: ProfilePaths, api_secret: str) -> PsaRestEmulator:
+    """The REST peer over the profile's embedded PSA, and the profile's settings pointed at
+    it (the engine then reads and writes the PSA through its REST API only)."""
+    peer = PsaRestEmulator(paths.psa_db, secret=api_secret)
+    url = peer.start()
+    ref = write_secret_file(paths, "psa-rest", api_secret)
+    store = Profile(paths).store
+    for key, value in (
+        ("psa.rest_url", url),
+        ("psa.rest_username", peer.user.username),
+        ("psa.rest_integration_code", peer.user.integration_code),
+        ("psa.rest_secret", ref),
+        ("psa.kind", "rest"),
+    ):
+        store.set_value(key, value)
+    return peer
+
+
 def stamp_key(item: CalendarItem) -> str | None:
     """The PSA record key an exchangelib item is stamped with, whoever stamped it."""
     return parse_stamp(getattr(item, STAMP, None))[0]
@@ -133,18 +151,7 @@ class Harness:
 
     def use_rest_psa(self) -> None:
         """Serve the profile's PSA through the REST peer and point the settings at it."""
-        api_secret = "api-" + self.secret
-        self.psa_peer = PsaRestEmulator(self.paths.psa_db, secret=api_secret)
-        url = self.psa_peer.start()
-        ref = write_secret_file(self.paths, "psa-rest", api_secret)
-        for key, value in (
-            ("psa.rest_url", url),
-            ("psa.rest_username", self.psa_peer.user.username),
-            ("psa.rest_integration_code", self.psa_peer.user.integration_code),
-            ("psa.rest_secret", ref),
-            ("psa.kind", "rest"),
-        ):
-            self.set(key, value)
+        self.psa_peer = serve_rest_psa(self.paths, "api-" + self.secret)
 
     def imported(self) -> list[dict]:
         """The PSA's appointments that came from a mailbox, with their origin keys."""
