@@ -86,6 +86,17 @@ def test_wrong_password_or_unknown_account_is_invalid_credentials_52e(
     assert "AcceptSecurityContext error, data 52e" in connection.result["message"]
 
 
+def test_a_disabled_account_cannot_bind_533(tmp_path: Path) -> None:
+    with LdapPeer(DOMAIN, SERVICE) as peer:
+        peer.domain.add_service_account("old-svc@contoso.example", "old-pass", enabled=False)
+        ca_file = tmp_path / "ca.pem"
+        ca_file.write_text(peer.certificate.ca_pem)
+        connection = connect(peer, ca_file, "old-svc@contoso.example", "old-pass")
+        assert not connection.bind()
+    assert connection.result["result"] == 49
+    assert "AcceptSecurityContext error, data 533" in connection.result["message"]
+
+
 def test_anonymous_search_is_refused_and_the_root_dse_is_not(peer: LdapPeer, ca_file: Path) -> None:
     connection = connect(peer, ca_file, None, None)
     assert connection.bind()

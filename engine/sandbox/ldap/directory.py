@@ -149,10 +149,10 @@ class AdDomain:
     def account(self, name: str) -> AdEntry | None:
         return self._accounts.get(name.lower())
 
-    def add_service_account(self, login: str, password: str) -> str:
+    def add_service_account(self, login: str, password: str, enabled: bool = True) -> str:
         """A bind account under ``CN=Users`` (AD's default container); returns its DN."""
         account = DirectoryUser(
-            f"service:{login}", login, ContactValues(first_name=login.split("@")[0])
+            f"service:{login}", login, ContactValues(first_name=login.split("@")[0]), enabled
         )
         entry = self._add(AdUser(account), self._container("CN=Users"))
         self.passwords[entry.dn.getText().lower()] = password
