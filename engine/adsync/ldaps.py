@@ -13,7 +13,8 @@ import logging
 import socket
 import ssl
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,10 @@ from engine.adsync.model import (
     DirectoryError,
     DirectoryUser,
 )
-from engine.settings.adsync import LdapsDirectory
+from engine.errors import UserError
+from engine.paths import ProfilePaths
+from engine.settings.adsync import ContactField, LdapsDirectory, OrganizationSync
+from engine.settings.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +41,37 @@ PAGE_SIZE = 1000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 ACCOUNT_DISABLED = 0x2
 """userAccountControl's ACCOUNTDISABLE flag."""
-VALUES = {
+Attributes = dict[str, tuple[str, ...]]
+"""ContactValues field -> AD attributes, the first one set wins."""
+MATCHED_ON: Attributes = {
     "first_name": ("givenName",),
     "middle_name": ("middleName", "initials"),
     "last_name": ("sn",),
     "email": ("mail",),
-    "title": ("title",),
-    "department": ("department",),
-    "phone": ("telephoneNumber",),
-    "mobile_phone": ("mobile",),
-    "street": ("streetAddress",),
-    "city": ("l",),
-    "state": ("st",),
-    "postal_code": ("postalCode",),
-    "country": ("co", "c"),
 }
-"""ContactValues field -> AD attributes, the first one set wins (``initials`` when there is
-no middle name, the country code ``c`` when there is no country name ``co``)."""
-ATTRIBUTES = sorted(
-    {"objectClass", "objectGUID", "sAMAccountName", "userPrincipalName", "userAccountControl"}
-    | {name for names in VALUES.values() for name in names}
+"""Always read: matching needs them (``initials`` when there is no middle name)."""
+SYNCED: dict[ContactField, Attributes] = {
+    ContactField.EMAIL: {},
+    ContactField.TITLE: {"title": ("title",)},
+    ContactField.DEPARTMENT: {"department": ("department",)},
+    ContactField.PHONE: {"phone": ("telephoneNumber",)},
+    ContactField.MOBILE_PHONE: {"mobile_phone": ("mobile",)},
+    ContactField.ADDRESS: {
+        "street": ("streetAddress",),
+        "city": ("l",),
+        "state": ("st",),
+        "postal_code": ("postalCode",),
+        "country": ("co", "c"),
+    },
+}
+"""What each field the organization syncs reads (the country's name ``co``, else its code
+``c``)."""
+IDENTITY = (
+    "objectClass",
+    "objectGUID",
+    "sAMAccountName",
+    "userPrincipalName",
+    "userAccountControl",
 )
 _AD_BIND_REASONS = {
     "525": "no such user",
@@ -71,12 +86,51 @@ _AD_BIND_REASONS = {
 }
 
 
-class ActiveDirectory:
+def open_ldaps(
+    company_id: int,
+    organization: OrganizationSync,
+    paths: ProfilePaths,
+    today: date,
+    connect_to: tuple[str, int] | None = None,
+    ca_file: str | None = None,
+) -> LdapsReader:
+    """The organization's AD, its bind secret resolved from its reference; ``connect_to``
+    and ``ca_file`` stand in for DNS and the settings' CA (the sandbox's peer). ``today`` is
+    there for the same call as Entra ID's (an LDAPS bind secret has no expiry to warn of)."""
+    del today
+    settings = organization.ldaps
+    if settings.secret is None:
+        raise DirectoryError(
+            f"organization {company_id}: set the bind account's secret reference on the"
+            " Setup tab (ldaps.secret)"
+        )
+    try:
+        password = resolve_secret(settings.secret, paths)
+    except UserError as error:
+        raise DirectoryError(str(error)) from None
+    return LdapsReader(settings, organization.fields, password, connect_to, ca_file)
+
+
+class LdapsReader:
     """An organization's on-premises AD (see :class:`engine.adsync.model.Directory`)."""
 
-    def __init__(self, settings: LdapsDirectory, password: str) -> None:
+    def __init__(
+        self,
+        settings: LdapsDirectory,
+        fields: Collection[ContactField],
+        password: str,
+        connect_to: tuple[str, int] | None = None,
+        ca_file: str | None = None,
+    ) -> None:
         self.settings = settings
         self._password = password
+        self._read: Attributes = MATCHED_ON | {
+            value: names for field in fields for value, names in SYNCED[field].items()
+        }
+        self._attributes = sorted({*IDENTITY, *(n for names in self._read.values() for n in names)})
+        self._target = connect_to or (settings.host, settings.port)
+        """Where to connect; the certificate is still checked against ``settings.host``."""
+        self._ca_file_override = ca_file
         self._connection: ldap3.Connection | None = None
         if not settings.verify_tls:
             log.warning(
@@ -93,8 +147,8 @@ class ActiveDirectory:
         connection = self._bound()
         seen: set[str] = set()
         for search_filter in self.settings.filters:
-            for entry in self._search(connection, search_filter, ATTRIBUTES):
-                user = _directory_user(entry["raw_attributes"])
+            for entry in self._search(connection, search_filter, self._attributes):
+                user = _directory_user(entry["raw_attributes"], self._read)
                 if user is not None and user.directory_id not in seen:
                     seen.add(user.directory_id)
                     yield user
@@ -125,7 +179,7 @@ class ActiveDirectory:
     def certificate_status(self) -> CertificateStatus:
         try:
             return certificate_status(
-                self.settings.host, self.settings.port, self._ca_file(), self._timeout
+                self._target, self.settings.host, self._ca_file(), self._timeout
             )
         except (OSError, ssl.SSLError) as error:
             raise DirectoryError(f"no TLS answer from {self.address}: {_reason(error)}") from None
@@ -143,9 +197,7 @@ class ActiveDirectory:
 
     def _check_tcp(self) -> CheckStep:
         try:
-            socket.create_connection(
-                (self.settings.host, self.settings.port), timeout=self._timeout
-            ).close()
+            socket.create_connection(self._target, timeout=self._timeout).close()
         except OSError as error:
             return CheckStep("TCP connect", False, f"{self.address}: {_reason(error)}")
         return CheckStep("TCP connect", True, f"{self.address} answers")
@@ -169,7 +221,7 @@ class ActiveDirectory:
         return CheckStep("Bind", True, f"bound as {self.settings.bind_dn}")
 
     def _ca_file(self) -> str | None:
-        ca_file = self.settings.ca_file
+        ca_file = self._ca_file_override or self.settings.ca_file
         if ca_file and not Path(ca_file).is_file():
             raise DirectoryError(f"the CA file {ca_file} (ldaps.ca_file) does not exist")
         return ca_file or None
@@ -182,10 +234,12 @@ class ActiveDirectory:
         tls = ldap3.Tls(
             validate=ssl.CERT_REQUIRED if settings.verify_tls else ssl.CERT_NONE,
             ca_certs_file=self._ca_file(),
+            valid_names=[settings.host],
+            sni=settings.host,
         )
         server = ldap3.Server(
-            settings.host,
-            port=settings.port,
+            self._target[0],
+            port=self._target[1],
             use_ssl=True,
             tls=tls,
             get_info=ldap3.NONE,
@@ -254,7 +308,7 @@ class ActiveDirectory:
                 return
 
 
-def _directory_user(raw: dict[str, list[bytes]]) -> DirectoryUser | None:
+def _directory_user(raw: dict[str, list[bytes]], read: Attributes) -> DirectoryUser | None:
     """The user an entry holds; None for an entry that is no person (a group, an OU)."""
     classes = {value.decode().lower() for value in raw.get("objectClass", [])}
     guid = raw.get("objectGUID")
@@ -267,11 +321,11 @@ def _directory_user(raw: dict[str, list[bytes]]) -> DirectoryUser | None:
                 return values[0].decode("utf-8", "replace").strip()
         return ""
 
-    values = ContactValues(**{field: first(*names) for field, names in VALUES.items()})
+    values = ContactValues(**{field: first(*names) for field, names in read.items()})
     flags = first("userAccountControl")
     return DirectoryUser(
         directory_id=str(uuid.UUID(bytes_le=guid[0])),
-        login=first("userPrincipalName", "sAMAccountName"),
+        login=first("sAMAccountName", "userPrincipalName"),
         values=values,
         enabled=not (flags.isdigit() and int(flags) & ACCOUNT_DISABLED),
     )

@@ -32,14 +32,14 @@ def tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
 
 
 def certificate_status(
-    host: str, port: int, ca_file: str | None, timeout: float
+    address: tuple[str, int], host: str, ca_file: str | None, timeout: float
 ) -> CertificateStatus:
-    """Handshake with ``host`` as a verifying client would; raises :class:`OSError` when
-    there is no TLS server to ask."""
+    """Handshake with ``address`` as a verifying client of ``host`` would; raises
+    :class:`OSError` when there is no TLS server to ask."""
     try:
-        der = _handshake(host, port, tls_context(True, ca_file), timeout)
+        der = _handshake(address, host, tls_context(True, ca_file), timeout)
     except ssl.SSLCertVerificationError as error:
-        der = _handshake(host, port, tls_context(False, None), timeout)
+        der = _handshake(address, host, tls_context(False, None), timeout)
         certificate = x509.load_der_x509_certificate(der)
         return CertificateStatus(
             valid=False,
@@ -50,9 +50,11 @@ def certificate_status(
     return CertificateStatus(True, not_after, f"valid until {not_after:%Y-%m-%d}")
 
 
-def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) -> bytes:
+def _handshake(
+    address: tuple[str, int], host: str, context: ssl.SSLContext, timeout: float
+) -> bytes:
     with (
-        socket.create_connection((host, port), timeout=timeout) as raw,
+        socket.create_connection(address, timeout=timeout) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,
     ):
         der = tls.getpeercert(binary_form=True)

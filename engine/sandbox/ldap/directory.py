@@ -149,12 +149,18 @@ class AdDomain:
     def account(self, name: str) -> AdEntry | None:
         return self._accounts.get(name.lower())
 
-    def add_service_account(self, login: str, password: str, enabled: bool = True) -> str:
-        """A bind account under ``CN=Users`` (AD's default container); returns its DN."""
+    def add_service_account(self, name: str, password: str, enabled: bool = True) -> str:
+        """A bind account named by its UPN (then under ``CN=Users``, AD's default
+        container) or by its DN one level under the domain; returns its DN."""
+        if "=" in name:
+            rdns = DistinguishedName(name).split()
+            login, container = text(rdns[0].split()[0].value), rdns[1].getText()
+        else:
+            container, login = "CN=Users", name
         account = DirectoryUser(
-            f"service:{login}", login, ContactValues(first_name=login.split("@")[0]), enabled
+            f"service:{name}", login, ContactValues(first_name=login.split("@")[0]), enabled
         )
-        entry = self._add(AdUser(account), self._container("CN=Users"))
+        entry = self._add(AdUser(account), self._container(container))
         self.passwords[entry.dn.getText().lower()] = password
         return entry.dn.getText()
 

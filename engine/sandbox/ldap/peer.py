@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 
 class LdapPeer:
-    """A domain's LDAPS endpoint: ``users`` under ``OU=<ou>``, and one bind account."""
+    """A domain's LDAPS endpoint: ``users`` under ``OU=<ou>``, and one bind account (a
+    UPN, or a DN one level under the domain); the certificate is issued for ``host``."""
 
     def __init__(
         self,
@@ -33,11 +34,13 @@ class LdapPeer:
         bind_account: tuple[str, str],
         users: Iterable[AdUser] = (),
         certificate: CertificateKind = CertificateKind.VALID,
+        host: str = PEER_HOST,
     ) -> None:
         self.domain = AdDomain(base_dn_of(domain), domain)
         self.bind_dn = self.domain.add_service_account(*bind_account)
         self.domain.put(users)
-        self.certificate = make_certificate(certificate)
+        self.host = host
+        self.certificate = make_certificate(certificate, host)
         self.faults = Faults()
         self._factory = DomainControllerFactory(self.domain, self.faults)
         self._reactor: EPollReactor | None = None
@@ -45,11 +48,6 @@ class LdapPeer:
         self.port = 0
         """Where it listens, once started."""
         self._thread: threading.Thread | None = None
-
-    @property
-    def host(self) -> str:
-        """The name the certificate is issued for (unless it is the wrong host's)."""
-        return PEER_HOST
 
     @property
     def base_dn(self) -> str:
@@ -71,7 +69,7 @@ class LdapPeer:
             daemon=True,
         )
         self._thread.start()
-        return f"ldaps://{self.host}:{self.port}"
+        return f"ldaps://{host}:{self.port}"
 
     def put_users(self, users: Iterable[AdUser]) -> None:
         """Add users, or replace those with the same directory id, while serving."""

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 PEER_HOST = "localhost"
-"""The name the certificate is issued for (with 127.0.0.1): clients connect by it."""
+"""The name a certificate is issued for unless told (with 127.0.0.1): clients connect by it."""
 OTHER_HOST = "dc01.fabrikam.example"
 
 
@@ -41,7 +41,9 @@ class PeerCertificate:
     not_after: datetime
 
 
-def make_certificate(kind: CertificateKind, now: datetime | None = None) -> PeerCertificate:
+def make_certificate(
+    kind: CertificateKind, host: str = PEER_HOST, now: datetime | None = None
+) -> PeerCertificate:
     now = now or datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("msext sandbox domain CA")
@@ -51,7 +53,7 @@ def make_certificate(kind: CertificateKind, now: datetime | None = None) -> Peer
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    host = OTHER_HOST if kind is CertificateKind.WRONG_HOST else PEER_HOST
+    host = OTHER_HOST if kind is CertificateKind.WRONG_HOST else host
     if kind is CertificateKind.EXPIRED:
         not_before, not_after = now - timedelta(days=400), now - timedelta(days=35)
     else:
