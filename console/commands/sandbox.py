@@ -44,6 +44,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     from engine.adsync.entra_sandbox import serves_demo_tenant, start_demo_tenant
+    from engine.adsync.ldaps_sandbox import (
+        demo_domain_details,
+        serves_demo_domain,
+        start_demo_domain,
+    )
     from engine.sandbox.ews import EwsEmulator
 
     if not 0 <= args.port <= 65535:
@@ -66,6 +71,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     mailboxes = emulator.mailboxes()
     graph = _graph_peer(emulator, settings.exchange.general, password)
     entra = start_demo_tenant(profile.paths) if serves_demo_tenant(settings) else None
+    ldap = start_demo_domain(profile.paths) if serves_demo_domain(settings) else None
     details = {
         "ews_url": url,
         "username": account,
@@ -94,6 +100,8 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
             "entra_client_secret": entra.state.app.client_secret,
             "entra_users": len(entra.tenant.users),
         }
+    if ldap is not None:
+        details |= demo_domain_details(ldap, profile.paths)
     # The emulator's demo account is printed on purpose: scripts log in with it.
     if args.json:
         print(json.dumps(details), flush=True)
@@ -120,6 +128,14 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
                 f" {app.client_secret}; {len(entra.tenant.users)} directory users",
                 flush=True,
             )
+        if ldap is not None:
+            print(
+                f"Active Directory (AD Sync) at ldaps://{details['ldaps_address']}, certificate"
+                f" for {ldap.host} by the CA in {details['ldaps_ca_file']}\nbind account:"
+                f" {ldap.bind_dn} / {details['ldaps_password']}; base DN"
+                f" {details['ldaps_base_dn']}, {ldap.domain.user_count} directory users",
+                flush=True,
+            )
         print(f"mailboxes ({len(details['mailboxes'])} granted):", flush=True)
         for address in details["mailboxes"]:
             print(f"  {address}")
@@ -139,6 +155,8 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
             psa_peer.stop()
         if entra is not None:
             entra.stop()
+        if ldap is not None:
+            ldap.stop()
     return 0
 
 

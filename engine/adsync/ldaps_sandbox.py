@@ -75,6 +75,20 @@ def start_demo_domain(paths: ProfilePaths, port: int = 0) -> LdapPeer:
     return peer
 
 
+def demo_domain_details(peer: LdapPeer, paths: ProfilePaths) -> dict[str, object]:
+    """What ``msext sandbox`` prints about the peer; its demo bind account on purpose, as
+    the other peers' (scripts bind with it)."""
+    return {
+        "ldaps_address": f"127.0.0.1:{peer.port}",
+        "ldaps_host": peer.host,
+        "ldaps_ca_file": str(paths.data_dir / DEMO_CA_FILE),
+        "ldaps_bind_dn": peer.bind_dn,
+        "ldaps_password": resolve_secret(f"file:{LDAPS_SECRET_NAME}", paths),
+        "ldaps_base_dn": LDAPS_BASE_DN,
+        "ldaps_users": peer.domain.user_count,
+    }
+
+
 def ad_users(users: list[DemoDirectoryUser]) -> list[AdUser]:
     """Each demo user in its organizational unit: OU=Staff in scope, OU=Former Staff not."""
     from engine.sandbox.ldap import AdUser

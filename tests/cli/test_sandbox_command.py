@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
+import ldap3
 
 from engine.adsync.demo import ENTRA_GROUP_ID
 from engine.demo import SECRET_NAME
@@ -23,8 +26,9 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
     demo_template: Path, isolated_dirs: Path
 ) -> None:
     """R19: the --json line names the EWS endpoint, Graph with its app registration, the
-    PSA REST base with its API user and the demo customer's Entra ID tenant (AD Sync) with
-    its app registration; each answers over loopback with what the line says."""
+    PSA REST base with its API user, the demo customer's Entra ID tenant (AD Sync) with
+    its app registration and its domain controller over LDAPS with its bind account and CA;
+    each answers over loopback with what the line says."""
     copy_profiles(demo_template, isolated_dirs)
     process = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "--profile", "demo", "sandbox", "--json"],
@@ -77,10 +81,31 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
             headers={"Authorization": f"Bearer {entra_token}"},
         ).json()["value"]
         assert 0 < len(members) < details["entra_users"]
+        assert _ldaps_users(details) == details["ldaps_users"] - 1  # one is outside OU=Staff
     finally:
         process.terminate()
         process.wait(timeout=20)
     assert process.returncode == 0
+
+
+def _ldaps_users(details: dict[str, Any]) -> int:
+    """The users under the base DN, as ldap3 reads them with the printed bind account over
+    TLS, the certificate trusted through the printed CA file for the printed host."""
+    host, port = details["ldaps_address"].split(":")
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED,
+        ca_certs_file=details["ldaps_ca_file"],
+        valid_names=[details["ldaps_host"]],
+    )
+    server = ldap3.Server(host, port=int(port), use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    connection = ldap3.Connection(server, details["ldaps_bind_dn"], details["ldaps_password"])
+    assert connection.bind(), connection.result
+    found = connection.extend.standard.paged_search(
+        details["ldaps_base_dn"], "(objectClass=user)", attributes=["1.1"], paged_size=1000
+    )
+    count = sum(1 for _ in found)
+    connection.unbind()
+    return count
 
 
 def _sandbox_password(env: dict[str, str], *args: str) -> str:

@@ -168,7 +168,12 @@ class AdDomain:
         """Add users, or replace those with the same directory id."""
         for user in users:
             self.remove(user.user.directory_id)
-            self._add(user, self._container(f"OU={user.ou}"))
+            self._by_id[user.user.directory_id] = self._add(user, self._container(f"OU={user.ou}"))
+
+    @property
+    def user_count(self) -> int:
+        """Users put in the domain (the bind accounts aside)."""
+        return len(self._by_id)
 
     def remove(self, directory_id: str) -> None:
         entry = self._by_id.pop(directory_id, None)
@@ -206,7 +211,6 @@ class AdDomain:
         if ad_user.groups:
             attributes["memberOf"] = [self._group(name) for name in ad_user.groups]
         entry = parent.addChild(rdn, attributes)
-        self._by_id[user.directory_id] = entry
         for name in (
             entry.dn.getText(),
             attributes["userPrincipalName"][0],
