@@ -97,6 +97,14 @@ def test_a_disabled_account_cannot_bind_533(tmp_path: Path) -> None:
     assert "AcceptSecurityContext error, data 533" in connection.result["message"]
 
 
+def test_a_sasl_bind_is_refused_as_unsupported(peer: LdapPeer, ca_file: Path) -> None:
+    connection = connect(peer, ca_file, None, None)
+    connection.authentication = ldap3.SASL
+    connection.sasl_mechanism = ldap3.EXTERNAL
+    assert not connection.bind()
+    assert connection.result["description"] == "authMethodNotSupported"
+
+
 def test_anonymous_search_is_refused_and_the_root_dse_is_not(peer: LdapPeer, ca_file: Path) -> None:
     connection = connect(peer, ca_file, None, None)
     assert connection.bind()
