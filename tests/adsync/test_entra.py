@@ -13,27 +13,22 @@ from engine.adsync.entra import EntraIdReader
 from engine.adsync.model import ContactValues, DirectoryError
 from engine.sandbox.graph import GraphEmulator
 from engine.settings.adsync import (
-    ENTRA_ID_PERMISSIONS,
     GRAPH_GROUP_PERMISSION,
     GRAPH_USER_PERMISSION,
     ContactField,
     EntraIdDirectory,
 )
 from tests.certificate import self_signed
+from tests.sandbox.entra_tenant import CLIENT, MISSING_GROUP, SECRET, TENANT, tenant_peer
 
-TENANT = "4f1c2a9e-8b3d-4e6f-a7c5-1d2e3f4a5b6c"
-CLIENT = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
-SECRET = "entra~S3cret"
 TODAY = date(2026, 12, 2)
 MEMBERS_PAGE = "transitiveMembers.cast"
 
 
 @pytest.fixture
 def graph() -> Iterator[GraphEmulator]:
-    peer = GraphEmulator(None, TENANT, CLIENT, SECRET, roles=ENTRA_ID_PERMISSIONS)
-    peer.start()
-    yield peer
-    peer.stop()
+    with tenant_peer() as peer:
+        yield peer
 
 
 def reader(
@@ -230,7 +225,7 @@ def test_check_walks_sign_in_permissions_group_and_members(graph: GraphEmulator)
 
 
 def test_a_missing_group_and_a_wrong_secret_say_what_to_fix(graph: GraphEmulator) -> None:
-    missing = "00000000-0000-4000-8000-000000000000"
+    missing = MISSING_GROUP
     with pytest.raises(DirectoryError, match=f"no group {missing}"):
         read(graph, missing)
     last = list(reader(graph, missing).check())[-1]
@@ -241,15 +236,9 @@ def test_a_missing_group_and_a_wrong_secret_say_what_to_fix(graph: GraphEmulator
     )
 
 
-def test_a_certificate_signs_in_instead_of_a_secret(graph: GraphEmulator) -> None:
+def test_a_certificate_signs_in_instead_of_a_secret() -> None:
     """The secret reference may name a PEM certificate and key, as for the Exchange side."""
     with_key, certificate = self_signed()
-    peer = GraphEmulator(
-        None, TENANT, CLIENT, "unused", roles=ENTRA_ID_PERMISSIONS, certificate=certificate
-    )
-    peer.start()
-    try:
+    with tenant_peer(certificate=certificate) as peer:
         group = crowd(peer, 2)
         assert len(read(peer, group, secret=with_key)) == 2
-    finally:
-        peer.stop()

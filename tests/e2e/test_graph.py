@@ -45,7 +45,7 @@ def test_throttled_requests_wait_for_retry_after(harness: Harness) -> None:
     result = harness.sync(AVA)
     (ava,) = result.users
     assert ava.outcome == "ok" and ava.totals["created"] > 0
-    assert harness.graph.state.throttle_next == 0, "every 429 was answered"
+    assert harness.graph.state.throttle.count == 0, "every 429 was answered"
     assert totals(harness.sync(AVA)) == (0, 0, 0)
 
 

@@ -10,20 +10,14 @@ import httpx
 import pytest
 
 from engine.sandbox.graph import GraphEmulator
-from engine.settings.adsync import ENTRA_ID_PERMISSIONS, GRAPH_USER_PERMISSION
-
-TENANT = "0b7e5c1a-3f4d-4e2a-9c8b-1d2e3f4a5b6c"
-CLIENT = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
-SECRET = "graph~S3cret"
-MISSING_GROUP = "00000000-0000-4000-8000-000000000000"
+from engine.settings.adsync import GRAPH_USER_PERMISSION
+from tests.sandbox.entra_tenant import CLIENT, MISSING_GROUP, SECRET, tenant_peer
 
 
 @pytest.fixture
 def graph() -> Iterator[GraphEmulator]:
-    peer = GraphEmulator(None, TENANT, CLIENT, SECRET, roles=ENTRA_ID_PERMISSIONS)
-    peer.start()
-    yield peer
-    peer.stop()
+    with tenant_peer() as peer:
+        yield peer
 
 
 def client(graph: GraphEmulator) -> httpx.Client:

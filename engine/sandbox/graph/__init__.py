@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
 from engine.sandbox.graph.server import VERSION, GraphHttpServer
-from engine.sandbox.graph.state import App, PeerState
+from engine.sandbox.graph.state import App, Countdown, PeerState
 from engine.sandbox.graph.tenant import Tenant
 from engine.sandbox.http import LoopbackPeer
 from engine.settings.model import GRAPH_PERMISSIONS
@@ -73,16 +73,14 @@ class GraphEmulator(LoopbackPeer):
         """Answer the next ``count`` routed requests (each of a batch's counts) with 429,
         once ``after`` more have been answered normally."""
         with self.state.lock:
-            self.state.throttle_next = count
-            self.state.throttle_after = after
+            self.state.throttle = Countdown(count, after)
             self.state.retry_after = retry_after
 
     def fail(self, count: int, after: int = 0) -> None:
         """Answer the next ``count`` routed requests with 500, once ``after`` more have been
         answered normally (a page of a long listing that breaks, say)."""
         with self.state.lock:
-            self.state.fail_next = count
-            self.state.fail_after = after
+            self.state.failure = Countdown(count, after)
 
     def expire_delta(self, count: int = 1) -> None:
         """Answer the next ``count`` requests carrying a ``$deltatoken`` with 410."""

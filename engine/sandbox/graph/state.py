@@ -26,6 +26,25 @@ class App:
 
 
 @dataclass
+class Countdown:
+    """A fault switched on for the next ``count`` requests, once ``after`` more have passed
+    (the caller holds the state's lock)."""
+
+    count: int = 0
+    after: int = 0
+
+    def draw(self) -> bool:
+        """Whether this request gets the fault."""
+        if not self.count:
+            return False
+        if self.after:
+            self.after -= 1
+            return False
+        self.count -= 1
+        return True
+
+
+@dataclass
 class PeerState:
     store: Store
     app: App
@@ -36,12 +55,10 @@ class PeerState:
     url: str = ""
     """Graph's base URL (``http://host:port/v1.0``), for next and delta links."""
     tokens: dict[str, tuple[frozenset[str], float]] = field(default_factory=dict)
-    throttle_next: int = 0
-    throttle_after: int = 0
+    throttle: Countdown = field(default_factory=Countdown)
     retry_after: int = 1
     expire_next: int = 0
-    fail_next: int = 0
-    fail_after: int = 0
+    failure: Countdown = field(default_factory=Countdown)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_token(self) -> str:
@@ -62,24 +79,12 @@ class PeerState:
     def draw_throttle(self) -> int | None:
         """The Retry-After seconds if this routed request is to be throttled."""
         with self.lock:
-            if not self.throttle_next:
-                return None
-            if self.throttle_after:
-                self.throttle_after -= 1
-                return None
-            self.throttle_next -= 1
-            return self.retry_after
+            return self.retry_after if self.throttle.draw() else None
 
     def draw_failure(self) -> bool:
         """Whether this routed request is to fail with 500 (a broken page, say)."""
         with self.lock:
-            if not self.fail_next:
-                return False
-            if self.fail_after:
-                self.fail_after -= 1
-                return False
-            self.fail_next -= 1
-            return True
+            return self.failure.draw()
 
     def draw_expiry(self) -> bool:
         """Whether this request's delta token is to be answered as expired."""
