@@ -7,6 +7,7 @@ holds), so a user written here reads back through the LDAPS reader as the same u
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable
@@ -243,8 +244,9 @@ def _ordered(value: str) -> int | str:
     return int(value) if value.lstrip("-").isdigit() else value.lower()
 
 
+@functools.cache
 def _category(value: str | bytes) -> str:
-    """``CN=Person,CN=Schema,...`` -> ``person``."""
+    """``CN=Person,CN=Schema,...`` -> ``person`` (parsed once: every user has the same)."""
     return str(DistinguishedName(text(value)).split()[0].split()[0].value).lower()
 
 
