@@ -166,7 +166,7 @@ class DomainController(LDAPServer):
         attributes: Sequence[str],
         paging: tuple[int, bytes] | None,
         reply: Reply,
-    ) -> pureldap.LDAPSearchResultDone:
+    ) -> pureldap.LDAPSearchResultDone | None:
         entries.sort(key=lambda entry: entry.dn.getText().lower())
         if paging is None:
             limit = min(size_limit or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -180,7 +180,9 @@ class DomainController(LDAPServer):
             return pureldap.LDAPSearchResultDone(resultCode=ldaperrors.Success.resultCode)
         return self._page(_PagedSearch(entries, attributes), paging[0], reply)
 
-    def _next_page(self, paging: tuple[int, bytes], reply: Reply) -> pureldap.LDAPSearchResultDone:
+    def _next_page(
+        self, paging: tuple[int, bytes], reply: Reply
+    ) -> pureldap.LDAPSearchResultDone | None:
         search = self._paged.pop(paging[1], None)
         if search is None:
             return pureldap.LDAPSearchResultDone(
@@ -188,14 +190,16 @@ class DomainController(LDAPServer):
                 errorMessage="00002040: the paged results cookie is unknown or expired",
             )
         search.page += 1
+        return self._page(search, paging[0], reply)
+
+    def _page(
+        self, search: _PagedSearch, size: int, reply: Reply
+    ) -> pureldap.LDAPSearchResultDone | None:
+        """Up to ``size`` entries (AD caps it at MaxPageSize), and the cookie for the rest;
+        a size of 0 abandons the search."""
         if self.factory.faults.drop_on_page == search.page:
             self.transport.abortConnection()
             return None
-        return self._page(search, paging[0], reply)
-
-    def _page(self, search: _PagedSearch, size: int, reply: Reply) -> pureldap.LDAPSearchResultDone:
-        """Up to ``size`` entries (AD caps it at MaxPageSize), and the cookie for the rest;
-        a size of 0 abandons the search."""
         size = min(size, MAX_PAGE_SIZE)
         page, rest = search.remaining[:size], search.remaining[size:]
         for entry in page:
