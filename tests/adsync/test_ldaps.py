@@ -18,8 +18,8 @@ from engine.settings.adsync import ContactField, LdapsDirectory
 
 DOMAIN = "fabrikam.example"
 SERVICE = ("svc-sync@fabrikam.example", "r3ad-only")
-MANY = int(os.environ.get("MSEXT_LDAPS_USERS", "1200"))
-"""Over a page of 1,000; ``MSEXT_LDAPS_USERS=100000`` reads a large domain."""
+MANY = int(os.environ.get("MSEXT_LDAP_USERS", "1200"))
+"""Over a page of 1,000; ``MSEXT_LDAP_USERS=100000`` reads a large domain."""
 
 ANA = DirectoryUser(
     "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f",

@@ -18,8 +18,8 @@ from engine.sandbox.ldap import AdUser, CertificateKind, LdapPeer
 
 DOMAIN = "contoso.example"
 SERVICE = ("svc-ldap@contoso.example", "b1nd-pass")
-USERS = int(os.environ.get("MSEXT_LDAP_PEER_USERS", "1500"))
-"""Over one page of 1,000; ``MSEXT_LDAP_PEER_USERS=100000`` tries a large domain."""
+USERS = int(os.environ.get("MSEXT_LDAP_USERS", "1500"))
+"""Over one page of 1,000; ``MSEXT_LDAP_USERS=100000`` tries a large domain."""
 
 
 def person(number: int, enabled: bool = True, groups: tuple[str, ...] = ()) -> AdUser:
