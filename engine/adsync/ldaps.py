@@ -181,7 +181,7 @@ class LdapsReader:
             return certificate_status(
                 self._target, self.settings.host, self._ca_file(), self._timeout
             )
-        except (OSError, ssl.SSLError) as error:
+        except OSError as error:  # ssl.SSLError included
             raise DirectoryError(f"no TLS answer from {self.address}: {_reason(error)}") from None
 
     def close(self) -> None:
