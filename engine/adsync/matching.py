@@ -129,10 +129,6 @@ def match_users(
             matches[user.directory_id] = Match(resolution.contact_id, MatchStep.RESOLUTION)
             claimed.add(resolution.contact_id)
     pending = [user for user in considered if user.directory_id not in matches]
-    emails = _index(considered, email_key)
-    names = _index(considered, name_key)
-    contact_emails = _index_contacts(contacts, email_key)
-    contact_names = _index_contacts(contacts, name_key)
 
     def step(
         user: DirectoryUser,
@@ -168,10 +164,14 @@ def match_users(
 
     # Each step claims its contacts for all users at once: two users never take one contact
     # at one step (they would share the e-mail or the name, a conflict).
-    for by, key_of, sharing, index, shared in (
-        (MatchStep.EMAIL, email_key, emails, contact_emails, ConflictKind.SHARED_EMAIL),
-        (MatchStep.NAME, name_key, names, contact_names, ConflictKind.SHARED_NAME),
+    for by, key_of, shared in (
+        (MatchStep.EMAIL, email_key, ConflictKind.SHARED_EMAIL),
+        (MatchStep.NAME, name_key, ConflictKind.SHARED_NAME),
     ):
+        if not pending:
+            break  # every user is mapped (an idle run): no index to build
+        sharing = _index(considered, key_of)
+        index = _index_contacts(contacts, key_of)
         undecided = []
         for user in pending:
             key = key_of(user.values)

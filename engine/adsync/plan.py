@@ -155,7 +155,9 @@ def _user_plan(
         write = ContactWrite(contact.id, contact.values, active=False)
         return UserPlan(directory_id, user, Change.INACTIVATED, contact.id, match.step, write=write)
     changed = _changed(user.values, contact.values, names)
-    values = replace(contact.values, **{name: getattr(user.values, name) for name in changed})
+    values = contact.values
+    if changed:
+        values = replace(values, **{name: getattr(user.values, name) for name in changed})
     if not contact.active:
         write = ContactWrite(contact.id, values, changed, active=True)
         return UserPlan(directory_id, user, Change.REACTIVATED, contact.id, match.step, write=write)

@@ -95,12 +95,13 @@ def run_organization(
         state.finish_run(run_id, result, 0)
         return result
     # Compared as the PSA would keep them: what it cannot hold is not planned every run.
-    users = [replace(user, values=psa.stored_values(user.values)) for user in users]
+    users = [_as_stored(user, psa) for user in users]
     allowed = allow_inactivations or state.organization(company_id).allow_inactivations
+    mappings = state.mappings(company_id)
     plan = plan_run(
         users,
         contacts,
-        state.mappings(company_id),
+        mappings,
         state.resolutions(company_id),
         org.fields,
         allow_inactivations=allowed,
@@ -110,7 +111,8 @@ def run_organization(
     }
     plans = plan.users
     if not dry_run:
-        state.save_mappings(company_id, plan.mappings, plan.released)
+        found = {d: c for d, c in plan.mappings.items() if mappings.get(d) != c}
+        state.save_mappings(company_id, found, plan.released)
         try:
             plans = _apply(company_id, plan, psa, state, errors, progress)
         except BaseException as error:
@@ -122,11 +124,11 @@ def run_organization(
         state.record_guard(company_id, plan.guard)
     state.save_users(company_id, plans, errors)
     counts = dict(plan.counts)
-    for directory_id in errors:
-        change = next(p.change for p in plan.users if p.directory_id == directory_id)
-        counts[change] = counts.get(change, 0) - 1
+    failed = [p for p in plans if p.directory_id in errors]
+    for p in failed:
+        counts[p.change] -= 1  # an error instead
     result.errors = [
-        f"{_who(plans, directory_id)}: {line}" for directory_id, line in errors.items()
+        f"{p.user.login if p.user else p.directory_id}: {errors[p.directory_id]}" for p in failed
     ]
     result.totals = _totals(counts, len(errors))
     result.held = counts.get(Change.HELD, 0)
@@ -134,6 +136,11 @@ def run_organization(
     result.outcome = _outcome(result)
     state.finish_run(run_id, result, len(users))
     return result
+
+
+def _as_stored(user: DirectoryUser, psa: PsaContacts) -> DirectoryUser:
+    stored = psa.stored_values(user.values)
+    return user if stored == user.values else replace(user, values=stored)
 
 
 def _read_scope(directory: DirectoryOpener) -> list[DirectoryUser]:
@@ -218,16 +225,6 @@ def _outcome(result: AdSyncResult) -> str:
     if result.held:
         return "held"
     return "conflicts" if result.totals["conflicts"] else "ok"
-
-
-def _who(plans: list[UserPlan], directory_id: str) -> str:
-    for p in plans:
-        if p.directory_id == directory_id and p.user is not None:
-            return p.user.login
-    return directory_id
-
-
-# -- the profile's organizations ----------------------------------------------------------
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from engine.adsync.run import run_organization
 from engine.adsync.state import RUNS_KEPT, AdSyncState
 from engine.psa.demo import DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.model import RecordKind
 from engine.settings.adsync import OrganizationSync
 from tests.adsync.directory import ListDirectory
 
@@ -156,3 +157,32 @@ def test_dry_run_writes_nothing_and_last_ten_runs_kept(world) -> None:
     runs = state.runs(1, limit=50)
     assert len(runs) == RUNS_KEPT and runs[0].totals["unchanged"] > 0
     assert state.organization(1).last_run_at is not None
+
+
+@dataclass
+class DeletingPsa(CountingPsa):
+    """The embedded PSA where someone deletes a contact in the PSA while the run plans."""
+
+    doomed: int = 0
+
+    def write_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> list[int]:
+        if self.doomed:
+            self.psa.delete(RecordKind.CONTACT, self.doomed)
+            self.doomed = 0
+        return super().write_contacts(company_id, writes)
+
+
+def test_refused_write_is_an_error_line_and_the_rest_is_written(world) -> None:
+    """issue 19: a write the PSA refuses (its contact deleted meanwhile) is an error line
+    of the run naming the user; the rest of its batch is written; the next run maps the
+    user anew."""
+    counting, demo, state = world
+    doomed = next(e for e in demo if e.case is DemoCase.NAME_ONLY)
+    psa = DeletingPsa(counting.psa, doomed=doomed.contact_id)
+    result = run_organization(1, ORG, lambda: ListDirectory.of_demo(demo), psa, state)
+    assert result.outcome == "errors" and result.totals["errors"] == 1
+    assert result.errors[0].startswith(doomed.user.login + ": ")
+    assert result.totals["created"] == 3 and result.totals["inactivated"] == 1
+    assert state.runs(1)[0].errors == tuple(result.errors)
+    again = run_organization(1, ORG, lambda: ListDirectory.of_demo(demo), psa, state)
+    assert again.totals["errors"] == 0 and again.totals["created"] == 1
