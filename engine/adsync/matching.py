@@ -75,8 +75,8 @@ class Matching:
     conflicts: dict[str, Conflict]
     excluded: frozenset[str]
     released: frozenset[str]
-    """Mappings to forget: their contact is gone from the PSA, or another user in scope
-    now holds it (the old user left)."""
+    """Mappings to forget: their contact is gone from the PSA, or the admin gave it to
+    another user (the old one left)."""
 
 
 def email_key(values: ContactValues) -> str:
@@ -107,27 +107,29 @@ def match_users(
     considered = [user for user in users if user.directory_id not in excluded]
     matches: dict[str, Match] = {}
     conflicts: dict[str, Conflict] = {}
-    claimed: set[int] = set()
-    released: set[str] = set()
-    # Mappings of users in scope first: a mapped contact is theirs whatever else matches.
+    released = {d for d, contact_id in mappings.items() if contact_id not in by_id}
+    # A mapped contact is its user's, in scope or not (a user who returns keeps it): it is
+    # no candidate for anyone else's matching.
+    owners = {c: d for d, c in mappings.items() if d not in released}
+    claimed = set(owners)
     for user in considered:
         contact_id = mappings.get(user.directory_id)
-        if contact_id is None:
-            continue
-        if contact_id in by_id:
+        if contact_id is not None and user.directory_id not in released:
             matches[user.directory_id] = Match(contact_id, MatchStep.MAPPING)
-            claimed.add(contact_id)
-        else:
-            released.add(user.directory_id)
     for user in considered:
         resolution = resolutions.get(user.directory_id)
         if user.directory_id in matches or resolution is None:
             continue
         if resolution.kind is ResolutionKind.NEW:
             matches[user.directory_id] = Match(None, MatchStep.RESOLUTION)
-        elif resolution.contact_id in by_id and resolution.contact_id not in claimed:
+            continue
+        # The admin may give a user the contact of one who left (an account made anew).
+        owner = owners.get(resolution.contact_id or 0)
+        if resolution.contact_id in by_id and (owner is None or owner not in in_scope):
             matches[user.directory_id] = Match(resolution.contact_id, MatchStep.RESOLUTION)
             claimed.add(resolution.contact_id)
+            if owner is not None:
+                released.add(owner)
     pending = [user for user in considered if user.directory_id not in matches]
 
     def step(
@@ -185,15 +187,6 @@ def match_users(
         pending = undecided
     for user in pending:
         matches[user.directory_id] = Match(None, MatchStep.NEW)
-    holders = {
-        match.contact_id: directory_id
-        for directory_id, match in matches.items()
-        if match.contact_id is not None
-    }
-    for directory_id, contact_id in mappings.items():
-        holder = holders.get(contact_id)
-        if directory_id not in in_scope and (contact_id not in by_id or holder is not None):
-            released.add(directory_id)
     return Matching(matches, conflicts, excluded, frozenset(released))
 
 

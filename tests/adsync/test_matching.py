@@ -308,13 +308,21 @@ def test_guard_holds_inactivations_when_scope_halves() -> None:
     assert plan_of(most, contacts, mappings=mappings).guard is None
 
 
-def test_contact_of_departed_user_moves_to_new_user() -> None:
-    """issue 19: a mapped user who left, whose contact another user in scope now matches,
-    releases the mapping instead of inactivating the contact."""
-    plan = plan_of(
-        [user("new", "Ann", "Lee", "ann@x.example")],
-        [contact(1, "Ann", "Lee", "ann@x.example")],
+def test_mapped_contact_stays_its_users_until_the_admin_moves_it() -> None:
+    """issue 19: a mapped contact stays its user's while the user is out of scope (a user
+    who returns keeps it): another user with its e-mail gets a new contact; the admin may
+    give it to the new user instead (an account made anew), which releases the old
+    mapping rather than making the contact inactive."""
+    users = [user("new", "Ann", "Lee", "ann@x.example")]
+    contacts = [contact(1, "Ann", "Lee", "ann@x.example")]
+    plan = plan_of(users, contacts, mappings={"old": 1})
+    assert change_of(plan, "new").change is Change.CREATED
+    assert change_of(plan, "old").change is Change.INACTIVATED
+    moved = plan_of(
+        users,
+        contacts,
         mappings={"old": 1},
+        resolutions={"new": Resolution(ResolutionKind.CONTACT, 1)},
     )
-    assert change_of(plan, "new").contact_id == 1
-    assert "old" in plan.released and all(p.directory_id != "old" for p in plan.users)
+    assert change_of(moved, "new").contact_id == 1
+    assert "old" in moved.released and all(p.directory_id != "old" for p in moved.users)
