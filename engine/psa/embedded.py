@@ -363,13 +363,13 @@ class EmbeddedPsa:
     def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
         sql = (
             f"SELECT k.*, {_COMPANY_COLUMNS} FROM contacts k"
-            " JOIN companies c ON c.id = k.company_id"
+            " JOIN companies c ON c.id = k.company_id WHERE k.active = 1"
         )
         params: tuple[int, ...] = ()
         if scope is ContactScope.OWNED:
             sql += (
-                " WHERE c.owner_resource_id = ? OR c.id IN"
-                " (SELECT company_id FROM opportunities WHERE owner_resource_id = ?)"
+                " AND (c.owner_resource_id = ? OR c.id IN"
+                " (SELECT company_id FROM opportunities WHERE owner_resource_id = ?))"
             )
             params = (resource_id, resource_id)
         return [

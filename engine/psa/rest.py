@@ -290,8 +290,9 @@ class RestPsa:
 
     @_reads
     def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
+        active: Filter = [{"op": "eq", "field": "isActive", "value": 1}]
         if scope is ContactScope.ALL:
-            items = list(self.client.query("Contacts", every()))
+            items = list(self.client.query("Contacts", active))
         else:
             owned = {
                 item["id"]
@@ -306,7 +307,11 @@ class RestPsa:
                     [{"op": "eq", "field": "ownerResourceID", "value": resource_id}],
                 )
             }
-            items = list(self.client.query("Contacts", _in("companyID", owned))) if owned else []
+            items = (
+                list(self.client.query("Contacts", _in("companyID", owned) + active))
+                if owned
+                else []
+            )
         companies = self._companies(item["companyID"] for item in items)
         return [
             Contact(

@@ -54,8 +54,8 @@ class PsaSource(Protocol):
         ...
 
     def contacts(self, resource_id: int, scope: ContactScope) -> list[Contact]:
-        """All contacts, or those whose company the resource manages or with an opportunity
-        it owns (R08)."""
+        """All active contacts, or the active ones whose company the resource manages or with
+        an opportunity it owns (R08); an inactive contact is no one's to share."""
         ...
 
     def save_imported(

@@ -198,6 +198,27 @@ def test_contacts_only_from_the_psa_in_scope(harness: Harness) -> None:
     psa.close()
 
 
+def test_an_inactive_contact_leaves_the_mailboxes_and_returns_when_reactivated(
+    harness: Harness,
+) -> None:
+    """R07: only active PSA contacts are shared: one made inactive (by hand, or by AD Sync
+    when its person left the customer's directory) leaves the mailbox, and comes back when
+    it is active again."""
+    harness.settled()
+    key = sorted(harness.stamped(AVA, "contacts"))[0]
+    contact_id = int(key.partition(":")[2])
+    psa = harness.psa()
+    psa.update(RecordKind.CONTACT, contact_id, active=0)
+    psa.close()
+    harness.settled()
+    assert key not in harness.stamped(AVA, "contacts")
+    psa = harness.psa()
+    psa.update(RecordKind.CONTACT, contact_id, active=1)
+    psa.close()
+    harness.settled()
+    assert key in harness.stamped(AVA, "contacts")
+
+
 def test_clearing_share_contacts_removes_them(harness: Harness) -> None:
     """R12 remedy, engine side: with sharing cleared the engine's contacts leave the mailbox."""
     harness.settled()
