@@ -96,7 +96,13 @@ def create_demo_profile(
     if store.exists() and paths.psa_db.exists():
         return False
     paths.ensure()
-    for leftover in (paths.psa_db, paths.sandbox_db, paths.state_db, paths.adsync_db):
+    for leftover in (
+        paths.psa_db,
+        paths.sandbox_db,
+        paths.state_db,
+        paths.adsync_db,
+        paths.teams_db,
+    ):
         leftover.unlink(missing_ok=True)
     psa = EmbeddedPsa(paths.psa_db)
     try:

@@ -95,6 +95,11 @@ class ProfilePaths:
         return self.state_dir / "adsync.sqlite"
 
     @property
+    def teams_db(self) -> Path:
+        """MS Teams' outbox and error log."""
+        return self.state_dir / "teams.sqlite"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "msext.log"
 

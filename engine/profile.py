@@ -16,6 +16,7 @@ from engine.psa.source import PsaSource
 from engine.settings.model import Person, PsaKind, PsaSettings, Settings
 from engine.settings.store import SettingsStore
 from engine.state import StateStore
+from engine.teams.state import TeamsState
 
 
 def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = None) -> PsaSource:
@@ -107,6 +108,12 @@ class Profile:
         self.paths.ensure()
         return AdSyncState(self.paths.adsync_db)
 
+    @cached_property
+    def teams(self) -> TeamsState:
+        """MS Teams' outbox and error log (created on first use)."""
+        self.paths.ensure()
+        return TeamsState(self.paths.teams_db)
+
     def resources(self) -> list[Resource]:
         return self.psa.resources()
 
@@ -146,6 +153,6 @@ class Profile:
         return evaluate(self.settings, UserRef(resource.id, resource.name, resource.email))
 
     def close(self) -> None:
-        for name in ("psa", "state", "adsync"):
+        for name in ("psa", "state", "adsync", "teams"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()

@@ -88,8 +88,13 @@ def test_a_circle_is_found_where_there_is_one(tmp_path, monkeypatch) -> None:
 
 
 MODULE_PACKAGES = {
-    "engine": ("engine.exchange", "engine.adsync"),
-    "console": ("console.screens.exchange", "console.screens.outlook", "console.screens.adsync"),
+    "engine": ("engine.exchange", "engine.adsync", "engine.teams"),
+    "console": (
+        "console.screens.exchange",
+        "console.screens.outlook",
+        "console.screens.adsync",
+        "console.screens.teams",
+    ),
 }
 """Each extension module's own packages (those not written yet are skipped until they are)."""
 

@@ -26,6 +26,7 @@ from engine.settings.fields import (
     Text,
     Url,
 )
+from engine.settings.teams import TeamsSettings
 
 MIN_SYNC_INTERVAL_MINUTES = 10
 """R01: the seed's minimum; the interval is never below it."""
@@ -406,6 +407,7 @@ class Settings(Section):
     users: dict[int, UserSettings] = Field(default_factory=dict)
     psa: PsaSettings = Field(default_factory=PsaSettings)
     adsync: AdSyncSettings = Field(default_factory=AdSyncSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
