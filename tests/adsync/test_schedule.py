@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from engine.adsync.demo import demo_directory
-from engine.adsync.schedule import run_due
+from engine.adsync.schedule import run_due, serve_schedule
 from engine.adsync.sync import due_organizations, organization_lock, sync_organization
 from engine.paths import ProfilePaths
 from engine.profile import Profile
@@ -66,3 +68,25 @@ def test_two_runs_of_one_organization_never_overlap(demo: Profile) -> None:
         assert other.outcome != "failed"
     finally:
         lock.release()
+
+
+def test_daemon_thread_runs_both_demo_directories(demo: Profile) -> None:
+    """issue 19: `msext daemon`'s AD Sync schedule runs every enabled organization (the
+    demo's Entra ID and LDAPS directories, served by the sandbox's peers on sockets)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_schedule, args=(demo.paths, stop, lambda: datetime.now(UTC), 0.1))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = {company_id: demo.adsync.runs(company_id) for company_id in (1, 2)}
+            if all(r and r[0].finished_at for r in runs.values()):
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    for company_id in (1, 2):
+        (run,) = demo.adsync.runs(company_id)
+        assert (run.trigger, run.outcome) == ("schedule", "conflicts"), run.errors
+        assert run.totals["created"] == 3
