@@ -74,7 +74,9 @@ def test_daemon_thread_runs_both_demo_directories(demo: Profile) -> None:
     """issue 19: `msext daemon`'s AD Sync schedule runs every enabled organization (the
     demo's Entra ID and LDAPS directories, served by the sandbox's peers on sockets)."""
     stop = threading.Event()
-    thread = threading.Thread(target=serve_schedule, args=(demo.paths, stop, lambda: datetime.now(UTC), 0.1))
+    thread = threading.Thread(
+        target=serve_schedule, args=(demo.paths, stop, lambda: datetime.now(UTC), 0.1)
+    )
     thread.start()
     try:
         deadline = time.monotonic() + 60
