@@ -18,7 +18,7 @@ from typing import Any
 from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
 from engine.exchange.reconcile import Link
 from engine.exchange.rules import Origin
-from engine.storage import SqliteStore
+from engine.storage import SqliteStore, epoch, moment
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -80,14 +80,6 @@ MIGRATIONS: tuple[str, ...] = (
     "ALTER TABLE mirror ADD COLUMN original_start INTEGER;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
-def moment(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +39,15 @@ def storage_error(error: sqlite3.Error, path: Path | str) -> UserError | None:
             " makes a new one, and the next run finds its items again by their PSA stamps"
         )
     return None
+
+
+def epoch(moment: datetime | None) -> int | None:
+    """A moment as the databases keep it: whole seconds since the epoch."""
+    return None if moment is None else int(moment.timestamp())
+
+
+def moment(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 class SqliteStore:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from engine.adsync.matching import Resolution, ResolutionKind
 from engine.adsync.plan import UserPlan
-from engine.storage import SqliteStore
+from engine.storage import SqliteStore, epoch, moment
 
 if TYPE_CHECKING:
     from engine.adsync.run import AdSyncResult
@@ -62,14 +62,6 @@ MIGRATIONS: tuple[str, ...] = (
 
 TOTALS = ("created", "updated", "reactivated", "inactivated", "unchanged", "conflicts", "errors")
 """The run totals the CLI prints and the History tab shows, in this order."""
-
-
-def _epoch(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp())
-
-
-def _moment(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass(frozen=True)
@@ -132,7 +124,7 @@ class AdSyncState(SqliteStore):
         row = rows[0]
         return OrganizationState(
             company_id,
-            _moment(row["last_run_at"]),
+            moment(row["last_run_at"]),
             row["last_trigger"],
             row["guard_detail"],
             bool(row["allow_inactivations"]),
@@ -209,7 +201,7 @@ class AdSyncState(SqliteStore):
                     directory_id,
                     resolution.kind.value,
                     resolution.contact_id,
-                    _epoch(datetime.now(UTC)),
+                    epoch(datetime.now(UTC)),
                 ),
             )
 
@@ -302,7 +294,7 @@ class AdSyncState(SqliteStore):
     ) -> int:
         """A run begins (``at``, else now); a real one (not a dry run) restarts the
         organization's 24 hours."""
-        now = _epoch(at or datetime.now(UTC))
+        now = epoch(at or datetime.now(UTC))
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs(company_id, trigger, dry_run, started_at, outcome)"
@@ -333,7 +325,7 @@ class AdSyncState(SqliteStore):
                 " reactivated = ?, inactivated = ?, unchanged = ?, conflicts = ?, errors = ?,"
                 " held = ?, users = ?, message = ? WHERE id = ?",
                 (
-                    _epoch(datetime.now(UTC)),
+                    epoch(datetime.now(UTC)),
                     result.outcome,
                     *totals,
                     result.held,
@@ -370,8 +362,8 @@ class AdSyncState(SqliteStore):
                 row["company_id"],
                 row["trigger"],
                 bool(row["dry_run"]),
-                _moment(row["started_at"]) or datetime.now(UTC),
-                _moment(row["finished_at"]),
+                moment(row["started_at"]) or datetime.now(UTC),
+                moment(row["finished_at"]),
                 row["outcome"],
                 {name: row[name] for name in TOTALS},
                 row["held"],
