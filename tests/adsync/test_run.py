@@ -186,3 +186,23 @@ def test_refused_write_is_an_error_line_and_the_rest_is_written(world) -> None:
     assert state.runs(1)[0].errors == tuple(result.errors)
     again = run_organization(1, ORG, lambda: ListDirectory.of_demo(demo), psa, state)
     assert again.totals["errors"] == 0 and again.totals["created"] == 1
+
+
+def test_empty_scope_holds_inactivations_until_allowed_once(world) -> None:
+    """issue 19 guard: a scope that answers empty holds the inactivations, says so and
+    keeps the reason for the console; the admin's override releases them for one run."""
+    psa, demo, state = world
+    run_organization(1, ORG, lambda: ListDirectory.of_demo(demo), psa, state)
+    synced = len(state.mappings(1))
+    held = run_organization(1, ORG, lambda: ListDirectory([]), psa, state)
+    assert held.outcome == "held" and held.held >= 5 and held.totals["inactivated"] == 0
+    assert "no enabled user" in held.message
+    assert state.organization(1).guard_detail == held.message
+    disabled = next(e for e in demo if e.case is DemoCase.DISABLED)
+    assert all(c.active for c in psa.company_contacts(1) if c.id != disabled.contact_id)
+    state.allow_inactivations(1)
+    released = run_organization(1, ORG, lambda: ListDirectory([]), psa, state)
+    assert released.outcome == "ok" and released.totals["inactivated"] == held.held
+    assert state.organization(1).guard_detail is None
+    assert not state.organization(1).allow_inactivations
+    assert len(state.mappings(1)) == synced
