@@ -34,6 +34,8 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY, at REAL NOT NULL, channel_id INTEGER NOT NULL,
         outbox_id INTEGER, status INTEGER, reason TEXT NOT NULL);
     """,
+    # When a card's last POST began: a restarted delivery keeps each webhook's pace.
+    "ALTER TABLE outbox ADD COLUMN attempted_at REAL;",
 )
 
 
@@ -116,13 +118,21 @@ class TeamsState(SqliteStore):
             _item(row) for row in self._rows(f"SELECT * FROM outbox {where} ORDER BY id", params)
         ]
 
-    def mark_sending(self, item_id: int) -> None:
+    def mark_sending(self, item_id: int, now: float) -> None:
         """Committed before the POST: a crash after it leaves the post in doubt."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1 WHERE id = ?",
-                (PostStatus.SENDING, item_id),
+                "UPDATE outbox SET status = ?, attempted_at = ? WHERE id = ?",
+                (PostStatus.SENDING, now, item_id),
             )
+
+    def last_attempts(self) -> dict[int, float]:
+        """When each channel's last POST began."""
+        rows = self._rows(
+            "SELECT channel_id, MAX(attempted_at) FROM outbox WHERE attempted_at IS NOT NULL"
+            " GROUP BY channel_id"
+        )
+        return {row[0]: row[1] for row in rows}
 
     def mark_sent(self, item_id: int, now: float) -> None:
         with self.transaction() as db:
@@ -145,22 +155,16 @@ class TeamsState(SqliteStore):
             _log(db, now, item.channel_id, item.id, status, reason)
             if retry_at is None:
                 db.execute(
-                    "UPDATE outbox SET status = ?, finished_at = ? WHERE id = ?",
+                    "UPDATE outbox SET status = ?, finished_at = ?, attempts = attempts + 1"
+                    " WHERE id = ?",
                     (PostStatus.FAILED, now, item.id),
                 )
             else:
                 db.execute(
-                    "UPDATE outbox SET status = ?, next_attempt_at = ? WHERE id = ?",
+                    "UPDATE outbox SET status = ?, next_attempt_at = ?, attempts = attempts + 1"
+                    " WHERE id = ?",
                     (PostStatus.QUEUED, retry_at, item.id),
                 )
-
-    def postpone(self, item_id: int, retry_at: float) -> None:
-        """Queue a card again without a failure of its own (its webhook is throttled)."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE outbox SET status = ?, next_attempt_at = ? WHERE id = ?",
-                (PostStatus.QUEUED, retry_at, item_id),
-            )
 
     def recover_in_doubt(self, now: float) -> list[OutboxItem]:
         """Queue again the cards a crash left while posting (at least once: the webhook may

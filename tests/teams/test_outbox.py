@@ -35,7 +35,7 @@ def test_a_sent_card_is_not_queued_again(tmp_path) -> None:
     state = TeamsState(tmp_path / "teams.sqlite")
     assert enqueue(state, 1, CARD, "sync-error:7:2026-12-02")
     (item,) = state.heads()
-    state.mark_sending(item.id)
+    state.mark_sending(item.id, 99.0)
     state.mark_sent(item.id, 100.0)
     assert not enqueue(state, 1, CARD, "sync-error:7:2026-12-02")
     assert state.heads() == []

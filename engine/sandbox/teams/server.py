@@ -29,9 +29,9 @@ PATH = re.compile(
     r"/triggers/manual/paths/invoke$"
 )
 POSTS_PER_SECOND = 4
-RATE_WINDOW_SECONDS = 0.95
+RATE_WINDOW_SECONDS = 0.9
 """The window the rate is counted in: a little under a second, so that a client pacing at
-exactly 4 a second is never refused for the jitter of its requests' arrival."""
+exactly 4 a second is not refused for up to 100 ms of jitter in its posts' arrival."""
 THROTTLED_RETRY_AFTER = "1"
 
 

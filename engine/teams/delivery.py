@@ -1,0 +1,221 @@
+"""Delivery: the outbox's cards posted to their channels' Workflows webhooks.
+
+Each channel's cards go in the order they were queued, at most about 4 posts a second to
+its webhook (the pace Teams takes). A 429 waits for its Retry-After; a 5xx or a transport
+failure backs off exponentially (capped at ten minutes) and tries again, each attempt
+bounded by :class:`~engine.net.bounded_httpx.BoundedClient`'s deadline; a card not posted
+within a day is given up. A 404 (channel not found) or 410 (workflow removed) inactivates
+the channel at once: its cards wait in the outbox until an administrator activates it
+again. Every failed post is a line of the error log.
+
+Crashes: a card is marked ``sending`` (committed) before its POST and ``sent`` after the
+webhook accepted it, so a kill anywhere loses no card. A Workflows webhook cannot
+deduplicate posts (it takes no idempotency key, and a workflow's run cannot ask Teams what
+the channel already shows), so a kill in the one window between the webhook accepting a
+post and msext committing ``sent`` — a round trip's last bytes and one commit, about a
+millisecond — leaves the card in doubt. msext chooses at least once: a card in doubt is
+posted again on restart and the error log says it may appear twice. A lost alert is
+invisible; a repeated one is seen and explained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from engine.errors import UserError
+from engine.net.backoff import pause
+from engine.net.bounded_httpx import Answer, BoundedClient
+from engine.net.limits import MIB, HttpLimitError, HttpLimits
+from engine.paths import ProfilePaths
+from engine.settings.store import SettingsStore
+from engine.settings.teams import TeamsChannel, TeamsSettings
+from engine.teams.channels import inactivate, webhook_url
+from engine.teams.state import OutboxItem, TeamsState
+
+log = logging.getLogger(__name__)
+
+POSTS_PER_SECOND = 4
+POST_INTERVAL_SECONDS = 1 / POSTS_PER_SECOND
+MAX_BACKOFF_SECONDS = 600.0
+MAX_AGE_SECONDS = 24 * 3600
+"""A card not posted within a day is stale: given up, with a line in the error log."""
+POLL_SECONDS = 1.0
+LIMITS = HttpLimits(
+    deadline_seconds=30,
+    max_response_bytes=MIB,
+    deadline_setting="msext's fixed 30 s for a webhook post",
+    size_setting="msext's fixed 1 MiB for a webhook's answer",
+)
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+GONE = {404: "the channel was not found (404)", 410: "the workflow was removed (410)"}
+
+
+def message(card: dict[str, Any]) -> dict[str, Any]:
+    """The body a Workflows webhook takes: a message with the card as its attachment."""
+    return {
+        "type": "message",
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}],
+    }
+
+
+class Delivery:
+    """Posts the outbox's due cards; one thread at a time."""
+
+    def __init__(
+        self,
+        state: TeamsState,
+        settings: Callable[[], TeamsSettings],
+        resolve: Callable[[int, TeamsChannel], str],
+        inactivate_channel: Callable[[int], None],
+        client: BoundedClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._settings = settings
+        self._resolve = resolve
+        self._inactivate = inactivate_channel
+        self._client = client or BoundedClient(LIMITS, connections=4)
+        self._clock = clock
+        state.recover_in_doubt(clock())
+        self._last_post = state.last_attempts()
+
+    @classmethod
+    def for_profile(cls, paths: ProfilePaths, state: TeamsState) -> Delivery:
+        """Delivery as the profile's settings say, read again on every pass."""
+        store = SettingsStore(paths)
+        return cls(
+            state,
+            settings=lambda: store.load().teams,
+            resolve=lambda channel_id, channel: webhook_url(channel_id, channel, paths),
+            inactivate_channel=lambda channel_id: inactivate(store, channel_id),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def deliver_due(self) -> float | None:
+        """Post every card due now, each channel's in order; the seconds until the next
+        card is due (``None``: none waits on a time)."""
+        while True:
+            settings = self._settings()
+            now = self._clock()
+            wait: float | None = None
+            progressed = False
+            for item in self._state.heads():
+                channel = settings.channels.get(item.channel_id)
+                if channel is None:
+                    reason = f"channel {item.channel_id} no longer exists; the card is dropped"
+                    self._state.record_failure(item, None, reason, now, retry_at=None)
+                    progressed = True
+                elif not channel.active:
+                    continue
+                elif now - item.enqueued_at > MAX_AGE_SECONDS:
+                    reason = "not posted within 24 hours; the card is given up"
+                    self._state.record_failure(item, None, reason, now, retry_at=None)
+                    progressed = True
+                else:
+                    ready = max(item.next_attempt_at, self._paced(item.channel_id))
+                    if ready <= now:
+                        self._post(item, channel)
+                        progressed = True
+                    else:
+                        wait = min(wait if wait is not None else math.inf, ready - now)
+            if not progressed:
+                return wait
+
+    def _paced(self, channel_id: int) -> float:
+        return self._last_post.get(channel_id, -math.inf) + POST_INTERVAL_SECONDS
+
+    def _post(self, item: OutboxItem, channel: TeamsChannel) -> None:
+        now = self._clock()
+        try:
+            url = self._resolve(item.channel_id, channel)
+        except UserError as problem:
+            self._retry(item, None, str(problem), None)
+            return
+        self._state.mark_sending(item.id, now)
+        self._last_post[item.channel_id] = now
+        try:
+            answer = self._client.request("POST", url, json=message(item.card))
+        except (httpx.HTTPError, HttpLimitError) as failure:
+            self._retry(item, None, _transport_reason(failure), None)
+            return
+        self._judge(item, answer)
+
+    def _judge(self, item: OutboxItem, answer: Answer) -> None:
+        status = answer.status_code
+        now = self._clock()
+        if 200 <= status < 300:
+            self._state.mark_sent(item.id, now)
+        elif status == 429:
+            wait = pause(answer.headers.get("Retry-After"), 0)
+            reason = f"throttled by the webhook (429); posting again in {wait:.0f} s"
+            self._state.record_failure(item, status, reason, now, retry_at=now + wait)
+        elif status in GONE:
+            self._inactivate_channel(item.channel_id, status)
+            reason = f"{GONE[status]}: the channel is inactivated; its cards wait"
+            self._state.record_failure(item, status, reason, now, retry_at=now)
+        elif status >= 500:
+            self._retry(
+                item, status, f"the webhook failed ({status})", answer.headers.get("Retry-After")
+            )
+        else:
+            reason = f"refused ({status}): {_said(answer)}; the card is dropped"
+            self._state.record_failure(item, status, reason, now, retry_at=None)
+
+    def _retry(self, item: OutboxItem, status: int | None, reason: str, hint: str | None) -> None:
+        now = self._clock()
+        wait = min(MAX_BACKOFF_SECONDS, pause(hint, item.attempts))
+        self._state.record_failure(
+            item, status, f"{reason}; trying again in {wait:.0f} s", now, retry_at=now + wait
+        )
+
+    def _inactivate_channel(self, channel_id: int, status: int) -> None:
+        log.warning("Teams channel %s inactivated: %s", channel_id, GONE[status])
+        try:
+            self._inactivate(channel_id)
+        except UserError as problem:
+            log.error("Teams channel %s could not be inactivated: %s", channel_id, problem)
+
+
+def _transport_reason(failure: Exception) -> str:
+    if isinstance(failure, HttpLimitError):
+        return str(failure)
+    return f"no answer from the webhook ({type(failure).__name__}: {failure})"
+
+
+def _said(answer: Answer) -> str:
+    """The webhook's own words (its ``error.message``), one line, bounded."""
+    try:
+        text = str(json.loads(answer.content)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        text = answer.content.decode("utf-8", "replace")
+    return " ".join(text.split())[:300] or "no reason given"
+
+
+def serve_outbox(
+    paths: ProfilePaths, stop: threading.Event, poll_seconds: float = POLL_SECONDS
+) -> None:
+    """Until ``stop``: deliver what is due, then wait for the next due card or a poll."""
+    paths.ensure()
+    state = TeamsState(paths.teams_db)
+    delivery = Delivery.for_profile(paths, state)
+    try:
+        while not stop.is_set():
+            try:
+                wait = delivery.deliver_due()
+            except Exception:
+                log.exception("Teams delivery failed")
+                wait = None
+            stop.wait(poll_seconds if wait is None else min(wait, poll_seconds))
+    finally:
+        delivery.close()
+        state.close()
