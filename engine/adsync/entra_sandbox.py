@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 
 NEW_STARTERS_GROUP = "New Starters"
 CONTACTS_ONLY = DemoSize(
-    opportunities=0, appointments_per_resource=(0, 0), todos_per_resource=(0, 0), service_calls=0
+    opportunities=0,
+    appointments_per_resource=(0, 0),
+    todos_per_resource=(0, 0),
+    service_calls=0,
+    tickets=0,
 )
 """The demo data set up to its contacts (seeded first): the same contacts, in milliseconds."""
 _PROPERTIES = {name: prop for field in SYNCED.values() for name, prop in field.items()} | MATCHED_ON

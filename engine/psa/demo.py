@@ -3,7 +3,8 @@
 The same seed and anchor date always give the same records, so the demo, the tests and
 the screenshots agree. Thousands of records: resources, companies with account managers,
 contacts, opportunities with owners, appointments (weekly series among them), to-dos and
-service calls with tickets and tasks.
+service calls with tickets and tasks, and service desk tickets in every status and
+priority, some due within hours of the demo's day.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.tickets import STATUS_COMPLETE, TICKET_PRIORITIES, TICKET_QUEUES, TICKET_STATUSES
 
 DEMO_SEED = 2026
 DEMO_DOMAIN = "contoso.example"
@@ -137,6 +139,7 @@ class DemoSize:
     appointments_per_resource: tuple[int, int] = (18, 30)
     todos_per_resource: tuple[int, int] = (12, 24)
     service_calls: int = 160
+    tickets: int = 240
 
 
 def _slot(rng: random.Random, today: date, days: tuple[int, int]) -> tuple[datetime, datetime]:
@@ -286,4 +289,48 @@ def seed_demo_psa(
             psa.insert(
                 "service_call_tasks", service_call_id=call_id, title="Network upgrade phase 2"
             )
+    seed_demo_tickets(psa, today, random.Random(f"{seed}:tickets"), size, contact_ids)
     psa.set_meta("demo_anchor", today.isoformat())
+
+
+TICKET_DESCRIPTIONS = (
+    "Reported by phone; the user cannot work until this is fixed.",
+    "Raised from the client portal.",
+    "Monitoring alert, opened automatically.",
+    "Follow-up of last week's visit.",
+)
+
+
+def seed_demo_tickets(
+    psa: EmbeddedPsa,
+    today: date,
+    rng: random.Random,
+    size: DemoSize,
+    contact_ids: dict[int, list[int]],
+) -> None:
+    """Service desk tickets for the demo companies, from a generator of their own (so that
+    every record drawn before tickets existed stays as it was): created over the last
+    three weeks, due from two days ago to a week ahead (a few within hours of noon on the
+    demo's day), a fifth of them complete, four in five with a primary resource."""
+    companies = sorted(contact_ids)
+    resources = [resource.id for resource in psa.resources() if resource.active]
+    if not (companies and resources):
+        return
+    noon = datetime.combine(today, time(12), UTC)
+    statuses = [value for value in TICKET_STATUSES if value != STATUS_COMPLETE]
+    for _ in range(size.tickets):
+        company_id = rng.choice(companies)
+        created = noon - timedelta(hours=rng.randint(1, 21 * 24))
+        due = max(created + timedelta(hours=4), noon + timedelta(hours=rng.randint(-48, 168)))
+        psa.create_ticket(
+            company_id,
+            rng.choice(TICKET_TITLES),
+            created=created,
+            description=rng.choice(TICKET_DESCRIPTIONS),
+            contact_id=rng.choice(contact_ids[company_id]),
+            status=STATUS_COMPLETE if rng.random() < 0.2 else rng.choice(statuses),
+            priority=rng.choice(list(TICKET_PRIORITIES)),
+            queue_id=rng.choice(list(TICKET_QUEUES)),
+            resource_id=rng.choice(resources) if rng.random() < 0.8 else None,
+            due=due,
+        )

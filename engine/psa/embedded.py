@@ -24,16 +24,21 @@ from engine.psa.model import (
     Appointment,
     CalendarRecord,
     ChangeSummary,
+    Choice,
     Company,
     Contact,
     ImportedAppointment,
     RecordKind,
     Resource,
     ServiceCall,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
     ToDo,
     parse_record_key,
 )
 from engine.psa.source import RecordGoneError
+from engine.psa.tickets import STATUS_COMPLETE, STATUS_NEW, Picklists
 from engine.settings.model import ContactScope
 
 SCHEMA = """
@@ -79,6 +84,48 @@ CREATE TABLE IF NOT EXISTS service_call_tasks (
 CREATE TABLE IF NOT EXISTS tombstones (
     entity TEXT NOT NULL, id INTEGER NOT NULL, resource_ids TEXT NOT NULL,
     seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_number TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+    company_id INTEGER NOT NULL REFERENCES companies(id), contact_id INTEGER,
+    status INTEGER NOT NULL DEFAULT 1, priority INTEGER NOT NULL DEFAULT 2, queue_id INTEGER,
+    resource_id INTEGER REFERENCES resources(id), due INTEGER,
+    created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+    seq INTEGER NOT NULL DEFAULT 0, modified_ms INTEGER NOT NULL DEFAULT 0);
+-- Each ticket change a Teams rule can post about, with its sequence number (ticket_changes).
+CREATE TABLE IF NOT EXISTS ticket_history (
+    ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    field TEXT NOT NULL, old INTEGER, new INTEGER, seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS ticket_created AFTER INSERT ON tickets WHEN NEW.seq > 0
+BEGIN
+    INSERT INTO ticket_history VALUES (NEW.id, 'created', NULL, NULL, NEW.seq, NEW.modified_ms);
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_status AFTER UPDATE OF status ON tickets
+WHEN OLD.status IS NOT NEW.status
+BEGIN
+    INSERT INTO ticket_history
+    VALUES (NEW.id, 'status', OLD.status, NEW.status, NEW.seq, NEW.modified_ms);
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_priority AFTER UPDATE OF priority ON tickets
+WHEN OLD.priority IS NOT NEW.priority
+BEGIN
+    INSERT INTO ticket_history
+    VALUES (NEW.id, 'priority', OLD.priority, NEW.priority, NEW.seq, NEW.modified_ms);
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_assigned AFTER UPDATE OF resource_id ON tickets
+WHEN OLD.resource_id IS NOT NEW.resource_id
+BEGIN
+    INSERT INTO ticket_history
+    VALUES (NEW.id, 'resource', OLD.resource_id, NEW.resource_id, NEW.seq, NEW.modified_ms);
+END;
+CREATE TRIGGER IF NOT EXISTS service_call_ticket AFTER INSERT ON service_call_tickets
+BEGIN
+    INSERT OR IGNORE INTO tickets(ticket_number, title, company_id, status, created, modified_ms)
+    SELECT NEW.ticket_number, NEW.title, s.company_id, CASE WHEN s.complete THEN 5 ELSE 1 END,
+    s.start, MIN(s.start, CAST(strftime('%s', 'now') AS INTEGER)) * 1000
+    FROM service_calls s WHERE s.id = NEW.service_call_id;
+END;
 CREATE INDEX IF NOT EXISTS appointments_by_resource ON appointments(resource_id, start);
 CREATE INDEX IF NOT EXISTS appointments_by_seq ON appointments(seq);
 CREATE INDEX IF NOT EXISTS todos_by_resource ON todos(resource_id, start);
@@ -95,6 +142,9 @@ CREATE INDEX IF NOT EXISTS companies_by_seq ON companies(seq);
 CREATE INDEX IF NOT EXISTS opportunities_by_owner ON opportunities(owner_resource_id);
 CREATE INDEX IF NOT EXISTS opportunities_by_seq ON opportunities(seq);
 CREATE INDEX IF NOT EXISTS tombstones_by_seq ON tombstones(seq);
+CREATE INDEX IF NOT EXISTS tickets_by_due ON tickets(due);
+CREATE INDEX IF NOT EXISTS tickets_by_modified ON tickets(modified_ms);
+CREATE INDEX IF NOT EXISTS ticket_history_by_seq ON ticket_history(seq);
 """
 
 _COMPANY_COLUMNS = "c.name, c.address, c.owner_resource_id"
@@ -108,6 +158,10 @@ def to_epoch(moment: datetime) -> int:
 
 def from_epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def from_epoch_ms(milliseconds: int) -> datetime:
+    return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
 def now_ms() -> int:
@@ -130,6 +184,7 @@ class EmbeddedPsa:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
         self._add_columns()
+        self._adopt_service_call_tickets()
         self.queries = 0
         """Statements run, for benchmarks."""
 
@@ -143,6 +198,23 @@ class EmbeddedPsa:
             for name, definition in added:
                 if name not in columns:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+    def _adopt_service_call_tickets(self) -> None:
+        """A service call's ticket is a ticket (the REST API links calls to Tickets by id):
+        a database from before the tickets table gets one for each ticket its calls name,
+        as the ``service_call_ticket`` trigger does for every call recorded since."""
+        if self._db.execute("SELECT 1 FROM meta WHERE key = 'tickets_adopted'").fetchone():
+            return
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO tickets(ticket_number, title, company_id, status,"
+                " created, modified_ms) SELECT t.ticket_number, t.title, s.company_id,"
+                f" CASE WHEN s.complete THEN {STATUS_COMPLETE} ELSE {STATUS_NEW} END,"
+                " s.start, MIN(s.start, CAST(strftime('%s', 'now') AS INTEGER)) * 1000"
+                " FROM service_call_tickets t"
+                " JOIN service_calls s ON s.id = t.service_call_id ORDER BY t.rowid"
+            )
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('tickets_adopted', '1')")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -414,6 +486,97 @@ class EmbeddedPsa:
         tables += ("todos", "service_calls")
         return {table: self._rows(f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables}
 
+    # -- tickets ------------------------------------------------------------------------
+
+    def ticket_changes(self, cursor: str | None) -> tuple[list[TicketEvent], str]:
+        """Tickets created, assigned, or changed in status or priority after ``cursor``,
+        oldest first, and the cursor to pass next; ``None`` starts watching from now.
+
+        Triggers on the tickets table record each change with its sequence number (see
+        :data:`SCHEMA`), so this is one indexed read whatever the PSA's size. A ticket
+        deleted since has no events: there is nothing left to describe.
+        """
+        until = self.cursor()
+        if cursor is None:
+            return [], until
+        rows = self._rows(
+            f"SELECT h.field, h.old, h.new, h.at_ms, {_TICKET_COLUMNS},"
+            " p.first_name || ' ' || p.last_name AS old_name,"
+            " n.first_name || ' ' || n.last_name AS new_name FROM ticket_history h"
+            f" JOIN tickets t ON t.id = h.ticket_id {_TICKET_JOINS}"
+            " LEFT JOIN resources p ON h.field = 'resource' AND p.id = h.old"
+            " LEFT JOIN resources n ON h.field = 'resource' AND n.id = h.new"
+            " WHERE h.seq > ? AND h.seq <= ?"
+            " ORDER BY h.seq, instr('created resource status priority', h.field)",
+            (int(cursor), int(until)),
+        )
+        events = []
+        for row in rows:
+            kind = _HISTORY[row["field"]]
+            if kind is TicketEventKind.STATUS_CHANGED:
+                values = (_PICKLISTS.status(row["old"]), _PICKLISTS.status(row["new"]))
+            elif kind is TicketEventKind.PRIORITY_CHANGED:
+                values = (_PICKLISTS.priority(row["old"]), _PICKLISTS.priority(row["new"]))
+            elif kind is TicketEventKind.ASSIGNED:
+                values = (_named(row["old"], row["old_name"]), _named(row["new"], row["new_name"]))
+            else:
+                values = (None, None)
+            at = from_epoch_ms(row["at_ms"])
+            events.append(TicketEvent(kind, _ticket(row, _PICKLISTS), at, *values))
+        return events, until
+
+    def tickets_due(self, start: datetime, end: datetime) -> list[TicketEvent]:
+        """Open tickets (not complete) due in [start, end), soonest first, as due-soon
+        events found at ``start``; which of them were announced already is the caller's to
+        remember (each event's ``dedup_key`` names the ticket and its due date)."""
+        rows = self._rows(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets t {_TICKET_JOINS}"
+            " WHERE t.due >= ? AND t.due < ? AND t.status != ? ORDER BY t.due, t.id",
+            (to_epoch(start), to_epoch(end), STATUS_COMPLETE),
+        )
+        return [
+            TicketEvent(TicketEventKind.DUE_SOON, _ticket(row, _PICKLISTS), start) for row in rows
+        ]
+
+    def tickets(self) -> list[Ticket]:
+        """Every ticket, by id (the demo and tests; the Teams rules read events)."""
+        rows = self._rows(f"SELECT {_TICKET_COLUMNS} FROM tickets t {_TICKET_JOINS} ORDER BY t.id")
+        return [_ticket(row, _PICKLISTS) for row in rows]
+
+    def create_ticket(
+        self, company_id: int, title: str, created: datetime | None = None, **columns: Any
+    ) -> int:
+        """A new ticket numbered as the PSA numbers them: ``T`` and its creation date, then
+        the day's running number (T20261202.0001); ``columns`` are the table's."""
+        moment = created or datetime.now(UTC)
+        prefix = f"T{moment.astimezone(UTC):%Y%m%d}."
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM tickets WHERE ticket_number LIKE ?", (prefix + "%",)
+            ).fetchone()
+            number = f"{prefix}{row[0] + 1:04d}"
+            return self.insert(
+                "tickets",
+                ticket_number=number,
+                title=title,
+                company_id=company_id,
+                created=moment,
+                **columns,
+            )
+
+    def update_ticket(self, ticket_id: int, **columns: Any) -> bool:
+        """Change columns of a ticket (status, priority, resource_id, due, ...): the
+        triggers record what the events need; whether it existed."""
+        return self._update("tickets", ticket_id, columns)
+
+    def delete_ticket(self, ticket_id: int) -> bool:
+        """Delete a ticket and its history; its id is never given again (AUTOINCREMENT)."""
+        with self.transaction() as db:
+            deleted = db.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,)).rowcount
+            if deleted:
+                self.next_seq()  # readers that cache by the cursor (the REST peer) read anew
+        return bool(deleted)
+
     # -- writing (what the engine may write, and what the demo and tests seed) ----------
 
     def save_imported(
@@ -544,7 +707,9 @@ class EmbeddedPsa:
 
     def update(self, kind: RecordKind, record_id: int, **columns: Any) -> bool:
         """Change columns of a record, taking a new sequence number; whether it existed."""
-        table = _TABLES[kind]
+        return self._update(_TABLES[kind], record_id, columns)
+
+    def _update(self, table: str, record_id: int, columns: dict[str, Any]) -> bool:
         for column, value in list(columns.items()):
             if isinstance(value, datetime):
                 columns[column] = to_epoch(value)
@@ -584,7 +749,7 @@ _TABLES = {
     RecordKind.CONTACT: "contacts",
 }
 _KINDS = {table: kind for kind, table in _TABLES.items()}
-_SEQUENCED = frozenset({"resources", "companies", "opportunities", *_TABLES.values()})
+_SEQUENCED = frozenset({"resources", "companies", "opportunities", "tickets", *_TABLES.values()})
 _ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
     table: [("modified_ms", "INTEGER NOT NULL DEFAULT 0")] for table in _SEQUENCED
 }
@@ -601,6 +766,58 @@ _TOUCHED = {
     RecordKind.SERVICE_CALL: "SELECT resource_id FROM service_call_resources"
     " WHERE service_call_id = ?",
 }
+
+
+_PICKLISTS = Picklists()
+_TICKET_COLUMNS = (
+    f"t.*, {_COMPANY_COLUMNS}, k.first_name || ' ' || k.last_name AS contact_name,"
+    " r.first_name AS resource_first_name, r.last_name AS resource_last_name,"
+    " r.email AS resource_email, r.active AS resource_active"
+)
+_TICKET_JOINS = (
+    "JOIN companies c ON c.id = t.company_id LEFT JOIN contacts k ON k.id = t.contact_id"
+    " LEFT JOIN resources r ON r.id = t.resource_id"
+)
+"""A ticket with its company, contact and primary resource, from ``tickets t``."""
+_HISTORY = {
+    "created": TicketEventKind.CREATED,
+    "resource": TicketEventKind.ASSIGNED,
+    "status": TicketEventKind.STATUS_CHANGED,
+    "priority": TicketEventKind.PRIORITY_CHANGED,
+}
+"""ticket_history's field -> the event it is."""
+
+
+def _named(resource_id: int | None, name: str | None) -> Choice | None:
+    """A resource as an event names it (a deleted one by its number)."""
+    return None if resource_id is None else Choice(resource_id, name or str(resource_id))
+
+
+def _ticket(row: sqlite3.Row, picklists: Picklists) -> Ticket:
+    resource = None
+    if row["resource_id"] is not None:
+        resource = Resource(
+            row["resource_id"],
+            row["resource_first_name"],
+            row["resource_last_name"],
+            row["resource_email"],
+            bool(row["resource_active"]),
+        )
+    return Ticket(
+        id=row["id"],
+        number=row["ticket_number"],
+        title=row["title"],
+        description=row["description"],
+        company=_company(row),
+        contact_name=row["contact_name"],
+        status=picklists.status(row["status"]),
+        priority=picklists.priority(row["priority"]),
+        queue=picklists.queue(row["queue_id"]),
+        primary_resource=resource,
+        due=from_epoch(row["due"]) if row["due"] is not None else None,
+        created=from_epoch(row["created"]),
+        last_activity=from_epoch_ms(row["modified_ms"]),
+    )
 
 
 def _company(row: sqlite3.Row) -> Company:

@@ -151,3 +151,67 @@ class ChangeSummary:
         return not (
             self.resource_ids or self.contacts_changed or self.companies_or_opportunities_changed
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A picklist value: the number the PSA stores and the label it shows."""
+
+    value: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A PSA service desk ticket, with what a Teams card shows of it (the REST API's
+    Tickets entity: ticketNumber, title, description, companyID, contactID, status,
+    priority, queueID, assignedResourceID, dueDateTime, createDate, lastActivityDate)."""
+
+    id: int
+    number: str
+    """The PSA's ticket number, e.g. ``T20261202.0001``."""
+    title: str
+    description: str
+    company: Company
+    contact_name: str | None
+    status: Choice
+    priority: Choice
+    queue: Choice | None
+    primary_resource: Resource | None
+    due: datetime | None
+    created: datetime
+    last_activity: datetime
+
+
+class TicketEventKind(StrEnum):
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    """The primary resource changed (to someone, or to no one)."""
+    STATUS_CHANGED = "status_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    DUE_SOON = "due_soon"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """Something that happened to a ticket; ``ticket`` is how it is now."""
+
+    kind: TicketEventKind
+    ticket: Ticket
+    at: datetime
+    """When it happened (for due soon: when it was found due)."""
+    previous: Choice | None = None
+    """The status or priority before, or the primary resource before (its id and name);
+    ``None`` for a ticket that had none, and for created and due soon."""
+    value: Choice | None = None
+    """What the change made it (the ticket may have changed again since)."""
+
+    @property
+    def dedup_key(self) -> str:
+        """The same change read twice has the same key (a source returns changes again
+        when the caller passes an old cursor, after a crash); due soon is one per ticket
+        and due date, so a due date moved is announced again."""
+        moment = self.ticket.due if self.kind is TicketEventKind.DUE_SOON else self.at
+        stamp = moment.isoformat(timespec="milliseconds") if moment else "-"
+        value = self.value.value if self.value else ""
+        return f"ticket:{self.ticket.id}:{self.kind.value}:{value}:{stamp}"

@@ -14,6 +14,7 @@ from engine.psa.model import (
     Contact,
     ImportedAppointment,
     Resource,
+    TicketEvent,
 )
 from engine.settings.model import ContactScope
 
@@ -76,6 +77,18 @@ class PsaSource(Protocol):
     def move(self, key: str, start: datetime, end: datetime) -> None:
         """Change only the date and time of an appointment or to-do (R16); raises
         :class:`RecordGoneError` when the record no longer exists."""
+        ...
+
+    def ticket_changes(self, cursor: str | None) -> tuple[list[TicketEvent], str]:
+        """Tickets created, assigned (primary resource changed), or changed in status or
+        priority since ``cursor`` (an opaque position of this source; ``None`` starts
+        watching from now), and the cursor to pass next. Pass the new cursor only once the
+        events are safely handled: passing the old one again returns them again, with the
+        same ``dedup_key``s."""
+        ...
+
+    def tickets_due(self, start: datetime, end: datetime) -> list[TicketEvent]:
+        """Open tickets due in [start, end), as due-soon events."""
         ...
 
     def close(self) -> None: ...
