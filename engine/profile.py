@@ -41,7 +41,7 @@ def open_rest_psa(psa: PsaSettings, paths: ProfilePaths, secret: str | None = No
         max_wait=psa.rest_max_wait_seconds,
         budget=RequestBudget(psa.rest_requests_per_hour, paths.state_dir / "psa-budget.sqlite"),
     )
-    source = RestPsa(client)
+    source = RestPsa(client, paths.state_dir / "psa-tickets.sqlite")
     source.adopt_origin_file(paths.state_dir / "psa-rest.sqlite")
     return source
 

@@ -32,6 +32,7 @@ from engine.psa.model import (
     RecordKind,
     Resource,
     ServiceCall,
+    TicketEvent,
     ToDo,
     parse_record_key,
 )
@@ -42,8 +43,11 @@ from engine.psa.rest_client import (
     PsaRestClient,
     PsaRestError,
     every,
+    iso,
+    parse,
 )
 from engine.psa.rest_contacts import Countries, api_fields, contact_values, stored
+from engine.psa.rest_tickets import SeenTickets, TicketWatch
 from engine.psa.source import RecordGoneError
 from engine.server_data import reads_server_data
 from engine.settings.model import ContactScope
@@ -51,18 +55,6 @@ from engine.settings.model import ContactScope
 CURSOR_MARGIN = timedelta(seconds=5)
 """Changes are read from a little before the cursor: clocks differ, and a change seen
 twice only costs a reconcile."""
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _in(field: str, values: Iterable[int]) -> Filter:
@@ -127,10 +119,15 @@ class RestPsa:
     RESOURCES_FRESH_FOR = 60.0
     """Seconds a read of the resources is reused: the console asks often, they rarely change."""
 
-    def __init__(self, client: PsaRestClient) -> None:
+    def __init__(self, client: PsaRestClient, seen_tickets: Path | None = None) -> None:
+        """``seen_tickets``: the file that keeps what the open tickets looked like when last
+        read (see :mod:`engine.psa.rest_tickets`); in memory without one."""
         self.client = client
         self._resources: tuple[float, list[Resource]] | None = None
         self._countries = Countries(lambda: self.client.query("Countries", every()))
+        self._tickets = TicketWatch(
+            client, SeenTickets(seen_tickets), self._companies, self._contact_names, self.resources
+        )
 
     @property
     def queries(self) -> int:
@@ -139,6 +136,7 @@ class RestPsa:
 
     def close(self) -> None:
         self.client.close()
+        self._tickets.seen.close()
 
     @_reads
     def adopt_origin_file(self, path: Path) -> None:
@@ -325,6 +323,16 @@ class RestPsa:
             )
             for item in sorted(items, key=lambda item: item["id"])
         ]
+
+    # -- tickets (see engine.psa.rest_tickets for how events are found) --------------------
+
+    @_reads
+    def ticket_changes(self, cursor: str | None) -> tuple[list[TicketEvent], str]:
+        return self._tickets.changes(cursor)
+
+    @_reads
+    def tickets_due(self, start: datetime, end: datetime) -> list[TicketEvent]:
+        return self._tickets.due(start, end)
 
     # -- AD Sync's contacts (see engine.psa.rest_contacts for the entity's fields) ---------
 

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,19 @@ class RequestBudget:
             self._db.close()
 
 
+def iso(moment: datetime) -> str:
+    """A time as the API writes it: UTC, milliseconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
 def every(field: str = "id") -> Filter:
     """The filter that matches every record (the API wants at least one condition)."""
     return [{"op": "gte", "field": field, "value": 0}]
@@ -183,6 +197,11 @@ class PsaRestClient:
             entity, "POST", f"{self.base}/{entity}/query/count", {"Filter": filters}
         )
         return int(answer["queryCount"])
+
+    def field_information(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's fields, picklists with their values (``entityInformation/fields``)."""
+        url = f"{self.base}/{entity}/entityInformation/fields"
+        return list(self._call(entity, "GET", url).get("fields") or [])
 
     def create(self, entity: str, item: dict[str, Any], parent: Parent | None = None) -> int:
         """A new record; a child entity's (Contacts of Companies) under its ``parent``."""

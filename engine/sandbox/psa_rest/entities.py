@@ -7,11 +7,12 @@ API writes them; the last-modified fields come from each row's ``modified_ms``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.tickets import TICKET_PRIORITIES, TICKET_QUEUES, TICKET_STATUSES
 from engine.sandbox.psa_rest.countries import COUNTRIES, country_id
 
 Item = dict[str, Any]
@@ -140,17 +141,60 @@ def _service_calls(psa: EmbeddedPsa) -> list[Item]:
     ]
 
 
+TICKET_FIELDS = (
+    "id",
+    "ticketNumber",
+    "title",
+    "description",
+    "companyID",
+    "contactID",
+    "status",
+    "priority",
+    "queueID",
+    "assignedResourceID",
+    "dueDateTime",
+    "createDate",
+    "lastActivityDate",
+)
+"""The Tickets entity's fields this peer serves (the API has many more)."""
+
+
 def _tickets(psa: EmbeddedPsa) -> list[Item]:
+    """Tickets, including those of service calls (a call's ticket is a ticket)."""
+    rows = psa._rows("SELECT * FROM tickets ORDER BY id")
     return [
-        {"id": row["rowid"], "ticketNumber": row["ticket_number"], "title": row["title"]}
-        for row in psa._rows("SELECT rowid, * FROM service_call_tickets ORDER BY rowid")
+        dict(
+            zip(
+                TICKET_FIELDS,
+                (
+                    row["id"],
+                    row["ticket_number"],
+                    row["title"],
+                    row["description"] or None,
+                    row["company_id"],
+                    row["contact_id"],
+                    row["status"],
+                    row["priority"],
+                    row["queue_id"],
+                    row["resource_id"],
+                    iso(row["due"]),
+                    iso(row["created"]),
+                    iso_ms(row["modified_ms"]),
+                ),
+                strict=True,
+            )
+        )
+        for row in rows
     ]
 
 
 def _service_call_tickets(psa: EmbeddedPsa) -> list[Item]:
     return [
-        {"id": row["rowid"], "serviceCallID": row["service_call_id"], "ticketID": row["rowid"]}
-        for row in psa._rows("SELECT rowid, * FROM service_call_tickets ORDER BY rowid")
+        {"id": row["rowid"], "serviceCallID": row["service_call_id"], "ticketID": row["ticket_id"]}
+        for row in psa._rows(
+            "SELECT s.rowid, s.service_call_id, t.id AS ticket_id FROM service_call_tickets s"
+            " JOIN tickets t ON t.ticket_number = s.ticket_number ORDER BY s.rowid"
+        )
     ]
 
 
@@ -214,3 +258,38 @@ READERS: dict[str, Callable[[EmbeddedPsa], list[Item]]] = {
     "ServiceCallTaskResources": _service_call_task_resources,
 }
 """Entity name as the API spells it -> its items."""
+FIELDS: dict[str, tuple[str, ...]] = {"Tickets": TICKET_FIELDS}
+"""Entities whose fields are known without a record: their filters are checked even when
+there is nothing to read."""
+PICKLISTS: dict[str, dict[str, Mapping[int, str]]] = {
+    "Tickets": {"status": TICKET_STATUSES, "priority": TICKET_PRIORITIES, "queueID": TICKET_QUEUES}
+}
+"""The picklists ``{entity}/entityInformation/fields`` lists."""
+
+
+def field_information(entity: str) -> list[Item]:
+    """An entity's fields as ``entityInformation/fields`` describes them: picklists with
+    their values (strings, as the API gives them) and labels."""
+    picklists = PICKLISTS[entity]
+    return [
+        {
+            "name": name,
+            "isPickList": name in picklists,
+            "isQueryable": True,
+            "picklistValues": [
+                {
+                    "value": str(value),
+                    "label": label,
+                    "isDefaultValue": False,
+                    "sortOrder": order,
+                    "parentValue": "",
+                    "isActive": True,
+                    "isSystem": True,
+                }
+                for order, (value, label) in enumerate(picklists[name].items())
+            ]
+            if name in picklists
+            else None,
+        }
+        for name in FIELDS[entity]
+    ]

@@ -20,7 +20,7 @@ from engine.psa.embedded import EmbeddedPsa, to_epoch
 from engine.psa.model import RecordKind
 from engine.sandbox.http import PromptHandler, send_json
 from engine.sandbox.psa_rest.contacts import write_contact
-from engine.sandbox.psa_rest.entities import READERS, Item
+from engine.sandbox.psa_rest.entities import FIELDS, PICKLISTS, READERS, Item, field_information
 from engine.sandbox.psa_rest.errors import ApiError
 from engine.sandbox.psa_rest.query import QueryError, api_datetime, lower_keys, matcher
 
@@ -168,6 +168,10 @@ class Handler(PromptHandler):
             if rest[1:]:
                 raise ApiError(404, f"Not found: {entity}/query/{'/'.join(rest[1:])}")
             return self._page(entity, json.dumps(request), request, 0)
+        if method == "GET" and rest == ["entityinformation", "fields"]:
+            if entity not in PICKLISTS:
+                raise ApiError(405, f"{entity}/entityInformation/fields is not implemented")
+            return {"fields": field_information(entity)}
         if method == "GET" and len(rest) == 1 and rest[0].isdigit():
             found = [i for i in self.server.state.items(entity) if i["id"] == int(rest[0])]
             if not found:
@@ -179,8 +183,9 @@ class Handler(PromptHandler):
         if entity in self.server.state.hidden:
             return []
         items = self.server.state.items(entity)
-        fields = {key.lower() for key in items[0]} if items else set()
-        test = matcher(request.get("filter") or [], fields) if items else (lambda _: True)
+        known = items[0] if items else FIELDS.get(entity)
+        fields = {key.lower() for key in known or ()}
+        test = matcher(request.get("filter") or [], fields) if known else (lambda _: True)
         return [item for item in items if test({k.lower(): v for k, v in item.items()})]
 
     def _page(
