@@ -58,6 +58,20 @@ class PsaThrottledError(PsaRestError):
     """The API keeps answering 429 longer than one run may wait; the next run goes on."""
 
 
+def private_db(path: Path | None) -> sqlite3.Connection:
+    """A small SQLite file only this user may read (in memory without a path), shared by
+    the profile's processes (WAL); autocommit, for explicit transactions."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(
+        str(path or ":memory:"), check_same_thread=False, isolation_level=None, timeout=30
+    )
+    if path is not None:
+        path.chmod(0o600)
+        db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class RequestBudget:
     """Requests sent in the last hour, against msext's hourly share of the database's limit.
 
@@ -76,14 +90,7 @@ class RequestBudget:
     ) -> None:
         self.limit = limit
         self.clock = clock
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(path or ":memory:"), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        if path is not None:
-            path.chmod(0o600)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = private_db(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS sent (at REAL NOT NULL)")
         self._db.execute("CREATE INDEX IF NOT EXISTS sent_at ON sent (at)")
         self._lock = threading.Lock()

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from engine.psa.model import Choice, Company, Resource, Ticket, TicketEvent, TicketEventKind
-from engine.psa.rest_client import Filter, PsaRestClient, iso, parse
+from engine.psa.rest_client import Filter, PsaRestClient, iso, parse, private_db
 from engine.psa.tickets import STATUS_COMPLETE, Picklists
 
 TICKET_FIELDS = (
@@ -43,6 +43,8 @@ TICKET_FIELDS = (
     "createDate",
     "lastActivityDate",
 )
+"""The Tickets entity's fields msext reads (the API has many more; the REST peer serves
+these)."""
 Seen = tuple[int, int, int | None]
 """(status, priority, primary resource) of a ticket when last read."""
 
@@ -51,14 +53,7 @@ class SeenTickets:
     """The last-read values of open tickets, and those staged by the last read."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(path or ":memory:"), check_same_thread=False, isolation_level=None, timeout=30
-        )
-        if path is not None:
-            path.chmod(0o600)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = private_db(path)
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS seen (id INTEGER PRIMARY KEY, status INTEGER NOT NULL,"
             " priority INTEGER NOT NULL, resource_id INTEGER);"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.psa.embedded import EmbeddedPsa
+from engine.psa.rest_tickets import TICKET_FIELDS
 from engine.psa.tickets import TICKET_PRIORITIES, TICKET_QUEUES, TICKET_STATUSES
 from engine.sandbox.psa_rest.countries import COUNTRIES, country_id
 
@@ -139,24 +140,6 @@ def _service_calls(psa: EmbeddedPsa) -> list[Item]:
         }
         for row in psa._rows("SELECT * FROM service_calls ORDER BY id")
     ]
-
-
-TICKET_FIELDS = (
-    "id",
-    "ticketNumber",
-    "title",
-    "description",
-    "companyID",
-    "contactID",
-    "status",
-    "priority",
-    "queueID",
-    "assignedResourceID",
-    "dueDateTime",
-    "createDate",
-    "lastActivityDate",
-)
-"""The Tickets entity's fields this peer serves (the API has many more)."""
 
 
 def _tickets(psa: EmbeddedPsa) -> list[Item]:
