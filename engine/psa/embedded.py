@@ -490,14 +490,15 @@ class EmbeddedPsa:
 
     def ticket_changes(self, cursor: str | None) -> tuple[list[TicketEvent], str]:
         """Tickets created, assigned, or changed in status or priority after ``cursor``,
-        oldest first, and the cursor to pass next; ``None`` starts watching from now.
+        oldest first, and the cursor to pass next; ``None``, or a cursor that is not this
+        source's, starts watching from now.
 
         Triggers on the tickets table record each change with its sequence number (see
         :data:`SCHEMA`), so this is one indexed read whatever the PSA's size. A ticket
         deleted since has no events: there is nothing left to describe.
         """
         until = self.cursor()
-        if cursor is None:
+        if cursor is None or not cursor.isdigit():  # another source's (the profile switched)
             return [], until
         rows = self._rows(
             f"SELECT h.field, h.old, h.new, h.at_ms, {_TICKET_COLUMNS},"

@@ -8,7 +8,8 @@ starts with the open tickets as they are; a ticket read for the first time after
 *created* when its ``createDate`` is after the watch began, and otherwise was complete
 then (it would have been read) and has been reopened: *status changed* from Complete.
 A deleted ticket is never listed again, so it has no events (its row stays, a few bytes).
-A lost file, or a read without a cursor, starts watching anew.
+A lost file, or a read without a cursor or with another source's (the profile switched
+from the embedded PSA), starts watching anew.
 
 A read is replayable: the values it found are staged with the cursor it returns, and
 become the comparison's base only when the caller passes that cursor back; passing the
@@ -205,14 +206,15 @@ class TicketWatch:
         now = datetime.now(UTC)
         new_cursor = f"{iso(now)}#{now.timestamp()!r}"
         watch_start = self.seen.watch_start()
-        if cursor is None or watch_start is None:
+        since = _cursor_time(cursor)
+        if since is None or watch_start is None:
             open_now = self._tickets([{"op": "noteq", "field": "status", "value": STATUS_COMPLETE}])
             # From the whole second: the PSA may keep creation times without milliseconds.
             self.seen.start(
                 {ticket.id: seen(ticket) for ticket in open_now}, now.replace(microsecond=0)
             )
             return [], new_cursor
-        since = (parse(cursor.partition("#")[0]) or now) - self.MARGIN
+        since -= self.MARGIN
         changed = self._tickets([{"op": "gte", "field": "lastActivityDate", "value": iso(since)}])
         changed.sort(key=lambda ticket: (ticket.last_activity, ticket.id))
         base = self.seen.base(cursor, (ticket.id for ticket in changed))
@@ -276,3 +278,14 @@ class TicketWatch:
             )
             for item in items
         ]
+
+
+def _cursor_time(cursor: str | None) -> datetime | None:
+    """The time a cursor of :meth:`TicketWatch.changes` names; ``None`` for no cursor or
+    one that is not such a cursor."""
+    if not cursor or "#" not in cursor:
+        return None
+    try:
+        return parse(cursor.partition("#")[0])
+    except ValueError:
+        return None

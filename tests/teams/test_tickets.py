@@ -160,6 +160,18 @@ def test_the_cursor_replays_what_was_not_confirmed(both: Desk) -> None:
     assert both.read(after)[0] == [("status_changed", "New", "In Progress")]
 
 
+def test_a_cursor_of_the_other_source_starts_watching_anew(both: Desk) -> None:
+    """The profile switched between the embedded PSA and the REST API: the Teams watch's
+    saved cursor is the other source's, and it starts from now instead of failing."""
+    foreign = "4711" if both.peer else "2026-12-02T12:00:00.000Z#1796212800.0"
+    both.psa.create_ticket(both.company, "Before the switch")
+    for cursor in (foreign, ""):
+        events, cursor = both.reader.ticket_changes(cursor)
+        assert events == []
+    both.psa.create_ticket(both.company, "After the switch")
+    assert both.read(cursor)[0] == [("created", None, None)]
+
+
 def test_a_deleted_ticket_has_no_events_and_its_id_is_not_given_again(both: Desk) -> None:
     psa = both.psa
     _, cursor = both.read(None)
