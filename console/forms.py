@@ -11,12 +11,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Select, Static, Switch
+from textual.widgets import Checkbox, Input, Select, SelectionList, Static, Switch, TextArea
 
 from engine.errors import SettingsError
 from engine.settings.model import Settings
@@ -30,7 +30,8 @@ class Field:
     key: str
     label: str
     kind: str = "text"
-    """switch, check, text, int, list or select."""
+    """switch, check, text, int, list, lines (one value a line), select, or choices (any
+    number of the options, checked in a list)."""
     options: tuple[tuple[str, str], ...] = ()
     note: str = ""
     placeholder: str = ""
@@ -53,6 +54,11 @@ class Draft:
         self.document = copy.deepcopy(self.saved)
         self._defaults = Settings().model_dump(mode="json")
 
+    def add_defaults(self, prefix: str, defaults: dict[str, Any]) -> None:
+        """The defaults of a section keyed by data (one organization's AD sync), which the
+        settings' own defaults cannot hold; shown by :meth:`get`, never saved."""
+        _assign(self._defaults, prefix, defaults)
+
     def get(self, key: str) -> Any:
         for source in (self.document, self._defaults):
             node: Any = source
@@ -70,14 +76,14 @@ class Draft:
         refused with a message instead of quietly becoming the default."""
         if value == self.get(key) or (value is None and self.get(key) is None):
             return
-        parts = key.split(".")
-        node = self.document
-        for part in parts[:-1]:
+        if value is not None:
+            _assign(self.document, key, value)
+            return
+        node: Any = self.document
+        *parents, last = key.split(".")
+        for part in parents:
             node = node.setdefault(part, {})
-        if value is None:
-            node.pop(parts[-1], None)
-        else:
-            node[parts[-1]] = value
+        node.pop(last, None)
 
     @property
     def dirty(self) -> bool:
@@ -118,6 +124,14 @@ def _at(document: dict[str, Any], prefix: str) -> Any:
     return node
 
 
+def _assign(document: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = document
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
 def _prune(document: Any) -> Any:
     """The document without empty sections, so an emptied section is not a change."""
     if not isinstance(document, dict):
@@ -130,6 +144,8 @@ def to_value(field: Field, raw: Any) -> Any:
     """What a widget holds, as the document stores it (the model converts and checks)."""
     if field.kind == "list":
         return [part.strip() for part in str(raw).split(",") if part.strip()]
+    if field.kind == "lines":
+        return [line.strip() for line in str(raw).splitlines() if line.strip()]
     if field.kind == "int":
         text = str(raw).strip()
         return int(text) if text.lstrip("-").isdigit() else text
@@ -141,6 +157,10 @@ def to_value(field: Field, raw: Any) -> Any:
 def to_widget(field: Field, value: Any) -> Any:
     if field.kind == "list":
         return ", ".join(value or [])
+    if field.kind == "lines":
+        return "\n".join(value or [])
+    if field.kind == "choices":
+        return list(value or [])
     if field.kind in ("text", "int"):
         return "" if value is None else str(value)
     if field.kind == "select":
@@ -202,6 +222,21 @@ class FieldRow(Vertical):
     FieldRow Checkbox {
         width: 1fr;
     }
+    FieldRow SelectionList {
+        width: 1fr;
+        max-width: 60;
+        height: auto;
+        border: none;
+        padding: 0;
+    }
+    FieldRow TextArea {
+        width: 1fr;
+        max-width: 60;
+        height: 4;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }
     FieldRow Checkbox:focus, FieldRow Switch:focus {
         border: none;
         background: $primary 30%;
@@ -250,6 +285,13 @@ class FieldRow(Vertical):
                     allow_blank=False,
                     id=field.widget_id,
                 )
+            case "choices":
+                return SelectionList[str](
+                    *((label, option, option in value) for label, option in field.options),
+                    id=field.widget_id,
+                )
+            case "lines":
+                return TextArea(value, soft_wrap=True, id=field.widget_id)
         return Input(value=value, placeholder=field.placeholder, id=field.widget_id)
 
     def show_problem(self, message: str | None) -> None:
@@ -271,8 +313,22 @@ class FieldRow(Vertical):
         raw = getattr(event, "value", None)
         self.post_message(self.Edited(self.field, to_value(self.field, raw)))
 
+    @on(SelectionList.SelectedChanged)
+    def _chosen(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        chosen = set(event.selection_list.selected)
+        # In the options' order, whatever order they were checked in.
+        values = [option for _, option in self.field.options if option in chosen]
+        self.post_message(self.Edited(self.field, values))
+
+    @on(TextArea.Changed)
+    def _lines_edited(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.post_message(self.Edited(self.field, to_value(self.field, event.text_area.text)))
+
     @on(Input.Blurred)
     @on(Input.Submitted)
+    @on(events.DescendantBlur, "TextArea")
     def _left(self, event: Message) -> None:
         event.stop()
         self.post_message(self.Left(self.field))

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from textual.content import Content
 from textual.widgets import Static
+
+ELIDED = "…"
+
+
+def fitted(trail: tuple[str, ...], width: int, separator: str) -> str:
+    """The trail in ``width`` columns: the crumbs after the root give way first (as "…"),
+    so that the page itself, the end of the path, stays readable."""
+    for skipped in range(len(trail) - 1):
+        shown = trail if not skipped else (trail[0], ELIDED, *trail[skipped + 1 :])
+        line = separator.join(shown)
+        if len(line) <= width:
+            return line
+    return (
+        separator.join((trail[0], ELIDED, trail[-1])) if len(trail) > 2 else separator.join(trail)
+    )
 
 
 class Breadcrumb(Static):
@@ -24,3 +40,7 @@ class Breadcrumb(Static):
     def __init__(self, trail: tuple[str, ...]) -> None:
         super().__init__(self.SEPARATOR.join(trail), markup=False)
         self.trail = trail
+
+    def render(self) -> Content:
+        width = self.content_region.width
+        return Content(fitted(self.trail, width, self.SEPARATOR) if width else "")
