@@ -12,12 +12,13 @@ from textual.notifications import SeverityLevel
 from console.navigation import PaletteAction
 from console.palette import NavigationCommands
 from console.screens.admin import (
-    ActiveDirectoryScreen,
     AdminScreen,
     ExtensionsScreen,
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
+from console.screens.adsync.organization import OrganizationScreen
+from console.screens.adsync.organizations import AdSyncScreen
 from console.screens.base import PageScreen
 from console.screens.exchange.activity import ActivityScreen
 from console.screens.exchange.page import ExchangeScreen
@@ -113,7 +114,7 @@ class MsextApp(App[None]):
             AdminScreen,
             ExtensionsScreen,
             MicrosoftExtensionsScreen,
-            ActiveDirectoryScreen,
+            AdSyncScreen,
             OutlookScreen,
             ExchangeScreen,
             TeamsScreen,
@@ -171,6 +172,9 @@ class MsextApp(App[None]):
 
     def user_page(self, resource: Resource) -> UserScreen:
         return UserScreen(resource)
+
+    def adsync_page(self, company_id: int, name: str) -> OrganizationScreen:
+        return OrganizationScreen(company_id, name)
 
     def open_user(self, resource: Resource) -> None:
         self.go(self.user_page(resource))

@@ -63,18 +63,6 @@ class ModuleInfoScreen(PageScreen):
         )
 
 
-class ActiveDirectoryScreen(ModuleInfoScreen):
-    CRUMB = "Active Directory sync"
-    HELP = "What the Active Directory synchronization module does. Esc goes back."
-    SUMMARY = "Synchronization of users with Active Directory"
-    PALETTE = True
-    DESCRIPTION = (
-        "## Active Directory (AD) synchronization\n\n"
-        "Synchronizes users from the organization's Active Directory with the PSA, so that"
-        " resources are created and kept current from the directory."
-    )
-
-
 class TeamsScreen(ModuleInfoScreen):
     CRUMB = "Microsoft Teams"
     HELP = "What the Microsoft Teams integration does. Esc goes back."

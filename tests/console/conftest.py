@@ -12,13 +12,21 @@ from textual.widgets import Input
 from console.app import MsextApp
 from engine.paths import ProfilePaths
 from engine.profile import Profile
-from tests.conftest import XDG_DIRS, copy_profiles
+from tests.conftest import DEMO_DAY, XDG_DIRS, copy_profiles
 
 
 @pytest.fixture(autouse=True)
 def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """A blinking cursor makes two screenshots of the same screen differ."""
     monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+@pytest.fixture(autouse=True)
+def demo_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AD Sync's client secret expiry is counted from the demo's day, not the suite's."""
+    from console.screens.adsync.organization import OrganizationScreen
+
+    monkeypatch.setattr(OrganizationScreen, "TODAY", staticmethod(lambda: DEMO_DAY))
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +40,20 @@ def synced_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactor
             shutil.copytree(demo_template / name, root / name)
             patch.setenv(name.upper(), str(root / name))
         sync_demo(ProfilePaths.for_profile("demo"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def adsync_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo template after one AD sync run of each organization, at a fixed moment."""
+    from tests.console.adsync_synced import adsync_demo
+
+    root = tmp_path_factory.mktemp("adsync-template")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in XDG_DIRS:
+            shutil.copytree(demo_template / name, root / name)
+            patch.setenv(name.upper(), str(root / name))
+        adsync_demo(ProfilePaths.for_profile("demo"))
     return root
 
 
@@ -51,6 +73,17 @@ def demo_profile(demo_template: Path, isolated_dirs: Path) -> Iterator[Profile]:
 def synced_profile(synced_template: Path, isolated_dirs: Path) -> Iterator[Profile]:
     """The demo profile as it is after its first sync."""
     yield from _profile_from(synced_template, isolated_dirs)
+
+
+@pytest.fixture
+def adsync_profile(adsync_template: Path, isolated_dirs: Path) -> Iterator[Profile]:
+    """The demo profile as it is after each organization's first AD sync run."""
+    yield from _profile_from(adsync_template, isolated_dirs)
+
+
+@pytest.fixture
+def adsync_app(adsync_profile: Profile) -> MsextApp:
+    return MsextApp(adsync_profile)
 
 
 @pytest.fixture

@@ -10,15 +10,16 @@ from textual.pilot import Pilot
 
 from console.app import MsextApp
 from console.screens.admin import (
-    ActiveDirectoryScreen,
     ExtensionsScreen,
     MicrosoftExtensionsScreen,
     TeamsScreen,
 )
+from console.screens.adsync.organizations import AdSyncScreen
 from console.screens.exchange.activity import ActivityScreen
 from console.screens.exchange.page import ExchangeScreen
 from console.screens.outlook.page import OutlookScreen
 from console.screens.users import UsersScreen
+from engine.adsync.demo import ENTRA_COMPANY_ID, LDAPS_COMPANY_ID
 from engine.settings.secrets import resolve_secret
 from tests.console.walk import press_button, settle, type_into
 
@@ -51,17 +52,22 @@ def exchange_tab(tab: str, *keys: str, focus: str | None = None) -> Callable[[Pi
         await pilot.press(*keys)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        # Where the page ends up scrolled depends on when an outcome's lines landed; from the
-        # top, the focused control brought into view is one picture every time (no dialog up).
-        for form in pilot.app.screen.query(focus) if focus else ():
-            for ancestor in form.ancestors:
-                if isinstance(ancestor, ScrollableContainer):
-                    ancestor.scroll_home(animate=False, immediate=True)
-            await pilot.pause()
-            form.scroll_visible(animate=False, immediate=True)
-            await pilot.pause()
+        if focus:
+            await scroll_from_top(pilot, focus)
 
     return setup
+
+
+async def scroll_from_top(pilot: Pilot, selector: str) -> None:
+    """Where the page ends up scrolled depends on when an outcome's lines landed; from the
+    top, the focused control brought into view is one picture every time (no dialog up)."""
+    for form in pilot.app.screen.query(selector):
+        for ancestor in form.ancestors:
+            if isinstance(ancestor, ScrollableContainer):
+                ancestor.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        form.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
 
 
 def keys(*pressed: str) -> Callable[[Pilot], object]:
@@ -96,6 +102,29 @@ def user_tab(query: str, tab: str) -> Callable[[Pilot], object]:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
+
+    return setup
+
+
+def adsync_tab(
+    company_id: int, tab: str, *keys: str, focus: str | None = None, show: str | None = None
+) -> Callable[[Pilot], object]:
+    """One organization's AD sync page on one tab, optionally with keys pressed (to
+    ``focus``) and the page scrolled to ``show`` (else to ``focus``)."""
+
+    async def setup(pilot: Pilot) -> None:
+        app = pilot.app
+        names = {company.id: company.name for company in app.profile.psa.companies()}
+        app.go(app.adsync_page(company_id, names[company_id]))
+        await settle(pilot)
+        app.screen.query_one("#adsync-tabs").active = tab
+        await pilot.pause()
+        if focus:
+            app.screen.query_one(focus).focus()
+        await pilot.press(*keys)
+        await settle(pilot)
+        if show or focus:
+            await scroll_from_top(pilot, show or focus or "")
 
     return setup
 
@@ -138,7 +167,19 @@ SCREENS: dict[str, Setup | None] = {
     "admin": None,
     "extensions": goto(ExtensionsScreen),
     "microsoft_extensions": goto(MicrosoftExtensionsScreen),
-    "active_directory": goto(ActiveDirectoryScreen),
+    "adsync": goto(AdSyncScreen),
+    "adsync_add": goto(AdSyncScreen, "a", *"harbor"),
+    "adsync_setup_entra_id": adsync_tab(ENTRA_COMPANY_ID, "tab-setup"),
+    "adsync_setup_ldaps": adsync_tab(LDAPS_COMPANY_ID, "tab-setup", "tab", "tab", "tab"),
+    "adsync_test_connection": adsync_tab(
+        ENTRA_COMPANY_ID, "tab-setup", "enter", focus="#test-connection", show="#test-result"
+    ),
+    "adsync_sync_now": adsync_tab(ENTRA_COMPANY_ID, "tab-setup", "s"),
+    "adsync_users": adsync_tab(ENTRA_COMPANY_ID, "tab-users", focus="#adsync-users-table"),
+    "adsync_resolve": adsync_tab(
+        ENTRA_COMPANY_ID, "tab-users", "slash", *"conflict", "enter", "enter"
+    ),
+    "adsync_history": adsync_tab(ENTRA_COMPANY_ID, "tab-history", focus="#runs-table"),
     "teams": goto(TeamsScreen),
     "users": goto(UsersScreen),
     "users_filtered": goto(UsersScreen, "slash", *"kim"),
@@ -180,6 +221,8 @@ SCREENS: dict[str, Setup | None] = {
 }
 WIDE = (
     "microsoft_extensions",
+    "adsync",
+    "adsync_users",
     "users",
     "user_comparison",
     "user_diagnosis",
@@ -189,6 +232,10 @@ WIDE = (
     "activity_synced",
 )
 SYNCED = frozenset({"user_runs", "user_items", "activity_synced"})
+ADSYNC = frozenset(
+    {"adsync", "adsync_sync_now", "adsync_users", "adsync_resolve", "adsync_history"}
+)
+"""Screens shown on the demo after its first AD sync runs (tests/console/adsync_synced.py)."""
 """Screens shown on the demo after its first sync (see tests/console/synced.py)."""
 FRESH = frozenset({"setup_psa", "setup_psa_rest", "setup_exchange"})
 """Screens shown on a profile with nothing configured (the setup wizard)."""
@@ -196,7 +243,15 @@ FRESH = frozenset({"setup_psa", "setup_psa_rest", "setup_exchange"})
 
 @pytest.fixture
 def shown_app(name: str, request: pytest.FixtureRequest) -> MsextApp:
-    fixture = "synced_app" if name in SYNCED else "fresh_app" if name in FRESH else "app"
+    fixture = (
+        "synced_app"
+        if name in SYNCED
+        else "adsync_app"
+        if name in ADSYNC
+        else "fresh_app"
+        if name in FRESH
+        else "app"
+    )
     return request.getfixturevalue(fixture)
 
 
