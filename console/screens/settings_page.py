@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,10 +16,24 @@ from console.paths_shown import folded_path
 from console.screens.base import PageScreen
 from console.screens.dialogs import ConfirmScreen, LeaveScreen
 from engine.errors import SettingsError, UserError
+from engine.settings.model import Settings
 from engine.settings.store import flat_keys
 
 Item = Field | str
 """A field, or a heading line between fields."""
+UNTESTED = "Correct the settings marked above first; nothing was tested."
+
+
+class CheckedStep(Protocol):
+    """One step of a *Test connection* (the mailbox's or a directory's)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def step_line(step: CheckedStep) -> str:
+    return f"[{'ok' if step.ok else 'failed'}] {step.name}: {step.detail}"
 
 
 class SettingsPage(PageScreen):
@@ -131,6 +145,16 @@ class SettingsPage(PageScreen):
 
     def after_save(self) -> None:
         """A hook for pages that show derived state."""
+
+    def settings_to_test(self) -> Settings | None:
+        """The page's settings, saved or not, for its *Test connection*; ``None`` when one
+        breaks a rule: its message is shown beside it, and nothing is tested."""
+        try:
+            return self.draft.settings()
+        except SettingsError as error:
+            self.show_problems(error.problems)
+            self.query_one("#test-result", Static).update(UNTESTED)
+            return None
 
     def show_problems(self, problems: dict[str, str]) -> None:
         rows = {row.field.key: row for row in self.query(FieldRow)}

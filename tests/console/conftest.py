@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,18 +29,22 @@ def demo_day(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(OrganizationScreen, "TODAY", staticmethod(lambda: DEMO_DAY))
 
 
+def _template_after(demo_template: Path, root: Path, step: Callable[[ProfilePaths], None]) -> Path:
+    """A copy of the demo template with ``step`` done to its profile."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in XDG_DIRS:
+            shutil.copytree(demo_template / name, root / name)
+            patch.setenv(name.upper(), str(root / name))
+        step(ProfilePaths.for_profile("demo"))
+    return root
+
+
 @pytest.fixture(scope="session")
 def synced_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo template after one sync of every user, stamped at a fixed moment."""
     from tests.console.synced import sync_demo
 
-    root = tmp_path_factory.mktemp("synced-template")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in XDG_DIRS:
-            shutil.copytree(demo_template / name, root / name)
-            patch.setenv(name.upper(), str(root / name))
-        sync_demo(ProfilePaths.for_profile("demo"))
-    return root
+    return _template_after(demo_template, tmp_path_factory.mktemp("synced-template"), sync_demo)
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +53,7 @@ def adsync_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactor
     from tests.console.adsync_synced import adsync_demo
 
     root = tmp_path_factory.mktemp("adsync-template")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in XDG_DIRS:
-            shutil.copytree(demo_template / name, root / name)
-            patch.setenv(name.upper(), str(root / name))
-        adsync_demo(ProfilePaths.for_profile("demo"))
-    return root
+    return _template_after(demo_template, root, adsync_demo)
 
 
 def _profile_from(template: Path, isolated_dirs: Path) -> Iterator[Profile]:

@@ -24,20 +24,16 @@ from console.screens.adsync.setup_fields import (
     organization_key,
 )
 from console.screens.adsync.users_pane import AdUsersPane
-from console.screens.settings_page import SettingsPage
+from console.screens.settings_page import SettingsPage, step_line
 from engine.adsync.connection import check_directory
-from engine.adsync.model import CheckStep, DirectoryError
+from engine.adsync.model import DirectoryError
 from engine.adsync.run import AdSyncResult
 from engine.adsync.secret_expiry import secret_expiry_warning
 from engine.adsync.sync import sync_organization
-from engine.errors import SettingsError, UserError
+from engine.errors import UserError
 from engine.run_lock import SyncBusyError
 from engine.settings.adsync import DirectoryType, OrganizationSync
 from engine.settings.model import Settings
-
-
-def step_line(step: CheckStep) -> str:
-    return f"[{'ok' if step.ok else 'failed'}] {step.name}: {step.detail}"
 
 
 def sentence(text: str) -> str:
@@ -176,13 +172,8 @@ class OrganizationScreen(SettingsPage):
 
     @on(Button.Pressed, "#test-connection")
     def _test(self) -> None:
-        try:
-            settings = self.draft.settings()
-        except SettingsError as error:
-            self.show_problems(error.problems)
-            self.query_one("#test-result", Static).update(
-                "Correct the settings marked above first; nothing was tested."
-            )
+        settings = self.settings_to_test()
+        if settings is None:
             return
         self.query_one("#test-result", Static).update("Testing ...")
         self.run_test(settings)

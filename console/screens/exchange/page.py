@@ -15,9 +15,8 @@ from console.forms import Draft, Field, FieldRow
 from console.navigation import Navigator
 from console.screens.admin import MicrosoftExtensionsScreen
 from console.screens.exchange.resources import ResourcesPane
-from console.screens.settings_page import Item, SettingsPage
-from engine.errors import SettingsError
-from engine.exchange.connection_check import Step, check_connection
+from console.screens.settings_page import Item, SettingsPage, step_line
+from engine.exchange.connection_check import check_connection
 from engine.exchange.setup import GRAPH_PERMISSIONS_NOTE
 from engine.humanize import count
 from engine.settings.model import MailboxApi
@@ -292,13 +291,8 @@ class ExchangeScreen(SettingsPage):
 
     @on(Button.Pressed, "#test-connection")
     def _test(self) -> None:
-        try:
-            settings = self.draft.settings()
-        except SettingsError as error:
-            self.show_problems(error.problems)
-            self.query_one("#test-result", Static).update(
-                "Correct the settings marked above first; nothing was tested."
-            )
+        settings = self.settings_to_test()
+        if settings is None:
             return
         mailbox = str(self.query_one("#test-mailbox", Select).value)
         self.query_one("#test-result", Static).update(f"Testing {mailbox} ...")
@@ -308,11 +302,7 @@ class ExchangeScreen(SettingsPage):
     def run_test(self, settings: object, mailbox: str) -> None:
         lines: list[str] = []
         for step in check_connection(settings, self.msext.profile.paths, mailbox):  # type: ignore[arg-type]
-            lines.append(_line(step))
+            lines.append(step_line(step))
             self.app.call_from_thread(
                 self.query_one("#test-result", Static).update, "\n".join(lines)
             )
-
-
-def _line(step: Step) -> str:
-    return f"[{'ok' if step.ok else 'failed'}] {step.name}: {step.detail}"
