@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from textual.widgets import DataTable, OptionList, Select, TabbedContent, TextArea
+from textual.widgets import DataTable, OptionList, ProgressBar, Select, TabbedContent, TextArea
 
 from console.app import MsextApp
 from console.screens.admin import MicrosoftExtensionsScreen
@@ -446,3 +446,48 @@ async def test_test_connection_stops_at_the_first_failed_step(app: MsextApp) -> 
             "[ok] TLS certificate",
             "[failed] Bind",
         ]
+
+
+async def test_sync_now_draws_its_progress_as_the_contacts_are_written(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """The demo's first run writes contacts: the bar follows the batches written (500 a
+    batch) up to all of them, and is put away when the run ends."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_organization(app, pilot, ENTRA_COMPANY_ID)
+        await pilot.press("s")
+        await settle(pilot)
+        bar = screen.query_one("#sync-progress", ProgressBar)
+        result = demo_profile.adsync.runs(ENTRA_COMPANY_ID)[0]
+        written = sum(result.totals[name] for name in ("created", "updated", "inactivated"))
+        assert written and bar.total == bar.progress == written
+        assert not bar.display
+        assert text(app, "#sync-status").startswith(f"Sync finished: {result.outcome};")
+
+
+async def test_sync_now_of_a_disabled_organization_says_why_not(app: MsextApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_organization(app, pilot, LDAPS_COMPANY_ID)
+        app.screen.query_one("#f-adsync-organizations-2-enabled").focus()
+        await pilot.press("enter", "ctrl+s", "s")
+        await settle(pilot)
+        assert text(app, "#sync-status") == (
+            "Not synced: AD sync is not enabled for organization 2."
+        )
+
+
+async def test_a_conflict_is_resolved_by_a_new_contact(
+    adsync_app: MsextApp, adsync_profile: Profile
+) -> None:
+    async with adsync_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tab(adsync_app, pilot, ENTRA_COMPANY_ID, "tab-users")
+        await pilot.press("slash", *"conflict", "enter")
+        table = screen.query_one("#adsync-users-table", DataTable)
+        user_id = str(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("home", "enter")  # "Create a new contact for this user"
+        await settle(pilot)
+        assert "resolved: a new contact" in text(adsync_app, "#users-detail")
+    resolution = adsync_profile.adsync.resolutions(ENTRA_COMPANY_ID)[user_id]
+    assert resolution == Resolution(ResolutionKind.NEW)
