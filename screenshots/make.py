@@ -1,9 +1,10 @@
 """Regenerate the SVG screenshots in this directory: every screen of the snapshot suite.
 
 Run from anywhere: ``python screenshots/make.py``. The screens are the ones the snapshot
-tests check (same demo profile, synced first where the suite syncs it, or an empty profile
-for the setup wizard; same fixed day, same keys), rendered at 80x24 and, for the
-main ones, at 140x40, in a throw-away profile so that nothing on this machine is touched.
+tests check (same demo profile, synced first where the suite syncs it: the mailboxes, or
+AD Sync's organizations; or an empty profile for the setup wizard; same fixed day, same
+keys), rendered at 80x24 and, for the main ones, at 140x40, in a throw-away profile so
+that nothing on this machine is touched.
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ def main() -> None:
             os.environ[variable] = str(Path(scratch) / variable.lower())
         from textual.widgets import Input
 
+        from console.screens.adsync.organization import OrganizationScreen
         from engine.demo import create_demo_profile
         from engine.paths import ProfilePaths
         from tests.conftest import DEMO_DAY
+        from tests.console.adsync_synced import adsync_demo
         from tests.console.synced import sync_demo
-        from tests.console.test_snapshots import FRESH, SCREENS, SYNCED, WIDE
+        from tests.console.test_snapshots import ADSYNC, FRESH, SCREENS, SYNCED, WIDE
 
         Input.cursor_blink = False
+        OrganizationScreen.TODAY = staticmethod(lambda: DEMO_DAY)  # type: ignore[method-assign]
         shots = [(name, (80, 24), f"{name}.svg") for name in SCREENS]
         shots += [(name, (140, 40), f"{name}-wide.svg") for name in WIDE]
         for name, size, file_name in shots:
@@ -62,6 +66,8 @@ def main() -> None:
                 create_demo_profile(paths, today=DEMO_DAY)
             if name in SYNCED:
                 sync_demo(paths)
+            if name in ADSYNC:
+                adsync_demo(paths)
             svg = asyncio.run(shoot(name, size, SCREENS[name], profile_name))
             (HERE / file_name).write_text(svg, encoding="utf-8")
             print(f"{file_name}  {size[0]}x{size[1]}")
