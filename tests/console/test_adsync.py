@@ -491,3 +491,19 @@ async def test_a_conflict_is_resolved_by_a_new_contact(
         assert "resolved: a new contact" in text(adsync_app, "#users-detail")
     resolution = adsync_profile.adsync.resolutions(ENTRA_COMPANY_ID)[user_id]
     assert resolution == Resolution(ResolutionKind.NEW)
+
+
+async def test_an_organization_the_psa_no_longer_has_still_opens(
+    adsync_app: MsextApp, adsync_profile: Profile
+) -> None:
+    """A company deleted in the PSA after its AD sync was set up: the list names it so, and
+    its page opens with its history, saying in one line that its contacts could not be read
+    (it raised out of the page before)."""
+    adsync_profile.store.set_value("adsync.organizations.999.directory", "ldaps")
+    adsync_profile.reload()
+    async with adsync_app.run_test(size=(80, 24)) as pilot:
+        screen = await open_organization(adsync_app, pilot, 999)
+        assert screen.crumb == "Company 999 (not in the PSA)"
+        messages = [str(note.message) for note in adsync_app._notifications]
+        assert messages == ["PSA contacts not read: the PSA has no company 999."]
+        assert text(adsync_app, "#run-detail").startswith("No run yet")

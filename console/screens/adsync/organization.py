@@ -135,7 +135,12 @@ class OrganizationScreen(SettingsPage):
         """The last run's users and the runs, from the AD Sync state."""
         profile = self.msext.profile
         state = profile.adsync
-        contacts = profile.psa.company_contacts(self.company_id)
+        try:
+            contacts = profile.psa.company_contacts(self.company_id)
+        except UserError as error:
+            # The users and runs still show; only the contacts' names are missing.
+            self.notify(f"PSA contacts not read: {error}.", severity="warning")
+            contacts = []
         self.query_one(AdUsersPane).show(
             state.users(self.company_id), contacts, state.resolutions(self.company_id)
         )

@@ -167,7 +167,11 @@ class AdSyncScreen(PageScreen):
         return self.msext.profile.settings.adsync.organizations
 
     def fill(self) -> None:
-        self.names = company_names(self.msext.profile)
+        try:
+            self.names = company_names(self.msext.profile)
+        except UserError as error:
+            self.notify(f"PSA companies not read: {error}.", severity="warning")
+            self.names = {}
         organizations = self.organizations()
         state = self.msext.profile.adsync
         counts = state.counts()
@@ -250,7 +254,12 @@ class AdSyncScreen(PageScreen):
 
     def action_add(self) -> None:
         configured = self.organizations()
-        available = [c for c in self.msext.profile.psa.companies() if c.id not in configured]
+        try:
+            companies = self.msext.profile.psa.companies()
+        except UserError as error:
+            self.notify(f"PSA companies not read: {error}.", severity="error")
+            return
+        available = [c for c in companies if c.id not in configured]
 
         def chosen(company: Company | None) -> None:
             if company is not None:
