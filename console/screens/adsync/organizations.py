@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker
 
 from console.navigation import Navigator
 from console.screens.admin import MicrosoftExtensionsScreen
@@ -123,20 +123,30 @@ class AdSyncScreen(PageScreen):
         yield table
         yield Static("", id="organization-detail", markup=False)
 
-    def on_mount(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self.certificates: dict[int, str] = {}
         self.certificate_details: dict[int, str] = {}
+        self.checking: Worker[None] | None = None
+
+    def on_mount(self) -> None:
         self.fill()
         self.query_one("#organizations-table").focus()
 
-    @work(thread=True, exclusive=True, group="adsync-certificates", exit_on_error=False)
     def check_certificates(self) -> None:
+        """Start reading the certificates, unless a reading is under way (a new one would
+        cancel it halfway; the next return to the page reads them again)."""
+        if self.checking is None or self.checking.is_finished:
+            self.checking = self.read_certificates()
+
+    @work(thread=True, group="adsync-certificates", exit_on_error=False)
+    def read_certificates(self) -> None:
         """Each LDAPS server's certificate, asked over the network: the table shows at once
         and each cell fills in as its server answers."""
         profile = self.msext.profile
         settings = profile.settings
         for company_id, sync in self.organizations().items():
-            if sync.directory is not DirectoryType.LDAPS or get_current_worker().is_cancelled:
+            if sync.directory is not DirectoryType.LDAPS:
                 continue
             try:
                 status = certificate_status(company_id, settings, profile.paths, date.today())
