@@ -11,6 +11,7 @@ from datetime import datetime
 
 from console.commands.output import emit, emit_json, table
 from engine.adsync.schedule import serve_schedule
+from engine.teams.delivery import serve_outbox
 from engine.errors import UserError
 from engine.exchange.runner import Progress, RunFinished, RunResult
 from engine.exchange.sync import select_users, sync
@@ -59,7 +60,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     daemon = commands.add_parser(
         "daemon",
         help="run the scheduler in the foreground, for a service manager (systemd): the"
-        " mailbox sync every interval, AD sync every 24 hours per organization",
+        " mailbox sync every interval, AD sync every 24 hours per organization, and the"
+        " MS Teams outbox as cards arrive",
     )
     daemon.set_defaults(handler=run_daemon)
 
@@ -232,12 +234,19 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)
     log.info("daemon started for profile %s", profile.name)
-    adsync = threading.Thread(
-        target=serve_schedule, args=(profile.paths, stop), name="adsync-schedule", daemon=True
-    )
-    adsync.start()
+    beside = [
+        threading.Thread(
+            target=serve_schedule, args=(profile.paths, stop), name="adsync-schedule", daemon=True
+        ),
+        threading.Thread(
+            target=serve_outbox, args=(profile.paths, stop), name="teams-delivery", daemon=True
+        ),
+    ]
+    for thread in beside:
+        thread.start()
     scheduler.serve(stop)
-    adsync.join()
+    for thread in beside:
+        thread.join()
     log.info("daemon stopped")
     return 0
 

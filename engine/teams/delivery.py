@@ -8,14 +8,17 @@ within a day is given up. A 404 (channel not found) or 410 (workflow removed) in
 the channel at once: its cards wait in the outbox until an administrator activates it
 again. Every failed post is a line of the error log.
 
-Crashes: a card is marked ``sending`` (committed) before its POST and ``sent`` after the
-webhook accepted it, so a kill anywhere loses no card. A Workflows webhook cannot
-deduplicate posts (it takes no idempotency key, and a workflow's run cannot ask Teams what
-the channel already shows), so a kill in the one window between the webhook accepting a
-post and msext committing ``sent`` — a round trip's last bytes and one commit, about a
-millisecond — leaves the card in doubt. msext chooses at least once: a card in doubt is
-posted again on restart and the error log says it may appear twice. A lost alert is
-invisible; a repeated one is seen and explained.
+Crashes: a Workflows webhook cannot deduplicate (it takes no idempotency key, and a
+workflow cannot ask Teams what a channel already shows), so what a kill leaves is settled
+by how far the POST went, each step committed: ``sending`` before the request, ``posted``
+as soon as its body is out whole (httpcore's trace), ``sent`` on the webhook's 2xx. On
+restart a ``sending`` card is posted again (the webhook cannot have taken a partial
+request) and a ``posted`` one counts as sent (the webhook had it; the answer is all that
+was missed). What is left open: a kill within the moment between the body's last byte
+leaving and ``posted`` being committed (one SQLite commit, well under a millisecond) posts
+the card twice; a kill after ``posted`` while the webhook, by chance, refused that very
+post (a 429 or an outage) loses it. Both are logged. A transport failure while msext runs
+(no answer, whatever was sent) is retried: there the webhook, not msext, failed.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class Delivery:
         self._inactivate = inactivate_channel
         self._client = client or BoundedClient(LIMITS, connections=4)
         self._clock = clock
-        state.recover_in_doubt(clock())
+        state.recover(clock())
         self._last_post = state.last_attempts()
 
     @classmethod
@@ -143,8 +146,15 @@ class Delivery:
             return
         self._state.mark_sending(item.id, now)
         self._last_post[item.channel_id] = now
+
+        def sent_whole(event: str, _info: object) -> None:
+            if event.endswith(".send_request_body.complete"):
+                self._state.mark_posted(item.id)
+
         try:
-            answer = self._client.request("POST", url, json=message(item.card))
+            answer = self._client.request(
+                "POST", url, json=message(item.card), extensions={"trace": sent_whole}
+            )
         except (httpx.HTTPError, HttpLimitError) as failure:
             self._retry(item, None, _transport_reason(failure), None)
             return

@@ -42,13 +42,15 @@ MIGRATIONS: tuple[str, ...] = (
 class PostStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
-    """Marked before the POST: found so after a crash, the post is in doubt."""
+    """Marked before the POST: found so after a crash, the webhook never had it whole."""
+    POSTED = "posted"
+    """Marked once the POST's body went out whole, before its answer is read."""
     SENT = "sent"
     FAILED = "failed"
     """Refused for good (an invalid card), or given up after its retries."""
 
 
-UNFINISHED = (PostStatus.QUEUED, PostStatus.SENDING)
+UNFINISHED = (PostStatus.QUEUED, PostStatus.SENDING, PostStatus.POSTED)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class TeamsState(SqliteStore):
         """Each channel's oldest unfinished card: a channel's cards go out in order."""
         rows = self._rows(
             "SELECT * FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox"
-            " WHERE status IN (?, ?) GROUP BY channel_id) ORDER BY id",
+            " WHERE status IN (?, ?, ?) GROUP BY channel_id) ORDER BY id",
             UNFINISHED,
         )
         return [_item(row) for row in rows]
@@ -134,6 +136,11 @@ class TeamsState(SqliteStore):
         )
         return {row[0]: row[1] for row in rows}
 
+    def mark_posted(self, item_id: int) -> None:
+        """Committed when the POST's body went out whole: from here the webhook has it."""
+        with self.transaction() as db:
+            db.execute("UPDATE outbox SET status = ? WHERE id = ?", (PostStatus.POSTED, item_id))
+
     def mark_sent(self, item_id: int, now: float) -> None:
         with self.transaction() as db:
             db.execute(
@@ -166,28 +173,34 @@ class TeamsState(SqliteStore):
                     (PostStatus.QUEUED, retry_at, item.id),
                 )
 
-    def recover_in_doubt(self, now: float) -> list[OutboxItem]:
-        """Queue again the cards a crash left while posting (at least once: the webhook may
-        have accepted them), flagged and logged; returns them."""
+    def recover(self, now: float) -> None:
+        """Settle the cards a crash left between their POST's start and its answer.
+
+        One whose body had not gone out whole (``sending``) is queued again: the webhook
+        cannot have taken an incomplete request. One whose body had (``posted``) counts as
+        sent: the webhook had it, and posting it again could show it twice. Both are logged.
+        """
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM outbox WHERE status = ? ORDER BY id", (PostStatus.SENDING,)
+                "SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id",
+                (PostStatus.SENDING, PostStatus.POSTED),
             ).fetchall()
             for row in rows:
-                _log(
-                    db,
-                    now,
-                    row["channel_id"],
-                    row["id"],
-                    None,
-                    "msext stopped while posting this card; it is posted again and may"
-                    " appear twice in the channel",
-                )
-            db.execute(
-                "UPDATE outbox SET status = ?, in_doubt = 1 WHERE status = ?",
-                (PostStatus.QUEUED, PostStatus.SENDING),
-            )
-        return [_item(row) for row in rows]
+                if row["status"] == PostStatus.SENDING:
+                    reason = "msext stopped while posting this card, before the webhook had it"
+                    reason += " whole; it is posted again"
+                    db.execute(
+                        "UPDATE outbox SET status = ?, in_doubt = 1 WHERE id = ?",
+                        (PostStatus.QUEUED, row["id"]),
+                    )
+                else:
+                    reason = "msext stopped before the webhook answered; the card had reached"
+                    reason += " it whole and counts as posted"
+                    db.execute(
+                        "UPDATE outbox SET status = ?, finished_at = ?, in_doubt = 1 WHERE id = ?",
+                        (PostStatus.SENT, now, row["id"]),
+                    )
+                _log(db, now, row["channel_id"], row["id"], None, reason)
 
     def sent_count(self, channel_id: int, since: float) -> int:
         """Cards posted to a channel since a moment (the Channels tab's last 24 hours)."""
@@ -200,7 +213,7 @@ class TeamsState(SqliteStore):
     def pending_count(self, channel_id: int | None = None) -> int:
         where = " AND channel_id = ?" if channel_id is not None else ""
         params = (*UNFINISHED, *(() if channel_id is None else (channel_id,)))
-        rows = self._rows(f"SELECT COUNT(*) FROM outbox WHERE status IN (?, ?){where}", params)
+        rows = self._rows(f"SELECT COUNT(*) FROM outbox WHERE status IN (?, ?, ?){where}", params)
         return int(rows[0][0])
 
     # -- the error log ----------------------------------------------------------------------

@@ -132,13 +132,26 @@ def test_a_card_of_a_deleted_channel_is_dropped_and_logged(teams: TeamsProfile) 
     assert "no longer exists" in error.reason
 
 
-def test_a_card_left_sending_by_a_crash_is_posted_again_and_logged(teams: TeamsProfile) -> None:
-    """At least once: the webhook may have taken it, so the log says it may appear twice."""
+def test_a_crash_before_the_card_went_out_whole_posts_it_again(teams: TeamsProfile) -> None:
     desk = teams.channel(1, "Service desk")
-    teams.enqueue(1, "in doubt")
+    teams.enqueue(1, "cut short")
     (item,) = teams.state.heads()
     teams.state.mark_sending(item.id, 0.0)
     teams.drain(teams.delivery())
-    assert texts(teams.peer, desk) == ["in doubt"]
+    assert texts(teams.peer, desk) == ["cut short"]
     (error,) = teams.state.errors()
-    assert "may appear twice" in error.reason
+    assert "before the webhook had it whole; it is posted again" in error.reason
+
+
+def test_a_crash_after_the_card_went_out_whole_counts_it_as_posted(teams: TeamsProfile) -> None:
+    """The webhook had it: posting it again could show it twice."""
+    desk = teams.channel(1, "Service desk")
+    teams.enqueue(1, "answer missed")
+    (item,) = teams.state.heads()
+    teams.state.mark_sending(item.id, 0.0)
+    teams.state.mark_posted(item.id)
+    teams.drain(teams.delivery())
+    assert texts(teams.peer, desk) == []
+    assert [entry.status for entry in teams.state.items()] == [PostStatus.SENT]
+    (error,) = teams.state.errors()
+    assert "counts as posted" in error.reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -108,6 +109,13 @@ class WorkflowsHttpServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         host, port = self.server_address[:2]
         self.base_url = f"http://{host}:{port}"
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client that went away mid-request (killed, timed out) is no error of the peer."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("workflows client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
 
     def admit(self, webhook_id: str) -> bool:
         """Whether a post fits the webhook's rate; counted when it does."""
