@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from console.commands import adsync, compare, config, doctor, sandbox, serve, sync
+from console.commands import adsync, compare, config, doctor, sandbox, serve, sync, teams
 from engine.demo import create_demo_profile
 from engine.errors import UserError
 from engine.logs import configure_logging
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.register(commands)
     sync.register(commands)
     adsync.register(commands)
+    teams.register(commands)
     doctor.register(commands)
     sandbox.register(commands)
     serve.register(commands)

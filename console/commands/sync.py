@@ -11,13 +11,13 @@ from datetime import datetime
 
 from console.commands.output import emit, emit_json, table
 from engine.adsync.schedule import serve_schedule
-from engine.teams.delivery import serve_outbox
 from engine.errors import UserError
 from engine.exchange.runner import Progress, RunFinished, RunResult
 from engine.exchange.sync import select_users, sync
 from engine.profile import Profile
 from engine.run_lock import SyncBusyError
 from engine.scheduler import Scheduler
+from engine.teams.delivery import serve_outbox
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ from engine.net.backoff import pause
 from engine.net.bounded_httpx import Answer, BoundedClient
 from engine.net.limits import MIB, HttpLimitError, HttpLimits
 from engine.paths import ProfilePaths
+from engine.run_lock import RunLock, SyncBusyError
 from engine.settings.store import SettingsStore
 from engine.settings.teams import TeamsChannel, TeamsSettings
 from engine.teams.channels import inactivate, webhook_url
@@ -211,10 +212,24 @@ def _said(answer: Answer) -> str:
     return " ".join(text.split())[:300] or "no reason given"
 
 
+def delivery_lock(paths: ProfilePaths) -> RunLock:
+    """One deliverer per profile: two would post the same card."""
+    return RunLock(paths, "teams-delivery", f"the Teams delivery of profile {paths.name}")
+
+
 def serve_outbox(
     paths: ProfilePaths, stop: threading.Event, poll_seconds: float = POLL_SECONDS
 ) -> None:
-    """Until ``stop``: deliver what is due, then wait for the next due card or a poll."""
+    """Until ``stop``: deliver what is due, then wait for the next due card or a poll. Waits
+    for the delivery lock first (a ``msext teams test`` may hold it for a moment)."""
+    lock = delivery_lock(paths)
+    while True:
+        try:
+            lock.acquire()
+            break
+        except SyncBusyError:
+            if stop.wait(poll_seconds):
+                return
     paths.ensure()
     state = TeamsState(paths.teams_db)
     delivery = Delivery.for_profile(paths, state)
@@ -229,3 +244,4 @@ def serve_outbox(
     finally:
         delivery.close()
         state.close()
+        lock.release()

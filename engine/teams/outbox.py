@@ -30,10 +30,10 @@ def enqueue(
     if card.get("type") != ADAPTIVE_CARD:
         raise ValueError(f"a Teams card is an {ADAPTIVE_CARD} object, not {card.get('type')!r}")
     if isinstance(target, TeamsState):
-        return target.enqueue(channel_id, card, dedup_key, time.time())
+        return target.enqueue(channel_id, card, dedup_key, time.time()) is not None
     target.ensure()
     state = TeamsState(target.teams_db)
     try:
-        return state.enqueue(channel_id, card, dedup_key, time.time())
+        return state.enqueue(channel_id, card, dedup_key, time.time()) is not None
     finally:
         state.close()

@@ -88,15 +88,16 @@ class TeamsState(SqliteStore):
 
     def enqueue(
         self, channel_id: int, card: dict[str, Any], dedup_key: str | None, now: float
-    ) -> bool:
-        """Queue a card; ``False`` when this channel already had one with this key."""
+    ) -> int | None:
+        """Queue a card; its id, or ``None`` when this channel already had one with this
+        key."""
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO outbox(channel_id, dedup_key, card, status, enqueued_at,"
                 " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (channel_id, dedup_key, json.dumps(card), PostStatus.QUEUED, now, now),
             )
-            return cursor.rowcount == 1
+            return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def heads(self) -> list[OutboxItem]:
         """Each channel's oldest unfinished card: a channel's cards go out in order."""

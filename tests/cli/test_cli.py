@@ -157,6 +157,7 @@ def test_help_lists_only_working_verbs() -> None:
         "setup",
         "status",
         "sync",
+        "teams",
     ]
     for verb in listed_verbs():
         with pytest.raises(SystemExit) as done:
