@@ -232,10 +232,15 @@ class FieldRow(Vertical):
     FieldRow TextArea {
         width: 1fr;
         max-width: 60;
-        height: 4;
+        height: 3;
         border: none;
         padding: 0 1;
         background: $boost;
+    }
+    FieldRow TextArea:focus {
+        border: none;
+        background: $primary 30%;
+        outline-left: thick $accent;
     }
     FieldRow Checkbox:focus, FieldRow Switch:focus {
         border: none;
