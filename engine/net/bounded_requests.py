@@ -11,8 +11,10 @@ that choice.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -103,17 +105,17 @@ class _Watchdog:
     """Shuts down the connections a request used once its deadline passes."""
 
     def __init__(self, deadline: Deadline) -> None:
+        self.ends = deadline.ends
         self._connections: list[HTTPConnection] = []
         self._fired = False
+        self.cancelled = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(deadline.remaining(), 0.0), self._fire)
-        self._timer.daemon = True
 
     def start(self) -> None:
-        self._timer.start()
+        _REAPER.arm(self)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self.cancelled = True
 
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
@@ -121,11 +123,49 @@ class _Watchdog:
             if self._fired:
                 _shut(connection)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             self._fired = True
             for connection in self._connections:
                 _shut(connection)
+
+
+class _Reaper:
+    """One thread fires every watchdog of the process at its deadline: a timer thread per
+    request cost a thread start and stop on each of a sync's thousands of requests."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watchdog]] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watchdog: _Watchdog) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (watchdog.ends, id(watchdog), watchdog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="msext-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            elif self._due[0][2] is watchdog:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2].cancelled:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                watchdog = heapq.heappop(self._due)[2]
+            watchdog.fire()
+
+
+_REAPER = _Reaper()
 
 
 def _shut(connection: HTTPConnection) -> None:
