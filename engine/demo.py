@@ -102,6 +102,7 @@ def create_demo_profile(
         paths.state_db,
         paths.adsync_db,
         paths.teams_db,
+        paths.workflows_sandbox_db,
     ):
         leftover.unlink(missing_ok=True)
     psa = EmbeddedPsa(paths.psa_db)

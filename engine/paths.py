@@ -87,6 +87,11 @@ class ProfilePaths:
         return self.data_dir / "ews-sandbox.sqlite"
 
     @property
+    def workflows_sandbox_db(self) -> Path:
+        """The sandbox's Workflows webhooks and the cards they received."""
+        return self.data_dir / "workflows-sandbox.sqlite"
+
+    @property
     def state_db(self) -> Path:
         return self.state_dir / "state.sqlite"
 

@@ -1,6 +1,6 @@
 """``msext sandbox``: the embedded EWS and Graph emulators (one set of mailboxes), the PSA
-REST peer and the demo customer's Entra ID tenant (AD Sync) in the foreground, for tests
-and tinkering."""
+REST peer, the demo customer's Entra ID tenant (AD Sync) and the Teams channels' Workflows
+webhooks in the foreground, for tests and tinkering."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         start_demo_domain,
     )
     from engine.sandbox.ews import EwsEmulator
+    from engine.teams.sandbox import start_sandbox_webhooks
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port} is not a port number (0-65535)")
@@ -72,6 +73,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     graph = _graph_peer(emulator, settings.exchange.general, password)
     entra = start_demo_tenant(profile.paths) if serves_demo_tenant(settings) else None
     ldap = start_demo_domain(profile.paths) if serves_demo_domain(settings) else None
+    workflows = start_sandbox_webhooks(profile.paths, settings)
     details = {
         "ews_url": url,
         "username": account,
@@ -83,6 +85,8 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
         "tenant_id": graph.state.app.tenant_id,
         "client_id": graph.state.app.client_id,
         "client_secret": password,
+        "workflows_url": workflows.base_url,
+        "workflows_webhooks": len(workflows.store.webhooks()),
     }
     if psa_peer is not None:
         details |= {
@@ -136,6 +140,11 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
                 f" {details['ldaps_base_dn']}, {ldap.domain.user_count} directory users",
                 flush=True,
             )
+        print(
+            f"Teams Workflows webhooks at {workflows.base_url}"
+            f" ({details['workflows_webhooks']} channels' webhooks)",
+            flush=True,
+        )
         print(f"mailboxes ({len(details['mailboxes'])} granted):", flush=True)
         for address in details["mailboxes"]:
             print(f"  {address}")
@@ -151,6 +160,7 @@ def run_sandbox(args: argparse.Namespace, profile: Profile) -> int:
     finally:
         graph.stop()
         emulator.stop()
+        workflows.stop()
         if psa_peer is not None:
             psa_peer.stop()
         if entra is not None:

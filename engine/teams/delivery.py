@@ -42,6 +42,7 @@ from engine.run_lock import RunLock, SyncBusyError
 from engine.settings.store import SettingsStore
 from engine.settings.teams import TeamsChannel, TeamsSettings
 from engine.teams.channels import inactivate, webhook_url
+from engine.teams.sandbox import start_sandbox_webhooks, through
 from engine.teams.state import OutboxItem, TeamsState
 
 log = logging.getLogger(__name__)
@@ -88,22 +89,36 @@ class Delivery:
         self._inactivate = inactivate_channel
         self._client = client or BoundedClient(LIMITS, connections=4)
         self._clock = clock
+        self._on_close: list[Callable[[], None]] = []
         state.recover(clock())
         self._last_post = state.last_attempts()
 
     @classmethod
     def for_profile(cls, paths: ProfilePaths, state: TeamsState) -> Delivery:
-        """Delivery as the profile's settings say, read again on every pass."""
+        """Delivery as the profile's settings say, read again on every pass; on a profile
+        that runs the emulators, through the sandbox's Workflows peer."""
         store = SettingsStore(paths)
-        return cls(
+        settings = store.load()
+        peer = start_sandbox_webhooks(paths, settings) if settings.sandbox.enabled else None
+
+        def resolve(channel_id: int, channel: TeamsChannel) -> str:
+            url = webhook_url(channel_id, channel, paths)
+            return url if peer is None else through(peer, url, channel.name)
+
+        delivery = cls(
             state,
             settings=lambda: store.load().teams,
-            resolve=lambda channel_id, channel: webhook_url(channel_id, channel, paths),
+            resolve=resolve,
             inactivate_channel=lambda channel_id: inactivate(store, channel_id),
         )
+        if peer is not None:
+            delivery._on_close.append(peer.stop)
+        return delivery
 
     def close(self) -> None:
         self._client.close()
+        for close in self._on_close:
+            close()
 
     def deliver_due(self) -> float | None:
         """Post every card due now, each channel's in order; the seconds until the next

@@ -27,8 +27,9 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
 ) -> None:
     """R19: the --json line names the EWS endpoint, Graph with its app registration, the
     PSA REST base with its API user, the demo customer's Entra ID tenant (AD Sync) with
-    its app registration and its domain controller over LDAPS with its bind account and CA;
-    each answers over loopback with what the line says."""
+    its app registration and its domain controller over LDAPS with its bind account and CA,
+    and the Teams channels' Workflows webhooks; each answers over loopback with what the
+    line says."""
     copy_profiles(demo_template, isolated_dirs)
     process = subprocess.Popen(
         [sys.executable, "-m", "console.cli", "--profile", "demo", "sandbox", "--json"],
@@ -58,6 +59,7 @@ def test_sandbox_serves_exchange_and_the_psa_rest_api(
             headers={"Authorization": f"Bearer {token}"},
         )
         assert calendar.status_code == 200 and calendar.json()["name"] == "Calendar"
+        assert httpx.get(details["workflows_url"]).status_code == 405
         api = PsaRestClient(
             details["psa_rest_url"],
             details["psa_username"],

@@ -34,9 +34,10 @@ class WorkflowsPeer(LoopbackPeer):
     def release(self) -> None:
         self.store.close()
 
-    def add_webhook(self, name: str) -> Webhook:
-        """A new workflow posting to channel ``name``."""
-        return self.store.add_webhook(name)
+    def add_webhook(self, name: str, webhook_id: str = "", signature: str = "") -> Webhook:
+        """A new workflow posting to channel ``name`` (or the one of this id and
+        signature, made so if it is new)."""
+        return self.store.add_webhook(name, webhook_id, signature)
 
     def url(self, webhook: Webhook) -> str:
         """The URL Power Automate shows for the webhook; its signature is the secret."""

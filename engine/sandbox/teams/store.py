@@ -60,14 +60,18 @@ class WorkflowsStore(SqliteStore):
     MIGRATIONS = MIGRATIONS
     DESCRIPTION = "Workflows sandbox database"
 
-    def add_webhook(self, name: str) -> Webhook:
-        webhook = Webhook(secrets.token_hex(16), name, secrets.token_urlsafe(32))
+    def add_webhook(self, name: str, webhook_id: str = "", signature: str = "") -> Webhook:
+        """A new webhook; one of a given id and signature (a URL already handed out) is
+        kept as it was when it exists."""
+        webhook = Webhook(
+            webhook_id or secrets.token_hex(16), name, signature or secrets.token_urlsafe(32)
+        )
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO webhooks(id, name, signature) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO webhooks(id, name, signature) VALUES (?, ?, ?)",
                 (webhook.id, webhook.name, webhook.signature),
             )
-        return webhook
+        return self.webhook(webhook.id) or webhook
 
     def webhook(self, webhook_id: str) -> Webhook | None:
         rows = self._rows("SELECT * FROM webhooks WHERE id = ?", (webhook_id,))
