@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
-from engine.adsync.model import ContactValues, DirectoryUser, PsaContact
+from engine.adsync.model import DirectoryUser
 from engine.adsync.state import AdSyncState
+from engine.psa.contacts import ContactValues, PsaContact
 from engine.psa.demo import FIRST_NAMES, LAST_NAMES
 from engine.settings.adsync import DirectoryType
 

@@ -19,11 +19,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from engine.adsync.model import CheckStep, ContactValues, DirectoryError, DirectoryUser
+from engine.adsync.model import CheckStep, DirectoryError, DirectoryUser
 from engine.adsync.secret_expiry import secret_expiry_warning
 from engine.errors import UserError
 from engine.graph.http import GraphClient, GraphRequest, GraphResponse
 from engine.paths import ProfilePaths
+from engine.psa.contacts import ContactValues
 from engine.settings.adsync import (
     GRAPH_GROUP_PERMISSION,
     GRAPH_USER_PERMISSION,

@@ -28,8 +28,8 @@ from engine.adsync.demo import (
     demo_directory,
 )
 from engine.adsync.entra import MATCHED_ON, SYNCED
-from engine.adsync.model import ContactValues, PsaContact
 from engine.paths import ProfilePaths
+from engine.psa.contacts import ContactValues, PsaContact
 from engine.psa.demo import DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.settings.adsync import ENTRA_ID_PERMISSIONS, DirectoryType

@@ -22,15 +22,10 @@ import ldap3
 from ldap3.core.exceptions import LDAPException, LDAPInvalidFilterError
 
 from engine.adsync.ldaps_certificate import certificate_status
-from engine.adsync.model import (
-    CertificateStatus,
-    CheckStep,
-    ContactValues,
-    DirectoryError,
-    DirectoryUser,
-)
+from engine.adsync.model import CertificateStatus, CheckStep, DirectoryError, DirectoryUser
 from engine.errors import UserError
 from engine.paths import ProfilePaths
+from engine.psa.contacts import ContactValues
 from engine.settings.adsync import ContactField, LdapsDirectory, OrganizationSync
 from engine.settings.secrets import resolve_secret
 

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.adsync.model import ContactValues, DirectoryUser, PsaContact
+from engine.adsync.model import DirectoryUser
+from engine.psa.contacts import ContactValues, PsaContact
 
 
 class MatchStep(StrEnum):

@@ -7,35 +7,12 @@ two and writes contacts only: one way, never back to the directory, never a reso
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engine.errors import UserError
-
-WRITE_BATCH = 500
-"""Contacts written per PSA request batch, as the vendor's module does."""
-
-
-@dataclass(frozen=True, slots=True)
-class ContactValues:
-    """The contact fields a directory can fill; ``""`` means blank, and a blank directory
-    value never overwrites a PSA value."""
-
-    first_name: str = ""
-    middle_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    title: str = ""
-    department: str = ""
-    phone: str = ""
-    mobile_phone: str = ""
-    street: str = ""
-    city: str = ""
-    state: str = ""
-    postal_code: str = ""
-    country: str = ""
+from engine.psa.contacts import ContactValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +26,6 @@ class DirectoryUser:
     values: ContactValues
     enabled: bool = True
     """A disabled account counts as out of scope: its contact becomes inactive."""
-
-
-@dataclass(frozen=True, slots=True)
-class PsaContact:
-    """A contact of the organization in the PSA, active or not."""
-
-    id: int
-    company_id: int
-    values: ContactValues
-    active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ContactWrite:
-    """One contact to create (``contact_id`` None) or update: only the fields named in
-    ``changed`` are written, and ``active`` when it is not None."""
-
-    contact_id: int | None
-    values: ContactValues
-    changed: frozenset[str] = field(default_factory=frozenset)
-    active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +47,6 @@ class CertificateStatus:
     """"valid until 2027-03-01", or why not: expired, self-signed, wrong host."""
 
 
-class ContactWriteError(UserError):
-    """A batch of contact writes stopped at ``index``: the contact to update is gone (deleted
-    in the PSA, or no longer the organization's), or the PSA refused the write.
-
-    ``written`` holds the ids of the writes before ``index`` that the PSA applied, in order:
-    empty when the batch was refused or undone whole (the embedded PSA writes a batch in one
-    transaction; the REST API checks the batch's contacts before its first write)."""
-
-    def __init__(self, message: str, index: int, written: Sequence[int] = ()) -> None:
-        super().__init__(message)
-        self.index = index
-        self.written = tuple(written)
-
-
 class DirectoryError(Exception):
     """The directory could not be read: the run fails and changes nothing (never taken
     for an empty scope, which would make every contact inactive)."""
@@ -121,27 +63,3 @@ class Directory(Protocol):
     def check(self) -> Iterator[CheckStep]: ...
 
     def close(self) -> None: ...
-
-
-class PsaContacts(Protocol):
-    """The PSA's contacts of one organization: what AD Sync reads and the only thing it
-    writes."""
-
-    def company_contacts(self, company_id: int) -> list[PsaContact]:
-        """Active and inactive contacts of the company; a company the PSA does not have is
-        a :class:`~engine.errors.UserError`, never an organization without contacts."""
-        ...
-
-    def stored_values(self, values: ContactValues) -> ContactValues:
-        """``values`` as this PSA would keep them: cut to its field lengths, mapped onto
-        its lists (countries), blank where it has no field. Compare a directory user's
-        values through it, so that what the PSA cannot hold is not planned again on every
-        run."""
-        ...
-
-    def write_contacts(self, company_id: int, writes: Sequence[ContactWrite]) -> list[int]:
-        """Apply at most :data:`WRITE_BATCH` writes (issue 19: batches of 500); the contact
-        ids in the same order (new ones for creations). A creation needs a first and a last
-        name; a blank value is never written, even when named in ``changed``. Raises
-        :class:`ContactWriteError` for a write the PSA cannot apply."""
-        ...

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from engine.adsync.matching import Conflict, Match, MatchStep, Resolution, match_users
-from engine.adsync.model import ContactValues, ContactWrite, DirectoryUser, PsaContact
+from engine.adsync.model import DirectoryUser
+from engine.psa.contacts import ContactValues, ContactWrite, PsaContact
 from engine.settings.adsync import ContactField
 
 NAME_FIELDS = ("first_name", "middle_name", "last_name")

@@ -16,18 +16,12 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from engine.adsync.model import (
-    WRITE_BATCH,
-    ContactWriteError,
-    Directory,
-    DirectoryError,
-    DirectoryUser,
-    PsaContacts,
-)
+from engine.adsync.model import Directory, DirectoryError, DirectoryUser
 from engine.adsync.plan import Change, Plan, UserPlan, plan_run
 from engine.adsync.state import TOTALS, AdSyncState
 from engine.errors import UserError
 from engine.paths import ProfilePaths
+from engine.psa.contacts import WRITE_BATCH, ContactWriteError, PsaContacts
 from engine.settings.adsync import DirectoryType, OrganizationSync
 from engine.settings.model import Settings
 

@@ -17,9 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.adsync.model import ContactValues, ContactWrite, ContactWriteError, PsaContact
 from engine.errors import UserError
-from engine.psa.contacts import CONTACT_FIELDS, require_batch, require_names, written_values
+from engine.psa.contacts import (
+    CONTACT_FIELDS,
+    ContactValues,
+    ContactWrite,
+    ContactWriteError,
+    PsaContact,
+    require_batch,
+    require_names,
+    written_values,
+)
 from engine.psa.model import (
     Appointment,
     CalendarRecord,

@@ -20,8 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.adsync.model import ContactValues, ContactWrite, ContactWriteError, PsaContact
-from engine.psa.contacts import require_batch, require_names, written_values
+from engine.psa.contacts import (
+    ContactValues,
+    ContactWrite,
+    ContactWriteError,
+    PsaContact,
+    require_batch,
+    require_names,
+    written_values,
+)
 from engine.psa.model import (
     Appointment,
     CalendarRecord,

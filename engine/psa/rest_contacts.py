@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from engine.adsync.model import ContactValues
+from engine.psa.contacts import ContactValues
 
 API_FIELDS: dict[str, tuple[str, int]] = {
     "first_name": ("firstName", 50),

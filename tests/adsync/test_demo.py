@@ -14,9 +14,9 @@ from engine.adsync.demo import (
     DemoDirectoryUser,
     demo_directory,
 )
-from engine.adsync.model import ContactValues, PsaContact
 from engine.paths import ProfilePaths
 from engine.profile import Profile
+from engine.psa.contacts import ContactValues, PsaContact
 from engine.psa.demo import seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from tests.conftest import copy_profiles

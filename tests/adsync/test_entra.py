@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 
 from engine.adsync.entra import EntraIdReader
-from engine.adsync.model import ContactValues, DirectoryError
+from engine.adsync.model import DirectoryError
+from engine.psa.contacts import ContactValues
 from engine.sandbox.graph import GraphEmulator
 from engine.settings.adsync import (
     GRAPH_GROUP_PERMISSION,

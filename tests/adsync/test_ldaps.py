@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.adsync.ldaps import LdapsReader
-from engine.adsync.model import ContactValues, DirectoryError, DirectoryUser
+from engine.adsync.model import DirectoryError, DirectoryUser
+from engine.psa.contacts import ContactValues
 from engine.sandbox.ldap import AdUser, CertificateKind, LdapPeer
 from engine.settings.adsync import ContactField, LdapsDirectory
 

@@ -10,8 +10,9 @@ from engine.adsync.matching import (
     match_users,
     name_key,
 )
-from engine.adsync.model import ContactValues, DirectoryUser, PsaContact
+from engine.adsync.model import DirectoryUser
 from engine.adsync.plan import Change, plan_run
+from engine.psa.contacts import ContactValues, PsaContact
 from engine.settings.adsync import ContactField
 
 ALL_FIELDS = list(ContactField)

@@ -7,8 +7,9 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.adsync.model import ContactValues, DirectoryUser, PsaContact
+from engine.adsync.model import DirectoryUser
 from engine.adsync.plan import Change, Plan, plan_run
+from engine.psa.contacts import ContactValues, PsaContact
 from engine.settings.adsync import ContactField
 
 NAMES = st.sampled_from(["Ann", "ann", "Bo", "Zoë", "Zoe", "O'Hara", "", "Cy"])

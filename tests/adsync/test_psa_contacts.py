@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.adsync.model import (
+from engine.errors import UserError
+from engine.psa.contacts import (
     WRITE_BATCH,
     ContactValues,
     ContactWrite,
     ContactWriteError,
     PsaContacts,
 )
-from engine.errors import UserError
 from engine.psa.demo import DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import RecordKind

@@ -11,9 +11,9 @@ import pytest
 
 from engine.adsync.demo import DemoCase, demo_directory
 from engine.adsync.matching import Resolution, ResolutionKind
-from engine.adsync.model import ContactValues, ContactWrite, PsaContact
 from engine.adsync.run import run_organization
 from engine.adsync.state import RUNS_KEPT, AdSyncState
+from engine.psa.contacts import ContactValues, ContactWrite, PsaContact
 from engine.psa.demo import DemoSize, seed_demo_psa
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.model import RecordKind

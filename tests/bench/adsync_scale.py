@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.adsync.model import ContactValues, ContactWrite, PsaContact
+from engine.psa.contacts import ContactValues, ContactWrite, PsaContact
 
 COMPANY = 1
 TENANT, CLIENT, SECRET = "bench-tenant", "bench-client", "bench-secret"

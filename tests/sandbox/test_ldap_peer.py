@@ -13,7 +13,8 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPCommunicationError, LDAPSocketOpenError
 
-from engine.adsync.model import ContactValues, DirectoryUser
+from engine.adsync.model import DirectoryUser
+from engine.psa.contacts import ContactValues
 from engine.sandbox.ldap import AdUser, CertificateKind, LdapPeer
 
 DOMAIN = "contoso.example"

@@ -18,8 +18,8 @@ from textual.widgets.option_list import Option
 from console.tables import MAX_ROWS, capped_note
 from console.widgets.filter import FilterInput
 from engine.adsync.matching import Resolution, ResolutionKind
-from engine.adsync.model import PsaContact
 from engine.adsync.state import UserRecord
+from engine.psa.contacts import PsaContact
 
 NEW = "new"
 EXCLUDE = "exclude"

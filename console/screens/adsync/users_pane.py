@@ -18,9 +18,9 @@ from console.screens.adsync.resolve_dialog import ResolveScreen, contact_line
 from console.tables import MAX_ROWS, capped_note
 from console.widgets.filter import FilterInput
 from engine.adsync.matching import Resolution, ResolutionKind
-from engine.adsync.model import PsaContact
 from engine.adsync.state import UserRecord
 from engine.humanize import count
+from engine.psa.contacts import PsaContact
 
 OUTCOMES = {
     "created": "new",

@@ -18,7 +18,8 @@ from ldaptor.inmemory import ReadOnlyInMemoryLDAPEntry
 from ldaptor.protocols import pureldap
 from ldaptor.protocols.ldap.distinguishedname import DistinguishedName
 
-from engine.adsync.model import ContactValues, DirectoryUser
+from engine.adsync.model import DirectoryUser
+from engine.psa.contacts import ContactValues
 
 ACCOUNT_DISABLED = 0x2
 NORMAL_ACCOUNT = 0x200
