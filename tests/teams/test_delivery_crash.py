@@ -89,3 +89,24 @@ def test_kills_while_posting_lose_no_card_and_double_none(
         f"\n{KILLS} kills: {len(posted_again)} cards settled after a kill;"
         f" {posts} posts for {2 * CARDS_PER_CHANNEL} cards"
     )
+
+
+def test_a_kill_after_the_webhook_took_the_card_does_not_post_it_again(
+    teams: TeamsProfile,
+) -> None:
+    """The webhook has the card, its answer is late, msext is killed meanwhile: the card
+    counts as posted after the restart, never posted twice, and the log says so."""
+    hook = teams.channel(1, "Service desk")
+    teams.peer.stall(hook, 30.0)
+    teams.enqueue(1, "taken", "next")
+    process = daemon(teams)
+    wait_for(lambda: received_count(teams) == 1)
+    process.kill()
+    process.wait()
+    process = daemon(teams)
+    wait_for(lambda: teams.state.pending_count() == 0)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert texts(teams.peer, hook) == ["taken", "next"]
+    (error,) = teams.state.errors()
+    assert "counts as posted" in error.reason

@@ -24,9 +24,11 @@ class WorkflowsPeer(LoopbackPeer):
     def __init__(self, db_path: Path | str = ":memory:") -> None:
         self.store = WorkflowsStore(db_path)
         self.base_url = ""
+        self._server: WorkflowsHttpServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         server = WorkflowsHttpServer((host, port), self.store)
+        self._server = server
         self.serve(server, "workflows-peer")
         self.base_url = server.base_url
         return self.base_url
@@ -53,6 +55,12 @@ class WorkflowsPeer(LoopbackPeer):
         (404: the channel is gone, 410: the workflow was removed, 429 with ``retry_after``:
         throttled, 5xx: an outage), after the answers asked before."""
         self.store.add_fault(webhook.id, status, times, retry_after)
+
+    def stall(self, webhook: Webhook, seconds: float) -> None:
+        """Accept the webhook's next valid post at once (it is received) but answer it only
+        ``seconds`` later: a client killed meanwhile never learns that it was taken."""
+        assert self._server is not None, "start the peer first"
+        self._server.stall_next(webhook.id, seconds)
 
     def received(self, webhook: Webhook, last: int | None = None) -> list[Received]:
         return self.store.received(webhook.id, last)

@@ -80,6 +80,7 @@ class Handler(PromptHandler):
             self._error(400, "InvalidRequestContent", str(problem))
             return
         store.receive(webhook.id, payload)
+        time.sleep(self.server.take_stall(webhook.id))
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -106,6 +107,7 @@ class WorkflowsHttpServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.store = store
         self._posts: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._stalls: dict[str, float] = {}
         self._lock = threading.Lock()
         host, port = self.server_address[:2]
         self.base_url = f"http://{host}:{port}"
@@ -116,6 +118,14 @@ class WorkflowsHttpServer(ThreadingHTTPServer):
             log.debug("workflows client %s went away", client_address)
             return
         super().handle_error(request, client_address)
+
+    def stall_next(self, webhook_id: str, seconds: float) -> None:
+        with self._lock:
+            self._stalls[webhook_id] = seconds
+
+    def take_stall(self, webhook_id: str) -> float:
+        with self._lock:
+            return self._stalls.pop(webhook_id, 0.0)
 
     def admit(self, webhook_id: str) -> bool:
         """Whether a post fits the webhook's rate; counted when it does."""
