@@ -166,28 +166,39 @@ def match_users(
         return False
 
     # Each step claims its contacts for all users at once: two users never take one contact
-    # at one step (they would share the e-mail or the name, a conflict).
-    for by, key_of, shared in (
-        (MatchStep.EMAIL, email_key, ConflictKind.SHARED_EMAIL),
-        (MatchStep.NAME, name_key, ConflictKind.SHARED_NAME),
-    ):
-        if not pending:
-            break  # every user is mapped (an idle run): no index to build
-        sharing = _index(considered, key_of)
-        index = _index_contacts(contacts, key_of)
-        undecided = []
-        for user in pending:
-            key = key_of(user.values)
-            if not key or not step(user, key, sharing, index, by, shared):
-                undecided.append(user)
-        claimed.update(
-            match.contact_id
-            for match in matches.values()
-            if match.contact_id is not None and match.step is by
-        )
-        pending = undecided
+    # at one step (they would share the e-mail or the name, a conflict). A contact a later
+    # step gives one user was a candidate of another's earlier step, which may have been a
+    # conflict for it: the next run, seeing that contact mapped, would match that user after
+    # all. So the steps repeat, with every match so far claimed, until no match is added:
+    # what the run decides is what the next run, changing nothing, decides again.
+    while pending:
+        conflicts.clear()
+        claimed.update(match.contact_id for match in matches.values() if match.contact_id)
+        found = len(matches)
+        undecided = pending
+        for by, key_of, shared in (
+            (MatchStep.EMAIL, email_key, ConflictKind.SHARED_EMAIL),
+            (MatchStep.NAME, name_key, ConflictKind.SHARED_NAME),
+        ):
+            sharing = _index(considered, key_of)
+            index = _index_contacts(contacts, key_of)
+            still = []
+            for user in undecided:
+                key = key_of(user.values)
+                if not key or not step(user, key, sharing, index, by, shared):
+                    still.append(user)
+            claimed.update(
+                match.contact_id
+                for match in matches.values()
+                if match.contact_id is not None and match.step is by
+            )
+            undecided = still
+        pending = [user for user in pending if user.directory_id not in matches]
+        if len(matches) == found:
+            break
     for user in pending:
-        matches[user.directory_id] = Match(None, MatchStep.NEW)
+        if user.directory_id not in conflicts:
+            matches[user.directory_id] = Match(None, MatchStep.NEW)
     return Matching(matches, conflicts, excluded, frozenset(released))
 
 

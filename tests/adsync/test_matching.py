@@ -327,3 +327,23 @@ def test_mapped_contact_stays_its_users_until_the_admin_moves_it() -> None:
     )
     assert change_of(moved, "new").contact_id == 1
     assert "old" in moved.released and all(p.directory_id != "old" for p in moved.users)
+
+
+def test_a_contact_a_later_step_takes_is_no_candidate_of_an_earlier_one() -> None:
+    """issue 19: idempotent: Ann Lee's e-mail matches two inactive contacts (a conflict),
+    but Ann M Lee, disabled, takes one of them by her name. The run decides what the next
+    run, seeing that contact mapped, would: Ann Lee is the other one, and a second run
+    writes nothing (hypothesis found the run that changed its mind)."""
+    users = [
+        user("ann", "Ann", "Lee", "ann@x.example"),
+        user("ann-m", "Ann", "Lee", enabled=False, middle_name="M"),
+    ]
+    contacts = [
+        contact(3, "Ann", "Lee", "ann@x.example", active=False),
+        contact(4, "Ann", "Lee", "ann@x.example", active=False, middle_name="M"),
+    ]
+    first = plan_of(users, contacts)
+    assert change_of(first, "ann").contact_id == 3
+    assert change_of(first, "ann-m").contact_id == 4
+    second = plan_of(users, contacts, mappings=first.mappings)
+    assert change_of(second, "ann").contact_id == 3
