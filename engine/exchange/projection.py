@@ -28,6 +28,7 @@ from engine.psa.model import (
     RecordKind,
     ServiceCall,
     ToDo,
+    record_link,
 )
 from engine.settings.model import ImportMode, TodoFolder
 
@@ -39,12 +40,6 @@ CATEGORY = {
     RecordKind.TODO: "PSA to-do",
     RecordKind.SERVICE_CALL: "PSA service call",
 }
-_LINK_PATH = {
-    RecordKind.APPOINTMENT: "appointments",
-    RecordKind.TODO: "todos",
-    RecordKind.SERVICE_CALL: "service-calls",
-    RecordKind.CONTACT: "contacts",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +50,6 @@ class Projection:
     kind: RecordKind
     folder: FolderKind
     content: Content
-
-
-def record_link(web_url: str, kind: RecordKind, record_id: int) -> str:
-    return f"{web_url.rstrip('/')}/{_LINK_PATH[kind]}/{record_id}"
 
 
 def project(record: PsaRecord, web_url: str, todo_folder: TodoFolder) -> Projection:

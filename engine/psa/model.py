@@ -24,6 +24,20 @@ def parse_record_key(key: str) -> tuple[RecordKind, int]:
     return RecordKind(kind), int(number)
 
 
+_LINK_PATH = {
+    RecordKind.APPOINTMENT: "appointments",
+    RecordKind.TODO: "todos",
+    RecordKind.SERVICE_CALL: "service-calls",
+    RecordKind.CONTACT: "contacts",
+}
+
+
+def record_link(web_url: str, kind: RecordKind, record_id: int) -> str:
+    """The record's page in the PSA's web UI (``psa.web_url``): mailbox items link to it
+    (R15), Teams cards open it."""
+    return f"{web_url.rstrip('/')}/{_LINK_PATH[kind]}/{record_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """A PSA user (resource); the unit the Exchange extension is enabled for."""
