@@ -103,6 +103,7 @@ def create_demo_profile(
         paths.adsync_db,
         paths.teams_db,
         paths.workflows_sandbox_db,
+        paths.events_db,
     ):
         leftover.unlink(missing_ok=True)
     psa = EmbeddedPsa(paths.psa_db)

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from engine.events import Happening, HappeningKind, daily_key, publish
 from engine.exchange.diagnosis import Diagnosis, Verdict, diagnose_with
 from engine.exchange.mailbox.base import MailboxConnector, MailboxError
 from engine.exchange.runner import RunResult, UserResult, utc_now
@@ -51,7 +52,7 @@ def notify_errors(
     recipients = profile.settings.exchange.general.error_recipients
     if result.dry_run or not recipients:
         return []
-    problems = [(user, kind) for user in result.users if (kind := error_kind(user))]
+    problems = run_problems(result)
     if not problems:
         return []
     now = now or utc_now()
@@ -76,6 +77,38 @@ def notify_errors(
         log.info("error notification for %s (%s) sent to %s", user.mailbox, kind, recipients)
         sent.append(notice)
     return sent
+
+
+def run_problems(result: RunResult) -> list[tuple[UserResult, str]]:
+    """Each user of the run that needs a human, with the kind of their problem."""
+    return [(user, kind) for user in result.users if (kind := error_kind(user))]
+
+
+def publish_problems(profile: Profile, result: RunResult, now: datetime | None = None) -> int:
+    """The run's problems as happenings (``engine.events``) for the Teams rules: a held
+    mass deletion, or a sync error once a day per user and kind, as the e-mail (R18)."""
+    if result.dry_run:
+        return 0
+    now = now or utc_now()
+    day = now.date().isoformat()
+    happenings = []
+    for user, kind in run_problems(result):
+        held = kind == "guard"
+        happening_kind = HappeningKind.MASS_DELETION_HELD if held else HappeningKind.SYNC_ERROR
+        facts = [("User", user.name), ("Mailbox", user.mailbox)]
+        facts += [("Problem", _HEADLINES.get(kind, "the sync failed")), ("Run", str(result.run_id))]
+        facts.append(("Report", profile.paths.command("doctor", user.mailbox)))
+        happenings.append(
+            Happening(
+                kind=happening_kind,
+                key=daily_key(happening_kind, user.user_id, kind, day),
+                at=now,
+                subject=f"{user.name} <{user.mailbox}>",
+                message=redactor.redact(user.message or _HEADLINES.get(kind, "the sync failed")),
+                facts=tuple(facts),
+            )
+        )
+    return publish(profile.paths, happenings)
 
 
 _HEADLINES = {

@@ -105,6 +105,11 @@ class ProfilePaths:
         return self.state_dir / "teams.sqlite"
 
     @property
+    def events_db(self) -> Path:
+        """msext's own happenings (``engine.events``), which the Teams rules read."""
+        return self.state_dir / "events.sqlite"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "msext.log"
 
