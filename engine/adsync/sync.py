@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from engine.adsync.model import Directory
 from engine.adsync.run import AdSyncResult, Progress, open_directory, run_organization
 from engine.errors import UserError
+from engine.events import Happening, HappeningKind, daily_key, publish
+from engine.followups import after_run
 from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.run_lock import RunLock
@@ -82,7 +84,7 @@ def sync_organization(
     if not dry_run:
         lock.acquire(wait)
     try:
-        return run_organization(
+        result = run_organization(
             company_id,
             org,
             lambda: directory_factory(company_id, settings, profile.paths, now.date()),
@@ -96,6 +98,42 @@ def sync_organization(
         )
     finally:
         lock.release()
+    if not dry_run:
+        publish(profile.paths, happenings(result, company_names(profile).get(company_id, ""), now))
+        after_run(profile, now)
+    return result
+
+
+def happenings(result: AdSyncResult, name: str, now: datetime) -> list[Happening]:
+    """What a run leaves for a person to act on (``engine.events``): conflicts, inactivations
+    the guard holds, a failed run; each told once a day per organization."""
+    day = now.date().isoformat()
+    subject = f"{name} (organization {result.company_id})".strip()
+    facts = [(label.capitalize(), str(result.totals[label])) for label in ("created", "updated")]
+    facts += [(label.capitalize(), str(result.totals[label])) for label in ("conflicts", "errors")]
+    facts.append(("Run", str(result.run_id)))
+    found = []
+    if result.outcome in ("failed", "errors"):
+        message = "; ".join(result.errors[:3]) or result.message or "the run failed"
+        found.append((HappeningKind.ADSYNC_FAILURE, result.outcome, message))
+    if result.held:
+        found.append((HappeningKind.MASS_DELETION_HELD, "adsync", result.message))
+    if result.totals["conflicts"]:
+        count = result.totals["conflicts"]
+        message = f"{count} directory user(s) need a decision on the organization's Users tab"
+        found.append((HappeningKind.ADSYNC_CONFLICT, "conflicts", message))
+    return [
+        Happening(
+            kind=kind,
+            key=daily_key(kind, f"organization-{result.company_id}", detail, day),
+            at=now,
+            subject=subject,
+            message=message,
+            facts=tuple(facts),
+            organization_id=result.company_id,
+        )
+        for kind, detail, message in found
+    ]
 
 
 def due_organizations(profile: Profile, now: datetime) -> list[int]:

@@ -1,5 +1,6 @@
 """What ``msext sync`` and the console's "sync now" run: a profile's users through the runner,
-then the error notifications the run calls for (R18)."""
+then the error notifications the run calls for (R18), by e-mail and, as its rules say, to
+Teams."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from datetime import datetime
 from engine.errors import UserError
 from engine.exchange.connect import exchange_connector
 from engine.exchange.runner import Progress, RunFinished, Runner, utc_now
-from engine.notify import notify_errors
+from engine.followups import after_run
+from engine.notify import notify_errors, publish_problems
 from engine.profile import Profile
 from engine.psa.model import Resource
 from engine.run_lock import RunLock
@@ -81,6 +83,9 @@ def sync(
             ):
                 if isinstance(event, RunFinished):
                     notify_errors(profile, connector, event.result, now=clock())
+                    if not dry_run:
+                        publish_problems(profile, event.result, now=clock())
+                        after_run(profile, clock())
                 yield event
     finally:
         lock.release()

@@ -36,6 +36,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # When a card's last POST began: a restarted delivery keeps each webhook's pace.
     "ALTER TABLE outbox ADD COLUMN attempted_at REAL;",
+    # What the notification rules have seen: each source's cursor, and the service calls
+    # as last read (to tell a new, a rescheduled, a re-staffed call apart).
+    """
+    CREATE TABLE cursors (source TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE service_calls (
+        id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL,
+        resources TEXT NOT NULL);
+    """,
 )
 
 
@@ -64,6 +72,15 @@ class OutboxItem:
     attempts: int
     next_attempt_at: float
     in_doubt: bool
+
+
+@dataclass(frozen=True)
+class CallSnapshot:
+    """A service call as the rules last saw it: its time (epoch seconds) and resources."""
+
+    start: int
+    end: int
+    resources: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -216,6 +233,50 @@ class TeamsState(SqliteStore):
         params = (*UNFINISHED, *(() if channel_id is None else (channel_id,)))
         rows = self._rows(f"SELECT COUNT(*) FROM outbox WHERE status IN (?, ?, ?){where}", params)
         return int(rows[0][0])
+
+    # -- what the notification rules have seen ---------------------------------------------
+
+    def cursor(self, source: str) -> str | None:
+        rows = self._rows("SELECT value FROM cursors WHERE source = ?", (source,))
+        return rows[0][0] if rows else None
+
+    def set_cursor(self, source: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO cursors(source, value) VALUES (?, ?)"
+                " ON CONFLICT(source) DO UPDATE SET value = excluded.value",
+                (source, value),
+            )
+
+    def drop_cursor(self, source: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM cursors WHERE source = ?", (source,))
+            if source == "service_calls":
+                db.execute("DELETE FROM service_calls")
+
+    def service_calls(self) -> dict[int, CallSnapshot]:
+        """The service calls as last read."""
+        return {
+            row["id"]: CallSnapshot(row["start"], row["end"], tuple(json.loads(row["resources"])))
+            for row in self._rows("SELECT * FROM service_calls")
+        }
+
+    def save_service_calls(self, calls: dict[int, CallSnapshot], cursor: str) -> None:
+        """The calls as read now, with the PSA cursor they were read at, together."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO service_calls(id, start, end, resources)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (call_id, call.start, call.end, json.dumps(list(call.resources)))
+                    for call_id, call in calls.items()
+                ],
+            )
+            db.execute(
+                "INSERT INTO cursors(source, value) VALUES ('service_calls', ?)"
+                " ON CONFLICT(source) DO UPDATE SET value = excluded.value",
+                (cursor,),
+            )
 
     # -- the error log ----------------------------------------------------------------------
 
