@@ -18,6 +18,7 @@ from engine.profile import Profile
 from engine.run_lock import SyncBusyError
 from engine.scheduler import Scheduler
 from engine.teams.delivery import serve_outbox
+from engine.teams.watch import serve as serve_teams_rules
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     daemon = commands.add_parser(
         "daemon",
         help="run the scheduler in the foreground, for a service manager (systemd): the"
-        " mailbox sync every interval, AD sync every 24 hours per organization, and the"
-        " MS Teams outbox as cards arrive",
+        " mailbox sync every interval, AD sync every 24 hours per organization, the MS"
+        " Teams outbox as cards arrive, and the Teams notification rules every minute",
     )
     daemon.set_defaults(handler=run_daemon)
 
@@ -240,6 +241,9 @@ def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
         ),
         threading.Thread(
             target=serve_outbox, args=(profile.paths, stop), name="teams-delivery", daemon=True
+        ),
+        threading.Thread(
+            target=serve_teams_rules, args=(profile.paths, stop), name="teams-rules", daemon=True
         ),
     ]
     for thread in beside:

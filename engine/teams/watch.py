@@ -11,11 +11,13 @@ added later starts from that moment rather than posting a backlog.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from engine.events import EventJournal
+from engine.paths import ProfilePaths
 from engine.profile import Profile
 from engine.psa.model import ServiceCall, TicketEvent
 from engine.psa.source import PsaSource
@@ -198,3 +200,20 @@ def _moment(seconds: int) -> str:
 def post_new(profile: Profile, now: datetime) -> int:
     """One look at every source; how many cards were queued."""
     return Look(profile, now).run()
+
+
+def serve(paths: ProfilePaths, stop: threading.Event, poll_seconds: float = POLL_SECONDS) -> None:
+    """The daemon's look every ``poll_seconds`` until ``stop``: tickets change in the PSA
+    between runs. Its own profile (connections are not shared with the sync's thread);
+    settings are read again before each look."""
+    profile = Profile(paths)
+    try:
+        while not stop.is_set():
+            try:
+                profile.reload()
+                post_new(profile, datetime.now(UTC))
+            except Exception:
+                log.exception("Teams notification rules could not look for events")
+            stop.wait(poll_seconds)
+    finally:
+        profile.close()

@@ -7,7 +7,9 @@ the outbox, where delivery takes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,13 +17,14 @@ import pytest
 from exchangelib.protocol import close_connections
 
 from engine.profile import Profile
+from engine.psa.model import RecordKind
 from engine.settings.model import Settings
 from engine.settings.teams import NotificationRule, RuleConditions, TeamsEvent, TeamsSettings
 from engine.teams.alerts import Alert
 from engine.teams.cards import as_text, card
 from engine.teams.demo import IT_ALERTS, SERVICE_DESK, demo_teams_settings
 from engine.teams.rules import channels_for, matches
-from engine.teams.watch import post_new
+from engine.teams.watch import post_new, serve
 from tests.e2e.harness import Harness
 
 
@@ -184,8 +187,6 @@ def test_service_calls_created_rescheduled_and_restaffed(harness: Harness) -> No
         psa.insert("service_call_resources", service_call_id=call_id, resource_id=1)
         assert post_new(profile, now) == 1
         assert post_new(profile, now) == 0
-        from engine.psa.model import RecordKind
-
         psa.update(
             RecordKind.SERVICE_CALL,
             call_id,
@@ -214,3 +215,41 @@ def test_service_calls_created_rescheduled_and_restaffed(harness: Harness) -> No
     )
     assert any(line.startswith("Was: ") and "Ava Fischer" not in line for line in posted[1])
     assert "Was: Ava Fischer" in posted[2]
+
+
+def test_the_daemon_looks_between_runs(harness: Harness) -> None:
+    """issue 20: what happens in the PSA between runs is posted by the daemon's look (a
+    service call created with no sync run at all)."""
+    teams = demo_teams_settings()
+    teams["rules"] = {"1": {"event": "service_call_created", "channels": [1], "active": True}}
+    configure(harness, teams)
+    stop = threading.Event()
+    daemon = threading.Thread(target=serve, args=(harness.paths, stop, 0.05))
+    daemon.start()
+    try:
+        profile = Profile(harness.paths)
+        _wait(lambda: profile.teams.cursor("service_calls") is not None)
+        psa = harness.psa()
+        now = datetime.now(UTC)
+        call_id = psa.insert(
+            "service_calls",
+            company_id=1,
+            description="Site survey",
+            start=now + timedelta(days=1),
+            end=now + timedelta(days=1, hours=1),
+        )
+        psa.insert("service_call_resources", service_call_id=call_id, resource_id=1)
+        psa.close()
+        _wait(lambda: bool(profile.teams.items(IT_ALERTS)))
+        profile.close()
+    finally:
+        stop.set()
+        daemon.join()
+    assert cards(harness, IT_ALERTS)[0][:2] == ["New service call", "Site survey"]
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
