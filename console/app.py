@@ -15,7 +15,6 @@ from console.screens.admin import (
     AdminScreen,
     ExtensionsScreen,
     MicrosoftExtensionsScreen,
-    TeamsScreen,
 )
 from console.screens.adsync.organization import OrganizationScreen
 from console.screens.adsync.organizations import AdSyncScreen
@@ -25,6 +24,7 @@ from console.screens.exchange.page import ExchangeScreen
 from console.screens.menu import MenuScreen
 from console.screens.outlook.page import OutlookScreen
 from console.screens.setup import SetupScreen
+from console.screens.teams.page import TeamsScreen
 from console.screens.tour import CARDS, TourScreen
 from console.screens.user import UserScreen
 from console.screens.users import UsersScreen

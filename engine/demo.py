@@ -23,6 +23,7 @@ from engine.psa.model import Resource
 from engine.settings.model import AuthType, ExchangeVersion, Settings
 from engine.settings.secrets import write_secret_file
 from engine.settings.store import SettingsStore
+from engine.teams.demo import demo_teams_settings, seed_demo_webhooks
 
 SERVICE_ACCOUNT = f"svc-msext@{DEMO_DOMAIN}"
 SECRET_NAME = "ews-service-account"
@@ -81,6 +82,7 @@ def demo_settings(resources: list[Resource], today: date) -> dict[str, object]:
         },
         "psa": {"web_url": "https://psa.contoso.example"},
         "adsync": demo_adsync_settings(today),
+        "teams": demo_teams_settings(),
         "sandbox": {"enabled": True},
     }
 
@@ -122,6 +124,7 @@ def create_demo_profile(
     seed_demo_mailboxes(paths, resources, secret, today)
     for name in DEMO_SECRET_NAMES:
         write_secret_file(paths, name, secrets.token_urlsafe(18))
+    seed_demo_webhooks(paths)
     store.save(Settings.model_validate(demo_settings(resources, today)))
     return True
 

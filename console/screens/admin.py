@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from textual.app import ComposeResult
-from textual.widgets import Markdown
-
-from console.navigation import Navigator
-from console.screens.base import PageScreen
 from console.screens.menu import MenuScreen
-
-NOT_AVAILABLE = "not available in this release"
 
 
 class AdminScreen(MenuScreen):
@@ -41,35 +32,3 @@ class MicrosoftExtensionsScreen(MenuScreen):
         " controls; Outlook gives users more control through manual synchronization."
     )
     SUMMARY = "Active Directory sync, MS Outlook extension, MS Exchange extension, Teams"
-
-
-class ModuleInfoScreen(PageScreen):
-    """A module this release does not configure: what it does, and that it is not here."""
-
-    CSS_PATH = "admin.tcss"
-    PARENT = MicrosoftExtensionsScreen
-    PALETTE = False
-    DESCRIPTION: ClassVar[str] = ""
-
-    @classmethod
-    def menu_state(cls, console: Navigator) -> str:
-        return NOT_AVAILABLE
-
-    def compose_page(self) -> ComposeResult:
-        yield Markdown(
-            f"{self.DESCRIPTION}\n\n**Not available in this release.** This console does not"
-            " configure this module yet; configure it in the PSA's web admin.",
-            id="module-info",
-        )
-
-
-class TeamsScreen(ModuleInfoScreen):
-    CRUMB = "Microsoft Teams"
-    HELP = "What the Microsoft Teams integration does. Esc goes back."
-    SUMMARY = "The Microsoft Teams integration"
-    PALETTE = True
-    DESCRIPTION = (
-        "## Microsoft Teams integration\n\n"
-        "Connects the PSA with Microsoft Teams, so that people can work with PSA records"
-        " from within Teams."
-    )

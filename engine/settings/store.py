@@ -161,6 +161,16 @@ class SettingsStore:
             self._save(settings)
         return settings
 
+    def update(self, change: Callable[[dict[str, Any]], None], origin: str) -> Settings:
+        """Apply ``change`` to the saved document and save it; nothing is saved when the
+        result breaks a rule (:class:`SettingsError` names each bad key)."""
+        with self._locked():
+            document = self.read_document()
+            change(document)
+            settings = validate(document, origin=origin, people=self.people_for(document))
+            self._save(settings)
+        return settings
+
     def unset_value(self, key: str) -> Settings:
         """Return one dotted key to its default; works on a file grown too large, as long
         as the result is smaller (the way to mend it)."""

@@ -9,6 +9,10 @@ and delivery inactivates the channel, as the vendor's module does.
 
 from __future__ import annotations
 
+import secrets
+
+from engine.paths import ProfilePaths
+from engine.settings.secrets import write_secret_file
 from engine.settings.teams import TeamsEvent
 
 IT_ALERTS = 1
@@ -59,3 +63,15 @@ def demo_teams_settings() -> dict[str, object]:
         "channels": channels,
         "rules": {str(number): rule for number, rule in enumerate(rules, start=1)},
     }
+
+
+def seed_demo_webhooks(paths: ProfilePaths) -> None:
+    """Each demo channel's webhook URL, in its secret file: a Workflows webhook on this
+    machine, signed like the ones Power Automate gives."""
+    for secret_name in WEBHOOK_SECRETS.values():
+        url = (
+            "https://127.0.0.1/powerautomate/automations/direct/workflows/"
+            f"{secrets.token_hex(16)}/triggers/manual/paths/invoke?api-version=1"
+            f"&sig={secrets.token_urlsafe(32)}"
+        )
+        write_secret_file(paths, secret_name, url)

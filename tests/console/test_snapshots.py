@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, time
 
 import pytest
 from textual.containers import ScrollableContainer
@@ -12,15 +13,17 @@ from console.app import MsextApp
 from console.screens.admin import (
     ExtensionsScreen,
     MicrosoftExtensionsScreen,
-    TeamsScreen,
 )
 from console.screens.adsync.organizations import AdSyncScreen
 from console.screens.exchange.activity import ActivityScreen
 from console.screens.exchange.page import ExchangeScreen
 from console.screens.outlook.page import OutlookScreen
+from console.screens.teams.page import TeamsScreen
 from console.screens.users import UsersScreen
 from engine.adsync.demo import ENTRA_COMPANY_ID, LDAPS_COMPANY_ID
 from engine.settings.secrets import resolve_secret
+from engine.teams.demo import SERVICE_DESK
+from tests.conftest import DEMO_DAY
 from tests.console.walk import press_button, settle, type_into
 
 Setup = Callable[[Pilot], object]
@@ -161,6 +164,28 @@ def wizard(step: int, *, check: str = AVA, graph: bool = False) -> Setup:
     return setup
 
 
+def teams_tab(tab: str, *keys: str, gone: bool = False) -> Callable[[Pilot], object]:
+    """The MS Teams page on one tab with its table focused, optionally keys pressed; with
+    ``gone``, the Service Desk channel as delivery leaves it after its webhook's 410."""
+
+    async def setup(pilot: Pilot) -> None:
+        profile = pilot.app.profile
+        if gone:
+            profile.store.set_value(f"teams.channels.{SERVICE_DESK}.active", "false")
+            profile.reload()
+            moment = datetime.combine(DEMO_DAY, time(9, 0), UTC).timestamp()
+            profile.teams.log_error(SERVICE_DESK, 410, GONE_REASON, moment)
+        await goto(TeamsScreen)(pilot)
+        pilot.app.screen.query_one("#teams-tabs").active = tab
+        await pilot.pause()
+        pilot.app.screen.query_one(f"#{tab.removeprefix('tab-')}-table").focus()
+        await pilot.press(*keys)
+        await settle(pilot)
+
+    return setup
+
+
+GONE_REASON = "410 Gone: the workflow behind the webhook was removed; channel inactivated"
 INTERVAL = "#f-exchange-sync-interval_minutes"
 
 SCREENS: dict[str, Setup | None] = {
@@ -180,7 +205,13 @@ SCREENS: dict[str, Setup | None] = {
         ENTRA_COMPANY_ID, "tab-users", "slash", *"conflict", "enter", "enter"
     ),
     "adsync_history": adsync_tab(ENTRA_COMPANY_ID, "tab-history", focus="#runs-table"),
-    "teams": goto(TeamsScreen),
+    "teams": teams_tab("tab-channels"),
+    "teams_gone": teams_tab("tab-channels", "down", gone=True),
+    "teams_channel_edit": teams_tab("tab-channels", "e"),
+    "teams_channel_delete": teams_tab("tab-channels", "down", "d"),
+    "teams_rules": teams_tab("tab-rules", "down", "down", "down", "down"),
+    "teams_rule_edit": teams_tab("tab-rules", "down", "down", "down", "down", "e"),
+    "teams_errors": teams_tab("tab-errors", gone=True),
     "users": goto(UsersScreen),
     "users_filtered": goto(UsersScreen, "slash", *"kim"),
     "user_comparison": goto(UsersScreen, "slash", *"brooks", "enter", "enter"),
@@ -223,6 +254,7 @@ WIDE = (
     "microsoft_extensions",
     "adsync",
     "adsync_users",
+    "teams",
     "users",
     "user_comparison",
     "user_diagnosis",

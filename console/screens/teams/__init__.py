@@ -1,0 +1,1 @@
+"""Admin > Extensions & Integrations > Microsoft Extensions > MS Teams."""
