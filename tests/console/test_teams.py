@@ -18,8 +18,11 @@ from console.screens.teams.channel_dialog import ChannelDialog
 from console.screens.teams.page import TeamsScreen
 from console.screens.teams.rule_dialog import RuleDialog
 from engine.paths import ProfilePaths
-from engine.settings.secrets import resolve_secret
+from engine.sandbox.teams import WorkflowsPeer
+from engine.settings.secrets import resolve_secret, write_secret_file
 from engine.settings.store import SettingsStore
+from engine.teams.cards import card
+from engine.teams.delivery import Delivery
 from engine.teams.demo import IT_ALERTS, SERVICE_DESK
 from engine.teams.outbox import enqueue
 from tests.console.walk import press_button, settle, text, type_into
@@ -68,20 +71,26 @@ async def test_the_page_is_reached_along_the_admin_path(app: MsextApp) -> None:
 
 async def test_channels_show_their_webhook_masked_rules_and_alerts(app: MsextApp) -> None:
     """issue 20: a channel shows its name, description, webhook URL only as its host (never
-    the signature), active, the active rules posting to it and the cards of the last 24 h."""
+    the signature), active, the active rules posting to it and the cards of the last 24 h
+    (delivered to a Workflows peer)."""
     paths = app.profile.paths
-    enqueue(app.profile.teams, IT_ALERTS, {"type": "AdaptiveCard", "version": "1.4"}, "k1")
-    (item,) = app.profile.teams.heads()
-    app.profile.teams.mark_sending(item.id)
-    app.profile.teams.mark_sent(item.id, time.time())
+    with WorkflowsPeer() as peer:
+        hook = peer.add_webhook("IT Alerts")
+        write_secret_file(paths, "teams-it-alerts", peer.url(hook))
+        enqueue(app.profile.teams, IT_ALERTS, card("Sync error", "Chloe Reyes"), "k1")
+        delivery = Delivery.for_profile(paths, app.profile.teams)
+        try:
+            assert delivery.deliver_due() is None
+        finally:
+            delivery.close()
+        assert len(peer.received(hook)) == 1
     async with app.run_test(size=(80, 24)) as pilot:
         await open_page(pilot)
         shown = rows(app, "#channels-table")
-        assert shown[0][:5] == ["IT Alerts", "yes", "4", "1", "https://127.0.0.1/..."]
+        assert shown[0][:4] == ["IT Alerts", "yes", "4", "1"]
+        assert shown[0][4] == f"{peer.base_url}/..."
         assert shown[1][:5] == ["Service Desk", "yes", "2", "0", "https://127.0.0.1/..."]
-        secret = resolve_secret("file:teams-it-alerts", paths)
-        signature = secret.split("sig=")[1]
-        assert all(signature not in cell for row in shown for cell in row)
+        assert all(hook.signature not in cell for row in shown for cell in row)
         assert "msext's sync errors" in text(app, "#channels-note")
 
 
