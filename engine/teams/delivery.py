@@ -53,6 +53,8 @@ MAX_BACKOFF_SECONDS = 600.0
 MAX_AGE_SECONDS = 24 * 3600
 """A card not posted within a day is stale: given up, with a line in the error log."""
 POLL_SECONDS = 1.0
+UNREADABLE_SETTINGS_PAUSE_SECONDS = 30.0
+"""How long delivery waits before reading settings it could not read (or use) again."""
 LIMITS = HttpLimits(
     deadline_seconds=30,
     max_response_bytes=MIB,
@@ -247,16 +249,22 @@ def serve_outbox(
                 return
     paths.ensure()
     state = TeamsState(paths.teams_db)
-    delivery = Delivery.for_profile(paths, state)
+    delivery: Delivery | None = None
     try:
         while not stop.is_set():
+            idle = poll_seconds
             try:
+                delivery = delivery or Delivery.for_profile(paths, state)
                 wait = delivery.deliver_due()
+                idle = poll_seconds if wait is None else min(wait, poll_seconds)
+            except UserError as problem:
+                log.error("Teams delivery waits: %s", problem)
+                idle = UNREADABLE_SETTINGS_PAUSE_SECONDS
             except Exception:
                 log.exception("Teams delivery failed")
-                wait = None
-            stop.wait(poll_seconds if wait is None else min(wait, poll_seconds))
+            stop.wait(idle)
     finally:
-        delivery.close()
+        if delivery is not None:
+            delivery.close()
         state.close()
         lock.release()

@@ -4,12 +4,15 @@ inactivation, and the error log."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from engine.sandbox.teams import WorkflowsPeer
-from engine.teams.delivery import POST_INTERVAL_SECONDS
+from engine.teams import delivery as delivery_module
+from engine.teams.delivery import POST_INTERVAL_SECONDS, delivery_lock, serve_outbox
 from engine.teams.outbox import enqueue
 from engine.teams.state import PostStatus
 from tests.teams.delivery_harness import TeamsProfile, card, texts
@@ -155,3 +158,30 @@ def test_a_crash_after_the_card_went_out_whole_counts_it_as_posted(teams: TeamsP
     assert [entry.status for entry in teams.state.items()] == [PostStatus.SENT]
     (error,) = teams.state.errors()
     assert "counts as posted" in error.reason
+
+
+def test_unreadable_settings_make_delivery_wait_not_stop(
+    teams: TeamsProfile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged settings file is one logged line a while; delivery resumes once it is
+    mended, and lets go of the profile's delivery lock when stopped."""
+    desk = teams.channel(1, "Service desk")
+    teams.enqueue(1, "after the repair")
+    good = teams.store.path.read_text()
+    teams.store.path.write_text("teams = [")
+    monkeypatch.setattr(delivery_module, "UNREADABLE_SETTINGS_PAUSE_SECONDS", 0.2)
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_outbox, args=(teams.paths, stop), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        assert thread.is_alive() and texts(teams.peer, desk) == []
+        teams.store.path.write_text(good)
+        deadline = time.monotonic() + 10
+        while texts(teams.peer, desk) == [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert texts(teams.peer, desk) == ["after the repair"]
+    delivery_lock(teams.paths).check()
