@@ -23,7 +23,7 @@ from engine.psa.model import Resource
 from engine.settings.model import AuthType, ExchangeVersion, Settings
 from engine.settings.secrets import write_secret_file
 from engine.settings.store import SettingsStore
-from engine.teams.demo import demo_teams_settings, seed_demo_webhooks
+from engine.teams.demo import demo_teams_settings, remove_workflow, seed_demo_webhooks
 
 SERVICE_ACCOUNT = f"svc-msext@{DEMO_DOMAIN}"
 SECRET_NAME = "ews-service-account"
@@ -125,7 +125,9 @@ def create_demo_profile(
     for name in DEMO_SECRET_NAMES:
         write_secret_file(paths, name, secrets.token_urlsafe(18))
     seed_demo_webhooks(paths)
-    store.save(Settings.model_validate(demo_settings(resources, today)))
+    settings = Settings.model_validate(demo_settings(resources, today))
+    store.save(settings)
+    remove_workflow(paths, settings)
     return True
 
 

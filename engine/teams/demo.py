@@ -12,8 +12,10 @@ from __future__ import annotations
 import secrets
 
 from engine.paths import ProfilePaths
+from engine.settings.model import Settings
 from engine.settings.secrets import write_secret_file
 from engine.settings.teams import TeamsEvent
+from engine.teams.sandbox import answer_next
 
 IT_ALERTS = 1
 SERVICE_DESK = 2
@@ -75,3 +77,9 @@ def seed_demo_webhooks(paths: ProfilePaths) -> None:
             f"&sig={secrets.token_urlsafe(32)}"
         )
         write_secret_file(paths, secret_name, url)
+
+
+def remove_workflow(paths: ProfilePaths, settings: Settings) -> None:
+    """The sandbox's Service Desk webhook answers 410 to its first post: its workflow was
+    removed in Teams (delivery inactivates the channel and logs why)."""
+    answer_next(paths, settings, GONE_CHANNEL, 410)

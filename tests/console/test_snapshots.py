@@ -22,6 +22,7 @@ from console.screens.teams.page import TeamsScreen
 from console.screens.users import UsersScreen
 from engine.adsync.demo import ENTRA_COMPANY_ID, LDAPS_COMPANY_ID
 from engine.settings.secrets import resolve_secret
+from engine.teams.delivery import Delivery
 from engine.teams.demo import SERVICE_DESK
 from tests.conftest import DEMO_DAY
 from tests.console.walk import press_button, settle, type_into
@@ -164,12 +165,20 @@ def wizard(step: int, *, check: str = AVA, graph: bool = False) -> Setup:
     return setup
 
 
-def teams_tab(tab: str, *keys: str, gone: bool = False) -> Callable[[Pilot], object]:
+def teams_tab(
+    tab: str, *keys: str, gone: bool = False, deliver: bool = False
+) -> Callable[[Pilot], object]:
     """The MS Teams page on one tab with its table focused, optionally keys pressed; with
-    ``gone``, the Service Desk channel as delivery leaves it after its webhook's 410."""
+    ``gone``, the Service Desk channel as delivery leaves it after its webhook's 410; with
+    ``deliver``, the outbox delivered to the sandbox's channels first."""
 
     async def setup(pilot: Pilot) -> None:
         profile = pilot.app.profile
+        if deliver:
+            delivery = Delivery.for_profile(profile.paths, profile.teams)
+            while delivery.deliver_due() is not None:
+                pass
+            delivery.close()
         if gone:
             profile.store.set_value(f"teams.channels.{SERVICE_DESK}.active", "false")
             profile.reload()
@@ -206,6 +215,7 @@ SCREENS: dict[str, Setup | None] = {
     ),
     "adsync_history": adsync_tab(ENTRA_COMPANY_ID, "tab-history", focus="#runs-table"),
     "teams": teams_tab("tab-channels"),
+    "teams_received": teams_tab("tab-channels", deliver=True),
     "teams_gone": teams_tab("tab-channels", "down", gone=True),
     "teams_channel_edit": teams_tab("tab-channels", "e"),
     "teams_channel_delete": teams_tab("tab-channels", "down", "d"),
@@ -263,7 +273,7 @@ WIDE = (
     "outlook",
     "activity_synced",
 )
-SYNCED = frozenset({"user_runs", "user_items", "activity_synced"})
+SYNCED = frozenset({"user_runs", "user_items", "activity_synced", "teams_received"})
 ADSYNC = frozenset(
     {"adsync", "adsync_sync_now", "adsync_users", "adsync_resolve", "adsync_history"}
 )

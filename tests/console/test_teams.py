@@ -18,13 +18,13 @@ from console.screens.teams.channel_dialog import ChannelDialog
 from console.screens.teams.page import TeamsScreen
 from console.screens.teams.rule_dialog import RuleDialog
 from engine.paths import ProfilePaths
-from engine.sandbox.teams import WorkflowsPeer
-from engine.settings.secrets import resolve_secret, write_secret_file
+from engine.settings.secrets import resolve_secret
 from engine.settings.store import SettingsStore
 from engine.teams.cards import card
 from engine.teams.delivery import Delivery
 from engine.teams.demo import IT_ALERTS, SERVICE_DESK
 from engine.teams.outbox import enqueue
+from engine.teams.sandbox import received_cards
 from tests.console.walk import press_button, settle, text, type_into
 
 WEBHOOK = "https://prod-42.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=SECRETSIG"
@@ -72,26 +72,26 @@ async def test_the_page_is_reached_along_the_admin_path(app: MsextApp) -> None:
 async def test_channels_show_their_webhook_masked_rules_and_alerts(app: MsextApp) -> None:
     """issue 20: a channel shows its name, description, webhook URL only as its host (never
     the signature), active, the active rules posting to it and the cards of the last 24 h
-    (delivered to a Workflows peer)."""
-    paths = app.profile.paths
-    with WorkflowsPeer() as peer:
-        hook = peer.add_webhook("IT Alerts")
-        write_secret_file(paths, "teams-it-alerts", peer.url(hook))
-        enqueue(app.profile.teams, IT_ALERTS, card("Sync error", "Chloe Reyes"), "k1")
-        delivery = Delivery.for_profile(paths, app.profile.teams)
-        try:
-            assert delivery.deliver_due() is None
-        finally:
-            delivery.close()
-        assert len(peer.received(hook)) == 1
+    (delivered to the sandbox's Workflows peer, whose last cards the demo shows as text)."""
+    paths, teams = app.profile.paths, app.profile.settings.teams
+    enqueue(app.profile.teams, IT_ALERTS, card("Sync error", "Chloe Reyes"), "k1")
+    delivery = Delivery.for_profile(paths, app.profile.teams)
+    try:
+        assert delivery.deliver_due() is None
+    finally:
+        delivery.close()
+    assert len(received_cards(paths, IT_ALERTS, teams.channels[IT_ALERTS])) == 1
     async with app.run_test(size=(80, 24)) as pilot:
         await open_page(pilot)
         shown = rows(app, "#channels-table")
-        assert shown[0][:4] == ["IT Alerts", "yes", "4", "1"]
-        assert shown[0][4] == f"{peer.base_url}/..."
-        assert shown[1][:5] == ["Service Desk", "yes", "2", "0", "https://127.0.0.1/..."]
-        assert all(hook.signature not in cell for row in shown for cell in row)
-        assert "msext's sync errors" in text(app, "#channels-note")
+        assert shown[0][:5] == ["IT Alerts", "yes", "4", "1", "https://127.0.0.1/…"]
+        assert shown[1][:5] == ["Service Desk", "yes", "2", "0", "https://127.0.0.1/…"]
+        signature = resolve_secret("file:teams-it-alerts", paths).split("sig=")[1]
+        assert all(signature not in cell for row in shown for cell in row)
+        note = text(app, "#channels-note")
+        assert "msext's sync errors" in note
+        assert "Last 1 card(s) the sandbox's channel received" in note
+        assert "Sync error\nChloe Reyes" in note
 
 
 async def test_adding_a_channel_keeps_its_url_in_a_secret_file(app: MsextApp) -> None:
@@ -113,7 +113,7 @@ async def test_adding_a_channel_keeps_its_url_in_a_secret_file(app: MsextApp) ->
             "yes",
             "0",
             "0",
-            "https://prod-42.westeurope.logic.azure.com/...",
+            "https://prod-42.westeurope.logic.azure.com/…",
         ]
     channel = saved_teams().channels[3]
     assert channel.webhook == "file:teams-channel-3" and channel.active

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from engine.errors import UserError
 from engine.profile import Profile
-from engine.settings.secrets import resolve_secret
-from engine.settings.teams import NotificationRule, TeamsEvent, TeamsSettings
+from engine.settings.teams import NotificationRule, TeamsChannel, TeamsEvent, TeamsSettings
+from engine.teams.cards import as_text
+from engine.teams.channels import masked, webhook_url
+from engine.teams.sandbox import received_cards
 
 DAY_SECONDS = 24 * 3600
+LAST_CARDS = 3
+"""Cards of a sandbox channel shown below the table."""
 GONE = {404: "channel not found", 410: "webhook removed"}
 """The webhook answers that inactivate a channel at once."""
 
@@ -31,17 +34,27 @@ class ChannelRow:
     """Why delivery inactivated it (a 404 or 410 in the error log), or nothing."""
 
 
-def masked_webhook(reference: str | None, profile: Profile) -> str:
-    """``https://host/...`` for a webhook reference whose URL can be read; the reference
-    with what is wrong otherwise."""
-    if not reference:
+def masked_webhook(channel_id: int, channel: TeamsChannel, profile: Profile) -> str:
+    """Where the webhook goes (never its signature), or why it cannot be read."""
+    if channel.webhook is None:
         return "not set"
     try:
-        url = resolve_secret(reference, profile.paths)
+        return masked(webhook_url(channel_id, channel, profile.paths))
     except UserError:
-        return f"unreadable ({reference})"
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/..." if parts.netloc else "not a URL"
+        return f"unreadable ({channel.webhook})"
+
+
+def received_lines(profile: Profile, channel_id: int, channel: TeamsChannel) -> list[str]:
+    """On a profile that runs the emulators, the last cards the channel received, as text."""
+    if not profile.settings.sandbox.enabled:
+        return []
+    cards = received_cards(profile.paths, channel_id, channel, last=LAST_CARDS)
+    if not cards:
+        return ["The sandbox's channel has received no card yet."]
+    lines = [f"Last {len(cards)} card(s) the sandbox's channel received, newest first:"]
+    for card in reversed(cards):
+        lines += ["", *as_text(card)]
+    return lines
 
 
 def channel_rows(profile: Profile, now: float | None = None) -> list[ChannelRow]:
@@ -64,7 +77,7 @@ def channel_rows(profile: Profile, now: float | None = None) -> list[ChannelRow]
                 id=channel_id,
                 name=channel.name,
                 description=channel.description,
-                webhook=masked_webhook(channel.webhook, profile),
+                webhook=masked_webhook(channel_id, channel, profile),
                 active=channel.active,
                 active_rules=len(teams.rules_using(channel_id, active_only=True)),
                 alerts_24h=state.sent_count(channel_id, since) if state else 0,

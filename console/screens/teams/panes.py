@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -20,6 +20,7 @@ from console.screens.teams.overview import (
     channel_names,
     channel_rows,
     conditions_text,
+    received_lines,
 )
 from console.screens.teams.rule_dialog import RuleDialog
 from console.widgets.table import PlainTable
@@ -45,7 +46,8 @@ class TablePane(Vertical):
         table = PlainTable(id=f"{self.NAME}-table", cursor_type="row")
         table.add_columns(*self.COLUMNS)
         yield table
-        yield Static("", id=f"{self.NAME}-note", markup=False)
+        with VerticalScroll(classes="note-box"):
+            yield Static("", id=f"{self.NAME}-note", markup=False)
 
     def on_mount(self) -> None:
         self.fill()
@@ -129,6 +131,8 @@ class ChannelsPane(TablePane):
         lines = [f"{row.name}: {row.description}" if row.description else row.name]
         if row.inactivated:
             lines.append(f"! {row.inactivated}; e edits its webhook, i activates it again.")
+        channel = self.profile.settings.teams.channels[key]
+        lines += received_lines(self.profile, key, channel)
         return "\n".join(lines)
 
     def action_add(self) -> None:
