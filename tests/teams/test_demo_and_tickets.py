@@ -6,14 +6,17 @@ every kind of card valid for the Workflows peer (the official Adaptive Card sche
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from engine.adsync.demo import demo_directory
+from engine.adsync.model import DirectoryError
 from engine.adsync.run import AdSyncResult
-from engine.adsync.sync import happenings
+from engine.adsync.sync import happenings, sync_organization
 from engine.events import Happening, HappeningKind
 from engine.exchange.sync import select_users, sync
 from engine.paths import ProfilePaths
@@ -27,6 +30,7 @@ from engine.teams.delivery import Delivery, message
 from engine.teams.demo import IT_ALERTS, SERVICE_DESK
 from engine.teams.sandbox import received_cards
 from engine.teams.watch import post_new
+from tests.adsync.directory import ListDirectory
 from tests.conftest import copy_profiles
 
 
@@ -191,3 +195,30 @@ def test_every_card_is_valid_for_the_workflows_webhook(demo: Profile) -> None:
             answer = client.post(peer.url(hook), json=message(card))
             assert answer.status_code == 202, answer.text
             assert peer.received(hook)[0].cards == [card]
+
+
+def test_ad_sync_conflicts_and_failures_post_once_a_day(demo: Profile) -> None:
+    """issue 20: an AD sync run with conflicts posts its card to the AD sync rule's channel
+    (once a day per organization); a run whose directory cannot be read posts a failure."""
+
+    def demo_directory_of(company_id, settings, paths, today):
+        return ListDirectory.of_demo(
+            demo_directory(company_id, demo.psa.company_contacts(company_id))
+        )
+
+    @contextmanager
+    def unreachable(company_id, settings, paths, today):
+        raise DirectoryError("the domain controller did not answer")
+        yield
+
+    now = datetime.now(UTC)
+    first = sync_organization(demo, 1, directory_factory=demo_directory_of, now=now)
+    assert first.totals["conflicts"]
+    sync_organization(demo, 1, directory_factory=demo_directory_of, now=now)
+    failed = sync_organization(demo, 2, directory_factory=unreachable, now=now)
+    assert failed.outcome == "failed"
+    cards = [as_text(item.card) for item in demo.teams.items(IT_ALERTS)]
+    assert [card[0] for card in cards] == ["AD sync conflicts", "AD sync failed"]
+    assert cards[0][1].endswith("(organization 1)")
+    assert any("need a decision on the organization's Users tab" in line for line in cards[0])
+    assert "the domain controller did not answer" in cards[1]
