@@ -3,7 +3,8 @@ in full below it."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -86,7 +87,7 @@ class TablePane(Vertical):
         if saved:
             self.post_message(self.Changed())
 
-    def save(self, change, origin: str) -> None:
+    def save(self, change: Callable[[dict[str, Any]], None], origin: str) -> None:
         try:
             save_teams(self.profile, change, origin)
         except (SettingsError, UserError) as error:
@@ -95,10 +96,38 @@ class TablePane(Vertical):
         self.changed()
 
 
-class ChannelsPane(TablePane):
-    """The channels: add, edit, activate or inactivate, delete, test."""
+class EditablePane(TablePane):
+    """Entries of one section of the MS Teams settings (``NAME``): added and edited in
+    ``DIALOG``, activated or inactivated in place."""
+
+    DIALOG: ClassVar[type[ChannelDialog | RuleDialog]]
+
+    def action_add(self) -> None:
+        self.app.push_screen(self.DIALOG(self.profile, None), self.changed)
+
+    def action_edit(self) -> None:
+        key = self.current()
+        if key is not None:
+            self.app.push_screen(self.DIALOG(self.profile, key), self.changed)
+
+    def action_toggle(self) -> None:
+        key = self.current()
+        if key is None:
+            return
+        section = self.NAME
+        active = not getattr(self.profile.settings.teams, section)[key].active
+
+        def change(document: dict) -> None:
+            document["teams"][section][str(key)]["active"] = active
+
+        self.save(change, f"teams.{section}.{key}.active")
+
+
+class ChannelsPane(EditablePane):
+    """The channels: add, edit, activate or inactivate, delete."""
 
     NAME = "channels"
+    DIALOG = ChannelDialog
     COLUMNS = ("Name", "Active", "Rules", "24 h", "Webhook", "Description")
     BINDINGS: ClassVar = [
         Binding("a", "add", "Add", id="channels_add"),
@@ -135,25 +164,6 @@ class ChannelsPane(TablePane):
         lines += received_lines(self.profile, key, channel)
         return "\n".join(lines)
 
-    def action_add(self) -> None:
-        self.app.push_screen(ChannelDialog(self.profile, None), self.changed)
-
-    def action_edit(self) -> None:
-        key = self.current()
-        if key is not None:
-            self.app.push_screen(ChannelDialog(self.profile, key), self.changed)
-
-    def action_toggle(self) -> None:
-        key = self.current()
-        if key is None:
-            return
-        active = not self.profile.settings.teams.channels[key].active
-
-        def change(document: dict) -> None:
-            document["teams"]["channels"][str(key)]["active"] = active
-
-        self.save(change, f"teams.channels.{key}.active")
-
     def action_delete(self) -> None:
         key = self.current()
         if key is None:
@@ -187,10 +197,11 @@ class ChannelsPane(TablePane):
         self.app.push_screen(ConfirmScreen(question, "Delete"), decided)
 
 
-class RulesPane(TablePane):
+class RulesPane(EditablePane):
     """The notification rules: add, edit, activate or inactivate, delete."""
 
     NAME = "rules"
+    DIALOG = RuleDialog
     COLUMNS = ("Event", "Active", "Channels", "Conditions")
     BINDINGS: ClassVar = [
         Binding("a", "add", "Add", id="rules_add"),
@@ -225,25 +236,6 @@ class RulesPane(TablePane):
             f" posts to {channel_names(teams, rule.channels) or 'no channel'}"
             + ("." if rule.active else " (inactive).")
         )
-
-    def action_add(self) -> None:
-        self.app.push_screen(RuleDialog(self.profile, None), self.changed)
-
-    def action_edit(self) -> None:
-        key = self.current()
-        if key is not None:
-            self.app.push_screen(RuleDialog(self.profile, key), self.changed)
-
-    def action_toggle(self) -> None:
-        key = self.current()
-        if key is None:
-            return
-        active = not self.profile.settings.teams.rules[key].active
-
-        def change(document: dict) -> None:
-            document["teams"]["rules"][str(key)]["active"] = active
-
-        self.save(change, f"teams.rules.{key}.active")
 
     def action_delete(self) -> None:
         key = self.current()
