@@ -295,3 +295,21 @@ async def test_a_rule_is_edited_toggled_and_deleted(app: MsextApp) -> None:
         await press_button(pilot, "#yes")
         assert len(rows(app, "#rules-table")) == 5
     assert 2 not in saved_teams().rules
+
+
+async def test_test_posts_a_test_card_and_says_what_came_of_it(app: MsextApp) -> None:
+    """issue 20: Test posts a test card through the outbox; the demo's IT Alerts takes it,
+    the Service Desk webhook answers 410: the channel is inactivated and the tab says so."""
+    paths, teams = app.profile.paths, app.profile.settings.teams
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_page(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        (card,) = received_cards(paths, IT_ALERTS, teams.channels[IT_ALERTS])
+        assert card["body"][0]["text"] == "msext test card"
+        await pilot.press("down", "t")
+        await settle(pilot)
+        said = [str(n.message) for n in app._notifications]
+        assert "IT Alerts: the test card was posted." in said
+        assert any(m.startswith("Service Desk: not posted:") and "410" in m for m in said)
+        assert rows(app, "#channels-table")[1][1] == "no !"

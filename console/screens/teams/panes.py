@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -28,6 +28,8 @@ from console.widgets.table import PlainTable
 from engine.errors import SettingsError, UserError
 from engine.humanize import count
 from engine.profile import Profile
+from engine.teams.state import TeamsState
+from engine.teams.trial import send_test_card
 
 
 class TablePane(Vertical):
@@ -134,6 +136,7 @@ class ChannelsPane(EditablePane):
         Binding("e,enter", "edit", "Edit", id="channels_edit"),
         Binding("i", "toggle", "Activate/Inactivate", id="channels_toggle"),
         Binding("d", "delete", "Delete", id="channels_delete"),
+        Binding("t", "test", "Test", id="channels_test"),
     ]
 
     def rows(self) -> list[tuple[int, tuple[str, ...]]]:
@@ -163,6 +166,37 @@ class ChannelsPane(EditablePane):
         channel = self.profile.settings.teams.channels[key]
         lines += received_lines(self.profile, key, channel)
         return "\n".join(lines)
+
+    def action_test(self) -> None:
+        key = self.current()
+        if key is not None:
+            self.app.notify(f"Posting a test card to {self._rows[key].name}...")
+            self._test(key)
+
+    @work(thread=True, exclusive=True, group="teams-test", exit_on_error=False)
+    def _test(self, channel_id: int) -> None:
+        """Posts through the outbox (its own state connection: this is another thread)."""
+        paths = self.profile.paths
+        channel = self.profile.settings.teams.channels[channel_id]
+        state = TeamsState(paths.teams_db)
+        try:
+            result = send_test_card(paths, state, channel_id, channel)
+        except UserError as error:
+            self.app.call_from_thread(self.app.notify, str(error), severity="error")
+            return
+        finally:
+            state.close()
+        if result.posted:
+            said, severity = f"{channel.name}: the test card was posted.", "information"
+        else:
+            said, severity = f"{channel.name}: not posted: {result.reason}", "error"
+        self.app.call_from_thread(self.app.notify, said, severity=severity)
+        self.app.call_from_thread(self._delivered)
+
+    def _delivered(self) -> None:
+        """Delivery may have inactivated the channel (a 404 or 410): read the settings again."""
+        self.profile.reload()
+        self.changed()
 
     def action_delete(self) -> None:
         key = self.current()
