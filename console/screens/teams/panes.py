@@ -133,8 +133,8 @@ class ChannelsPane(EditablePane):
     COLUMNS = ("Name", "Active", "Rules", "24 h", "Webhook", "Description")
     BINDINGS: ClassVar = [
         Binding("a", "add", "Add", id="channels_add"),
-        Binding("e,enter", "edit", "Edit", id="channels_edit"),
-        Binding("i", "toggle", "Activate/Inactivate", id="channels_toggle"),
+        Binding("e,enter", "edit", "Edit", id="channels_edit", show=False),
+        Binding("i", "toggle", "On/off", id="channels_toggle"),
         Binding("d", "delete", "Delete", id="channels_delete"),
         Binding("t", "test", "Test", id="channels_test"),
     ]
@@ -240,7 +240,7 @@ class RulesPane(EditablePane):
     BINDINGS: ClassVar = [
         Binding("a", "add", "Add", id="rules_add"),
         Binding("e,enter", "edit", "Edit", id="rules_edit"),
-        Binding("i", "toggle", "Activate/Inactivate", id="rules_toggle"),
+        Binding("i", "toggle", "On/off", id="rules_toggle"),
         Binding("d", "delete", "Delete", id="rules_delete"),
     ]
 
