@@ -171,17 +171,20 @@ def match_users(
     # conflict for it: the next run, seeing that contact mapped, would match that user after
     # all. So the steps repeat, with every match so far claimed, until no match is added:
     # what the run decides is what the next run, changing nothing, decides again.
+    steps = [
+        (by, key_of, shared, _index(considered, key_of), _index_contacts(contacts, key_of))
+        for by, key_of, shared in (
+            (MatchStep.EMAIL, email_key, ConflictKind.SHARED_EMAIL),
+            (MatchStep.NAME, name_key, ConflictKind.SHARED_NAME),
+        )
+        if pending  # every user is mapped (an idle run): no index to build
+    ]
     while pending:
         conflicts.clear()
         claimed.update(match.contact_id for match in matches.values() if match.contact_id)
         found = len(matches)
         undecided = pending
-        for by, key_of, shared in (
-            (MatchStep.EMAIL, email_key, ConflictKind.SHARED_EMAIL),
-            (MatchStep.NAME, name_key, ConflictKind.SHARED_NAME),
-        ):
-            sharing = _index(considered, key_of)
-            index = _index_contacts(contacts, key_of)
+        for by, key_of, shared, sharing, index in steps:
             still = []
             for user in undecided:
                 key = key_of(user.values)
