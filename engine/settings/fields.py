@@ -59,6 +59,30 @@ def _check_credential_url(value: str) -> str:
     return value
 
 
+def _check_https_url(value: str) -> str:
+    """A URL Microsoft's servers call: https only, wherever it points."""
+    value = _check_url(value)
+    if urlsplit(value).scheme != "https":
+        raise ValueError("must be an https URL: Microsoft Graph calls https URLs only")
+    return value
+
+
+def _check_listen_address(value: str) -> str:
+    """``host:port`` (an IPv6 host in brackets) where a local server listens."""
+    value = value.strip()
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535 or " " in host:
+        raise ValueError("must be host:port, like 0.0.0.0:8443")
+    return value
+
+
+def _check_absolute_path(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path, like /etc/msext/receiver.pem")
+    return value
+
+
 def _check_secret_ref(value: str) -> str:
     """Only references are stored: the secret itself lives in the environment or a file."""
     parse_secret_ref(value)
@@ -71,6 +95,9 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_LENGTH)]
 Url = Annotated[str, AfterValidator(_check_url)]
 CredentialUrl = Annotated[str, AfterValidator(_check_credential_url)]
 SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+HttpsUrl = Annotated[str, AfterValidator(_check_https_url)]
+ListenAddress = Annotated[str, AfterValidator(_check_listen_address)]
+AbsolutePath = Annotated[Text, AfterValidator(_check_absolute_path)]
 
 
 class Section(BaseModel):

@@ -18,9 +18,12 @@ from engine.settings.adsync import AdSyncSettings
 from engine.settings.fields import (
     MAX_RECIPIENTS,
     MAX_TEXT_LENGTH,
+    AbsolutePath,
     CredentialUrl,
     Email,
     FieldRuleError,
+    HttpsUrl,
+    ListenAddress,
     SecretRef,
     Section,
     Text,
@@ -122,6 +125,16 @@ class ExchangeGeneral(Section):
     """The app registration's token endpoint; empty means Microsoft's for the tenant id."""
     graph_url: CredentialUrl = "https://graph.microsoft.com/v1.0"
     """Microsoft Graph's base URL (another one for national clouds)."""
+    notification_url: HttpsUrl | None = None
+    """Where Microsoft Graph sends change notifications of the users' calendars: an https
+    URL Microsoft reaches from the internet, forwarded to the receiver below. Empty: no
+    notifications, the mailboxes are polled."""
+    notification_listen: ListenAddress | None = None
+    """Where msext's notification receiver listens (host:port)."""
+    notification_certificate: AbsolutePath | None = None
+    """The PEM certificate (with its chain) the receiver serves."""
+    notification_key: AbsolutePath | None = None
+    """The PEM private key of that certificate."""
     error_recipients: list[Email] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
     @field_validator("sync_account")
@@ -137,6 +150,19 @@ class ExchangeGeneral(Section):
                 "Microsoft Graph reaches Office 365 mailboxes only; on-premises and hosted"
                 " Exchange use EWS (R19)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _receiver_for_notifications(self) -> ExchangeGeneral:
+        if self.notification_url is None:
+            return self
+        for name in ("notification_listen", "notification_certificate", "notification_key"):
+            if not getattr(self, name):
+                raise FieldRuleError(
+                    name,
+                    "change notifications need where the receiver listens (host:port), its"
+                    " TLS certificate and its key; or clear the notification URL to poll",
+                )
         return self
 
     @model_validator(mode="after")

@@ -108,6 +108,70 @@ def test_graph_needs_no_ews_url() -> None:
     assert validate(document, origin="test").exchange.general.mailbox_api == "graph"
 
 
+RECEIVER = {
+    "notification_url": "https://msext.contoso.example/graph",
+    "notification_listen": "0.0.0.0:8443",
+    "notification_certificate": "/etc/msext/receiver.pem",
+    "notification_key": "/etc/msext/receiver.key",
+}
+
+
+@pytest.mark.parametrize(
+    ("general", "key", "words"),
+    [
+        (
+            {**RECEIVER, "notification_url": "http://msext.contoso.example/graph"},
+            "exchange.general.notification_url",
+            "must be an https URL",
+        ),
+        (
+            {**RECEIVER, "notification_url": "http://127.0.0.1:8443/graph"},
+            "exchange.general.notification_url",
+            "must be an https URL",
+        ),
+        (
+            {**RECEIVER, "notification_listen": "8443"},
+            "exchange.general.notification_listen",
+            "host:port",
+        ),
+        (
+            {**RECEIVER, "notification_listen": "0.0.0.0:99999"},
+            "exchange.general.notification_listen",
+            "host:port",
+        ),
+        (
+            {**RECEIVER, "notification_key": "receiver.key"},
+            "exchange.general.notification_key",
+            "absolute path",
+        ),
+        (
+            {**RECEIVER, "notification_certificate": None},
+            "exchange.general.notification_certificate",
+            "clear the notification URL to poll",
+        ),
+    ],
+)
+def test_change_notifications_need_https_and_a_receiver(
+    general: dict, key: str, words: str
+) -> None:
+    """Graph calls https URLs only, loopback included; a notification URL needs the receiver's
+    address, certificate and key (one line on the field to fix)."""
+    found = problems({"exchange": {"general": {k: v for k, v in general.items() if v is not None}}})
+    assert key in found and words in found[key], found
+    assert "\n" not in found[key]
+
+
+def test_without_a_notification_url_the_receiver_fields_are_optional() -> None:
+    """Empty means polling: nothing else is asked for, and the receiver's fields may wait."""
+    general = validate({}, origin="test").exchange.general
+    assert general.notification_url is None
+    partial = {k: v for k, v in RECEIVER.items() if k != "notification_url"}
+    validate({"exchange": {"general": partial}}, origin="test")
+    assert validate(
+        {"exchange": {"general": RECEIVER}}, origin="test"
+    ).exchange.general.notification_url
+
+
 @pytest.mark.parametrize(
     ("section", "field"),
     [
