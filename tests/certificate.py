@@ -1,8 +1,11 @@
-"""A self-signed certificate with its key, as an app registration's credential in tests."""
+"""Self-signed certificates for tests: an app registration's credential, an https server's."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,3 +35,40 @@ def self_signed(name: str = "msext sync") -> tuple[str, str]:
         serialization.NoEncryption(),
     ).decode()
     return certificate_pem + key_pem, certificate_pem
+
+
+def receiver_files(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """(certificate, key) PEM files of an https server at ``host``; the certificate is its
+    own CA, so it is also the CA file its clients trust."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address(host))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file, key_file = directory / "receiver.pem", directory / "receiver.key"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_file, key_file
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a server whose URL must be known before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -11,6 +11,8 @@ naming it.
 
 Beside the mailboxes it serves the tenant's directory (:attr:`GraphEmulator.tenant`: Entra
 ID users and groups, what AD Sync reads); without a store it serves the directory alone.
+Subscriptions to a mailbox's events or contacts post change notifications to an https URL
+(:mod:`engine.sandbox.graph.subscriptions`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
 from engine.sandbox.graph.server import VERSION, GraphHttpServer
 from engine.sandbox.graph.state import App, Countdown, PeerState
+from engine.sandbox.graph.subscriptions import Subscriptions
 from engine.sandbox.graph.tenant import Tenant
 from engine.sandbox.http import LoopbackPeer
 from engine.settings.model import GRAPH_PERMISSIONS
@@ -39,10 +42,14 @@ class GraphEmulator(LoopbackPeer):
         client_secret: str,
         roles: Iterable[str] = GRAPH_PERMISSIONS,
         certificate: str | None = None,
+        notification_ca: str | None = None,
     ) -> None:
+        """``notification_ca``: a PEM file of the CA that signed the notification receivers'
+        certificates (a test's or the demo's own); else the system's trusted roots."""
         app = App(tenant_id, client_id, client_secret, certificate)
         self._own_store = Store(":memory:") if store is None else None
-        self.state = PeerState(store or self._own_store, app, set(roles))
+        subscriptions = Subscriptions(tenant_id, notification_ca)
+        self.state = PeerState(store or self._own_store, app, set(roles), subscriptions)
         self.url = ""
         self.token_url = ""
 
@@ -64,8 +71,15 @@ class GraphEmulator(LoopbackPeer):
         self.token_url = f"{origin}/{self.state.app.tenant_id}/oauth2/v2.0/token"
         return self.url
 
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Change notification subscriptions: look at them, or :meth:`Subscriptions.drop`
+        one as Graph removes one."""
+        return self.state.subscriptions
+
     def release(self) -> None:
         """Close the store only if it is the emulator's own (a given one stays its owner's)."""
+        self.state.subscriptions.close()
         if self._own_store is not None:
             self._own_store.close()
 

@@ -11,6 +11,7 @@ from functools import partial
 
 from engine.sandbox.ews.items import UnsupportedError
 from engine.sandbox.graph import delta, directory, items
+from engine.sandbox.graph import subscription_routes as subscriptions
 from engine.sandbox.graph.errors import (
     GraphError,
     directory_denied,
@@ -42,7 +43,8 @@ class Route:
     ``{id}`` and other parameters."""
     operation: str
     role: str
-    """The least privileged application permission the route needs (roles above it do)."""
+    """The least privileged application permission the route needs (roles above it do);
+    "" when it depends on the request (a subscription's resource)."""
     handler: Callable[[Call], Reply]
     denial: Callable[[], GraphError] = role_denied
     """Graph's refusal of a token without the role (Exchange's and the directory's differ)."""
@@ -77,6 +79,11 @@ ROUTES = (
     *_item_routes("events", items.EVENT, CALENDARS),
     *_item_routes("contacts", items.CONTACT, CONTACTS),
     Route("POST", ("users", "{user}", "sendmail"), "sendMail", MAIL_SEND, items.send_mail),
+    Route("POST", ("subscriptions",), "subscriptions.create", "", subscriptions.create),
+    Route("GET", ("subscriptions",), "subscriptions.list", "", subscriptions.list_all),
+    Route("GET", ("subscriptions", "{id}"), "subscriptions.get", "", subscriptions.get),
+    Route("PATCH", ("subscriptions", "{id}"), "subscriptions.update", "", subscriptions.update),
+    Route("DELETE", ("subscriptions", "{id}"), "subscriptions.delete", "", subscriptions.delete),
     *(
         Route("GET", pattern, operation, role, handler, directory_denied)
         for pattern, operation, role, handler in (
@@ -156,7 +163,7 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
         if not mailbox.granted:
             raise policy_denied()
         address = mailbox.address
-    if not directory.granted(roles, route.role):
+    if route.role and not directory.granted(roles, route.role):
         raise route.denial()
     if request.prefer("IdType") is not None:
         raise not_implemented(f'the preference IdType="{request.prefer("IdType")}"')

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
+from engine.sandbox.graph.subscriptions import Subscriptions
 from engine.sandbox.graph.tenant import Tenant
 
 TOKEN_LIFETIME = 3599
@@ -49,6 +50,8 @@ class PeerState:
     store: Store
     app: App
     roles: set[str]
+    subscriptions: Subscriptions
+    """Change notifications: who listens to which mailbox's events or contacts."""
     stats: Stats = field(default_factory=Stats)
     tenant: Tenant = field(default_factory=Tenant)
     """The directory's users and groups (apart from the mailboxes)."""
