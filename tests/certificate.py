@@ -13,57 +13,47 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(name: str = "msext sync") -> tuple[str, str]:
-    """(the PEM of the certificate and its private key, the PEM of the certificate alone)."""
+def _signed(name: str, days: int, host: str | None = None) -> tuple[str, str]:
+    """(certificate PEM, private key PEM), self-signed; with ``host``, an https server's
+    certificate for that IP address that is also its own CA."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
+        .not_valid_after(now + timedelta(days=days))
     )
-    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    if host is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address(host))]), critical=False
+        ).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    certificate = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+    return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def self_signed(name: str = "msext sync") -> tuple[str, str]:
+    """(the PEM of the certificate and its private key, the PEM of the certificate alone)."""
+    certificate_pem, key_pem = _signed(name, days=365)
     return certificate_pem + key_pem, certificate_pem
 
 
 def receiver_files(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
     """(certificate, key) PEM files of an https server at ``host``; the certificate is its
     own CA, so it is also the CA file its clients trust."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address(host))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate_pem, key_pem = _signed(host, days=30, host=host)
     certificate_file, key_file = directory / "receiver.pem", directory / "receiver.key"
-    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    certificate_file.write_text(certificate_pem)
+    key_file.write_text(key_pem)
     return certificate_file, key_file
 
 

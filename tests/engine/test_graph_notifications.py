@@ -21,37 +21,32 @@ from engine.exchange.mailbox.graph_notifications import serve
 from engine.exchange.mailbox.graph_receiver import Notice, Receiver
 from engine.exchange.watch import WatchReport
 from engine.paths import ProfilePaths
-from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.graph import GraphEmulator
 from engine.settings.model import Settings
 from tests.certificate import free_port, receiver_files
-from tests.sandbox.peer import ALICE, BOB, new_emulator
+from tests.sandbox.notifications import (
+    CLIENT,
+    EVENT,
+    SECRET,
+    TENANT,
+    graph_client,
+    notifying_graph,
+)
+from tests.sandbox.peer import ALICE, BOB
 
-TENANT = "0b7e5c1a-3f4d-4e2a-9c8b-1d2e3f4a5b6c"
-CLIENT = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
-SECRET = "graph~S3cret"
 USERS = {ALICE: 1, BOB: 2}
-EVENT = {
-    "subject": "Visit",
-    "start": {"dateTime": "2026-11-25T10:00:00", "timeZone": "UTC"},
-    "end": {"dateTime": "2026-11-25T11:00:00", "timeZone": "UTC"},
-}
 
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The receiver's certificate (also the CA file the peer trusts) and key."""
     return receiver_files(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
 def graph(tls: tuple[Path, Path]) -> Iterator[GraphEmulator]:
-    emulator: EwsEmulator = new_emulator()
-    emulator.grant(BOB)
-    peer = GraphEmulator(emulator.store, TENANT, CLIENT, SECRET, notification_ca=str(tls[0]))
-    peer.start()
-    yield peer
-    peer.stop()
-    emulator.stop()
+    with notifying_graph(tls[0], BOB) as peer:
+        yield peer
 
 
 @pytest.fixture
@@ -122,13 +117,6 @@ def watcher(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watcher]:
     watcher = Watcher()
     yield watcher
     watcher.close()
-
-
-def graph_client(graph: GraphEmulator) -> httpx.Client:
-    form = {"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET}
-    token = httpx.post(graph.token_url, data=form | {"scope": "x/.default"}).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    return httpx.Client(base_url=graph.url, headers=headers)
 
 
 def watching(count: int) -> Callable[[WatchReport], bool]:

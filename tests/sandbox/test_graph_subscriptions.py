@@ -18,20 +18,18 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.subscription import Subscription
 
-from engine.sandbox.ews import EwsEmulator
 from engine.sandbox.graph import GraphEmulator
 from tests.certificate import receiver_files
-from tests.sandbox.notification_endpoint import Endpoint
-from tests.sandbox.peer import ALICE, BOB, new_emulator
-
-TENANT = "0b7e5c1a-3f4d-4e2a-9c8b-1d2e3f4a5b6c"
-CLIENT = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
-SECRET = "graph~S3cret"
-EVENT = {
-    "subject": "Visit",
-    "start": {"dateTime": "2026-11-25T10:00:00", "timeZone": "UTC"},
-    "end": {"dateTime": "2026-11-25T11:00:00", "timeZone": "UTC"},
-}
+from tests.sandbox.notifications import (
+    CLIENT,
+    EVENT,
+    SECRET,
+    TENANT,
+    Endpoint,
+    graph_client,
+    notifying_graph,
+)
+from tests.sandbox.peer import ALICE, BOB
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +40,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def graph(tls: tuple[Path, Path]) -> Iterator[GraphEmulator]:
-    emulator: EwsEmulator = new_emulator()
-    peer = GraphEmulator(emulator.store, TENANT, CLIENT, SECRET, notification_ca=str(tls[0]))
-    peer.start()
-    yield peer
-    peer.stop()
-    emulator.stop()
+    with notifying_graph(tls[0]) as peer:
+        yield peer
 
 
 @pytest.fixture
@@ -59,10 +53,7 @@ def endpoint(tls: tuple[Path, Path]) -> Iterator[Endpoint]:
 
 @pytest.fixture
 def client(graph: GraphEmulator) -> Iterator[httpx.Client]:
-    form = {"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET}
-    token = httpx.post(graph.token_url, data=form | {"scope": "x/.default"}).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    with httpx.Client(base_url=graph.url, headers=headers) as client:
+    with graph_client(graph) as client:
         yield client
 
 
