@@ -24,6 +24,7 @@ from engine.exchange.mailbox.base import (
     AccessDeniedError,
     CalendarContent,
     ChangePage,
+    DeltaCheck,
     FolderKind,
     ForeignSyncStateError,
     ItemChange,
@@ -286,6 +287,7 @@ class Runner:
         run_id = None if dry_run else self.state.start_run(trigger, dry_run)
         cursor = self.psa.cursor()
         refused = self.shared_mailboxes()
+        self.connector.prefetch(self.delta_checks(users, refused))
         events: SimpleQueue[Progress | UserResult] = SimpleQueue()
         results: list[UserResult] = []
         workers = max(1, min(self.settings.exchange.sync.workers, len(users) or 1))
@@ -417,6 +419,24 @@ class Runner:
         if RecordKind.TODO in kinds and not todo_in_calendar:
             folders.append(FolderKind.TASKS)
         return folders
+
+    def delta_checks(
+        self, users: Sequence[Resource], refused: Mapping[int, str]
+    ) -> list[DeltaCheck]:
+        """The first pull of every synced folder that has a sync state, for the connector to
+        ask ahead together (Graph batches them across mailboxes)."""
+        checks = []
+        for resource in users:
+            if resource.id in refused:
+                continue
+            policy, kinds = self.policy(resource, allow_mass_delete=False)
+            window = (policy.window_start, policy.window_end)
+            address = self.mailbox_address(resource)
+            for folder in self.folders(kinds, policy):
+                state = self.state.sync_state(resource.id, folder)
+                if state is not None:
+                    checks.append(DeltaCheck(address, folder, state, PAGE_SIZE, window))
+        return checks
 
 
 def followed_links(links: Mapping[str, Link], policy: Policy) -> list[Link]:

@@ -136,6 +136,7 @@ class GraphClient:
         self.base_url = require_encrypted(base_url.rstrip("/"), "the Graph URL")
         self.token_url = require_encrypted(token_url, "the token URL")
         self.max_wait = limits.deadline_seconds
+        self.connections = connections
         self._client_id = client_id
         self._secret = secret
         self._http = BoundedClient(limits, connections=connections)
@@ -228,7 +229,7 @@ class GraphClient:
                         int(answer["status"]), answer.get("body"), answer.get("headers") or {}
                     )
             for index in pending:
-                answers.setdefault(index, _UNANSWERED)
+                answers.setdefault(index, UNANSWERED)
             throttled = [index for index in pending if answers[index].status in _THROTTLED]
             if throttled:
                 hints = [answers[index].retry_after for index in throttled]
@@ -285,9 +286,10 @@ class GraphClient:
         raise AssertionError("unreachable")
 
 
-_UNANSWERED = GraphResponse(
+UNANSWERED = GraphResponse(
     502, {"error": {"code": "NoAnswer", "message": "the batch did not answer this request"}}, {}
 )
+"""What stands for a request a batch left out of its answers."""
 
 
 def _wait(hints: Sequence[str | None], attempt: int, deadline: float, address: str) -> None:

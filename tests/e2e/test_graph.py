@@ -4,7 +4,9 @@ belong to another window, application permissions, and a switch from EWS (R19)."
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +16,7 @@ from engine.exchange.mailbox.base import FolderKind
 from engine.profile import Profile
 from engine.settings.secrets import write_secret_file
 from tests.certificate import self_signed
-from tests.e2e.harness import AVA, Harness
+from tests.e2e.harness import AVA, BEN, SMALL, Harness
 from tests.e2e.test_resilience import snapshot
 
 
@@ -36,6 +38,81 @@ def calendar_state(harness: Harness, resource_id: int = 1) -> dict:
         return json.loads(profile.state.sync_state(resource_id, FolderKind.CALENDAR) or "{}")
     finally:
         profile.close()
+
+
+def delta_checks(harness: Harness) -> int:
+    """The synced folders with a delta link: one idle check each."""
+    profile = Profile(harness.paths)
+    try:
+        return sum(
+            profile.state.sync_state(resource.id, folder) is not None
+            for resource in profile.psa.resources()
+            for folder in (FolderKind.CALENDAR, FolderKind.CONTACTS)
+        )
+    finally:
+        profile.close()
+
+
+def settled_with_every_mailbox(harness: Harness) -> None:
+    """Every demo mailbox inside the access policy, synced until idle: each enabled user
+    has delta links (a refused mailbox would ask its first round alone in every run)."""
+    for address, _ in harness.emulator.mailboxes():
+        harness.emulator.grant(address)
+    harness.settled()
+
+
+def requests_of(harness: Harness, **options: object) -> dict[str, int]:
+    """The Graph requests a run sends, by operation (a ``$batch`` counts as one)."""
+    assert harness.graph is not None
+    harness.graph.stats.reset()
+    harness.sync(**options)
+    return dict(harness.graph.stats.by_operation)
+
+
+def test_an_idle_run_checks_every_mailbox_in_batches_of_20() -> None:
+    """R19: a run with nothing new asks every user's delta links in JSON batches of 20
+    across mailboxes, not one GET each; a person's changes in two mailboxes are found by
+    the batched checks and imported as before, and the next run is idle again."""
+    harness = Harness.create(size=replace(SMALL, resources=16), api="graph")
+    try:
+        settled_with_every_mailbox(harness)
+        checks = delta_checks(harness)
+        batches = math.ceil(checks / 20)
+        assert checks > 20 and requests_of(harness) == {"$batch": batches}
+        before = snapshot(harness)
+        for address in (AVA, BEN):
+            harness.person_appointment(address, f"Booked by {address}", 2, 9)
+        changed = requests_of(harness)
+        assert changed["$batch"] >= batches and "calendarView.delta" not in changed
+        titles = {row["title"] for row in harness.imported()}
+        assert {f"Booked by {AVA}", f"Booked by {BEN}"} <= titles
+        assert requests_of(harness) == {"$batch": batches}
+        assert snapshot(harness)["stamped"] == before["stamped"]
+    finally:
+        close_connections()
+        harness.close()
+
+
+def test_an_expired_delta_link_inside_a_batch_is_pulled_afresh_alone(harness: Harness) -> None:
+    """R04, R19: a 410 answered inside the batch of idle checks is taken as the same answer
+    to a GET: that folder alone is pulled afresh (one delta round), nothing is duplicated."""
+    settled_with_every_mailbox(harness)
+    before = snapshot(harness)
+    harness.graph.expire_delta(1)
+    sent = requests_of(harness)
+    assert harness.graph.state.expire_next == 0
+    assert sent.get("calendarView.delta", 0) + sent.get("contacts.delta", 0) == 1
+    assert totals(harness.sync()) == (0, 0, 0)
+    assert snapshot(harness) == before
+
+
+def test_checks_throttled_inside_a_batch_go_again_after_retry_after(harness: Harness) -> None:
+    """R19: idle checks answered 429 inside the batch are asked again, in a batch, once
+    their Retry-After has passed; the run is idle and none is asked alone."""
+    settled_with_every_mailbox(harness)
+    harness.graph.throttle(2, retry_after=1)
+    assert requests_of(harness) == {"$batch": 2}
+    assert harness.graph.state.throttle.count == 0
 
 
 def test_throttled_requests_wait_for_retry_after(harness: Harness) -> None:

@@ -607,6 +607,61 @@ def test_throttle_answers_429_with_retry_after_inside_and_outside_batches(
     assert responses[1]["body"]["error"]["code"] == "ApplicationThrottled"
 
 
+def test_a_batch_with_an_absolute_url_is_refused_whole(
+    api: httpx.Client, graph: GraphEmulator, emulator: EwsEmulator
+) -> None:
+    """Graph takes a batch's URLs relative to its version only (an SDK's batch builder sends
+    them absolute unless told otherwise): the whole batch is refused, nothing runs."""
+    requests = batch_of(2)["requests"]
+    requests[1]["url"] = graph.url + requests[1]["url"]
+    refused = api.post("/$batch", json={"requests": requests})
+    assert error_of(refused) == (400, "BadRequest", "Invalid batch payload format.")
+    assert emulator.items(ALICE) == []
+
+
+def test_delta_requests_of_several_mailboxes_in_a_batch_answer_as_outside(
+    api: httpx.Client, graph: GraphEmulator
+) -> None:
+    """The idle checks of a run in one batch: each delta link's answer inside the batch is
+    the answer the same GET gets outside, whatever mailbox it reads."""
+    for address in (ALICE, CAROL):
+        assert api.post(f"/users/{address}/events", json=event("Before")).status_code == 201
+    links = [
+        delta_round(api, f"/users/{address}/calendarView/delta", **WINDOW)[1]
+        for address in (ALICE, CAROL)
+    ]
+    links.append(delta_round(api, f"/users/{ALICE}/contacts/delta")[1])
+    create(api, event("Since the last round"))
+    prefer = {"Prefer": 'odata.maxpagesize=5, outlook.timezone="UTC"'}
+    requests = [
+        {"id": str(n), "method": "GET", "url": link.removeprefix(graph.url), "headers": prefer}
+        for n, link in enumerate(links)
+    ]
+    responses = api.post("/$batch", json={"requests": requests}).json()["responses"]
+    assert [r["status"] for r in responses] == [200, 200, 200]
+    outside = [api.get(link, headers=prefer).json() for link in links]
+    assert [r["body"] for r in responses] == outside
+    assert [len(r["body"]["value"]) for r in responses] == [1, 0, 0]
+
+
+def test_each_request_of_a_batch_draws_on_its_own_mailbox_limit(
+    api: httpx.Client, graph: GraphEmulator
+) -> None:
+    """Outlook's limits are per app and mailbox, for each request of a batch as for one
+    alone: the request over its mailbox's limit gets 429 with a Retry-After inside the
+    batch; the others, and the other mailbox's, are answered."""
+    graph.limit_mailboxes(2, seconds=30)
+    urls = [f"/users/{ALICE}/calendar"] * 3 + [f"/users/{CAROL}/calendar"]
+    requests = [{"id": str(n), "method": "GET", "url": url} for n, url in enumerate(urls)]
+    responses = api.post("/$batch", json={"requests": requests}).json()["responses"]
+    assert [r["status"] for r in responses] == [200, 200, 429, 200]
+    throttled = responses[2]
+    assert throttled["body"]["error"]["code"] == "ApplicationThrottled"
+    assert 1 <= int(throttled["headers"]["Retry-After"]) <= 30
+    assert api.get(f"/users/{ALICE}/calendar").status_code == 429
+    assert api.get(f"/users/{CAROL}/calendar").status_code == 200
+
+
 def test_stats_count_socket_requests_and_a_batch_as_one(
     api: httpx.Client, graph: GraphEmulator
 ) -> None:

@@ -398,10 +398,27 @@ class Mailbox(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DeltaCheck:
+    """A folder's first pull in a run, from its stored sync state: what a connector may ask
+    ahead for many mailboxes at once (:meth:`MailboxConnector.prefetch`)."""
+
+    address: str
+    folder: FolderKind
+    sync_state: str
+    page_size: int
+    window: tuple[datetime, datetime]
+
+
 class MailboxConnector(Protocol):
     """Opens mailboxes for one configured Exchange connection."""
 
     def open(self, address: str) -> Mailbox: ...
+
+    def prefetch(self, checks: Sequence[DeltaCheck]) -> None:
+        """Ask the first page of these pulls ahead, together: each mailbox's
+        :meth:`Mailbox.pull` then takes its answer instead of asking again."""
+        ...
 
     def resolve(self, address: str) -> bool:
         """Whether the server knows a mailbox with this address."""

@@ -65,6 +65,7 @@ from engine.exchange.mailbox.base import (
     ChangePage,
     ContactContent,
     Content,
+    DeltaCheck,
     FolderKind,
     ForeignSyncStateError,
     ItemChange,
@@ -274,6 +275,10 @@ class EwsConnector:
         )
         with translate_errors(sender):
             retrying(message.send)
+
+    def prefetch(self, checks: Sequence[DeltaCheck]) -> None:
+        """EWS has no batch across mailboxes (SyncFolderItems names one folder): each pull
+        asks for itself."""
 
     def close(self) -> None:
         close_protocol(self.protocol)

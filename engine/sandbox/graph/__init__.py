@@ -90,6 +90,14 @@ class GraphEmulator(LoopbackPeer):
             self.state.throttle = Countdown(count, after)
             self.state.retry_after = retry_after
 
+    def limit_mailboxes(self, requests: int, seconds: float) -> None:
+        """Let each mailbox take ``requests`` requests in any ``seconds`` (Outlook's
+        10,000 in ten minutes by default); beyond, 429 with the Retry-After until one
+        leaves the window."""
+        with self.state.lock:
+            self.state.mailbox_limit = (requests, seconds)
+            self.state.mailbox_requests.clear()
+
     def fail(self, count: int, after: int = 0) -> None:
         """Answer the next ``count`` routed requests with 500, once ``after`` more have been
         answered normally (a page of a long listing that breaks, say)."""

@@ -66,11 +66,11 @@ def stale_etag() -> GraphError:
     )
 
 
-def throttled(retry_after: int) -> GraphError:
+def throttled(retry_after: int, limit: str = "MailboxConcurrency") -> GraphError:
     return GraphError(
         429,
         "ApplicationThrottled",
-        "Application is over its MailboxConcurrency limit.",
+        f"Application is over its {limit} limit.",
         Retry_After=str(retry_after),
     )
 

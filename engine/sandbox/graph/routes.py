@@ -163,6 +163,9 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
         if not mailbox.granted:
             raise policy_denied()
         address = mailbox.address
+        retry_after = state.draw_mailbox(address)
+        if retry_after is not None:
+            raise throttled(retry_after, "MailboxRequests")
     if route.role and not directory.granted(roles, route.role):
         raise route.denial()
     if request.prefer("IdType") is not None:

@@ -74,7 +74,7 @@ class Handler(PromptHandler):
         request = Request.parse(self.command, self.path[len(VERSION) :], self.headers.items(), body)
         is_batch = request.method == "POST" and request.segments == ["$batch"]
         if is_batch:
-            state.stats.count("$batch", batch.first_mailbox(state, body))
+            state.stats.count("$batch", batch.first_mailbox(body))
         else:
             state.stats.count(operation_of(request), user_of(request))
         roles = auth.bearer_roles(state, self.headers.get("Authorization", ""))
