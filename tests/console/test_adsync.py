@@ -208,6 +208,15 @@ async def open_tab(app: MsextApp, pilot, company_id: int, tab: str) -> Organizat
     return screen
 
 
+async def first_conflict(app: MsextApp, pilot) -> str:
+    """The AD Users tab of the Entra organization, narrowed to its conflicts; the id of the
+    highlighted one."""
+    screen = await open_tab(app, pilot, ENTRA_COMPANY_ID, "tab-users")
+    await pilot.press("slash", *"conflict", "enter")
+    table = screen.query_one("#adsync-users-table", DataTable)
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value)
+
+
 async def test_the_list_shows_each_organizations_last_runs_at_a_glance(
     adsync_app: MsextApp, adsync_profile: Profile
 ) -> None:
@@ -247,10 +256,9 @@ async def test_a_conflict_is_resolved_by_picking_the_contact(
     """Enter on a conflict opens the dialog: the contact picked is the user's resolution,
     kept for the next run and marked * in the table."""
     async with adsync_app.run_test(size=(80, 24)) as pilot:
-        screen = await open_tab(adsync_app, pilot, ENTRA_COMPANY_ID, "tab-users")
-        await pilot.press("slash", *"conflict", "enter")
+        user_id = await first_conflict(adsync_app, pilot)
+        screen = adsync_app.screen
         table = screen.query_one("#adsync-users-table", DataTable)
-        user_id = str(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(adsync_app.screen, ResolveScreen)
@@ -276,10 +284,7 @@ async def test_a_conflict_is_resolved_by_excluding_the_user(
     adsync_app: MsextApp, adsync_profile: Profile
 ) -> None:
     async with adsync_app.run_test(size=(80, 24)) as pilot:
-        screen = await open_tab(adsync_app, pilot, ENTRA_COMPANY_ID, "tab-users")
-        await pilot.press("slash", *"conflict", "enter")
-        table = screen.query_one("#adsync-users-table", DataTable)
-        user_id = str(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value)
+        user_id = await first_conflict(adsync_app, pilot)
         await pilot.press("r")
         await settle(pilot)
         await pilot.press("home", "down", "enter")  # "Exclude this user from AD sync"
@@ -480,10 +485,7 @@ async def test_a_conflict_is_resolved_by_a_new_contact(
     adsync_app: MsextApp, adsync_profile: Profile
 ) -> None:
     async with adsync_app.run_test(size=(80, 24)) as pilot:
-        screen = await open_tab(adsync_app, pilot, ENTRA_COMPANY_ID, "tab-users")
-        await pilot.press("slash", *"conflict", "enter")
-        table = screen.query_one("#adsync-users-table", DataTable)
-        user_id = str(table.coordinate_to_cell_key(table.cursor_coordinate)[0].value)
+        user_id = await first_conflict(adsync_app, pilot)
         await pilot.press("r")
         await settle(pilot)
         await pilot.press("home", "enter")  # "Create a new contact for this user"
