@@ -8,6 +8,7 @@ at any instant resumes without a duplicate and without a loss. The schema is ver
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
 from engine.exchange.reconcile import Link
 from engine.exchange.rules import Origin
+from engine.exchange.watch import WatchReport
 from engine.storage import SqliteStore, epoch, moment
 
 MIGRATIONS: tuple[str, ...] = (
@@ -78,6 +80,18 @@ MIGRATIONS: tuple[str, ...] = (
     # before installations were named, which NULL says.
     "ALTER TABLE mirror ADD COLUMN owner TEXT;",
     "ALTER TABLE mirror ADD COLUMN original_start INTEGER;",
+    # Why each user was synced and how long its change took to arrive (issue 21): the
+    # trigger, the earliest change time it carried (milliseconds), the seconds from it to
+    # the first write; the latest report of the mailbox watcher.
+    """
+    ALTER TABLE run_users ADD COLUMN trigger TEXT NOT NULL DEFAULT '';
+    ALTER TABLE run_users ADD COLUMN changed_at_ms INTEGER;
+    ALTER TABLE run_users ADD COLUMN latency_s REAL;
+    CREATE INDEX run_users_by_finish ON run_users(finished_at);
+    CREATE TABLE watch_reports (
+        api TEXT PRIMARY KEY, mode TEXT NOT NULL, watched INTEGER NOT NULL,
+        lapsed TEXT NOT NULL, at INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -128,6 +142,12 @@ class UserRun:
     message: str
     started_at: datetime
     finished_at: datetime
+    trigger: str = ""
+    """Why the user was synced (:mod:`engine.exchange.triggers`); the run's trigger."""
+    changed_at: datetime | None = None
+    """The earliest change the trigger carried for the user."""
+    latency_s: float | None = None
+    """Seconds from ``changed_at`` to the run's first write on the change's other side."""
 
 
 @dataclass(frozen=True)
@@ -351,7 +371,10 @@ class StateStore(SqliteStore):
     def record_user_run(self, run: UserRun) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO run_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO run_users(run_id, user_id, outcome, created, updated,"
+                " deleted, imported, skipped, errors, pending, message, started_at, finished_at,"
+                " trigger, changed_at_ms, latency_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run.run_id,
                     run.user_id,
@@ -366,8 +389,51 @@ class StateStore(SqliteStore):
                     run.message,
                     epoch(run.started_at),
                     epoch(run.finished_at),
+                    run.trigger,
+                    _ms(run.changed_at),
+                    run.latency_s,
                 ),
             )
+
+    def latencies(self, trigger: str, since: datetime) -> list[float]:
+        """The latencies of users' runs of this trigger finished since ``since``."""
+        return [
+            row[0]
+            for row in self._rows(
+                "SELECT latency_s FROM run_users WHERE finished_at >= ? AND trigger = ?"
+                " AND latency_s IS NOT NULL ORDER BY latency_s",
+                (epoch(since), trigger),
+            )
+        ]
+
+    def save_watch_report(self, report: WatchReport) -> None:
+        """The mailbox watcher's latest health (one row per mailbox API)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO watch_reports(api, mode, watched, lapsed, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    report.api,
+                    report.mode,
+                    report.watched,
+                    json.dumps(dict(report.lapsed), sort_keys=True),
+                    epoch(report.at),
+                ),
+            )
+
+    def watch_report(self) -> WatchReport | None:
+        """The latest report of the mailbox watcher, whichever API it watched."""
+        rows = self._rows("SELECT * FROM watch_reports ORDER BY at DESC LIMIT 1")
+        if not rows:
+            return None
+        row = rows[0]
+        return WatchReport(
+            api=row["api"],
+            mode=row["mode"],
+            watched=row["watched"],
+            lapsed=json.loads(row["lapsed"]),
+            at=moment(row["at"]),  # type: ignore[arg-type]
+        )
 
     def add_events(self, user_id: int, events: Sequence[EventDraft]) -> None:
         with self.transaction() as db:
@@ -652,7 +718,16 @@ def _user_run(row: sqlite3.Row) -> UserRun:
         message=row["message"],
         started_at=moment(row["started_at"]),  # type: ignore[arg-type]
         finished_at=moment(row["finished_at"]),  # type: ignore[arg-type]
+        trigger=row["trigger"],
+        changed_at=None
+        if row["changed_at_ms"] is None
+        else datetime.fromtimestamp(row["changed_at_ms"] / 1000, UTC),
+        latency_s=row["latency_s"],
     )
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else round(moment.timestamp() * 1000)
 
 
 def _event(row: sqlite3.Row) -> Event:

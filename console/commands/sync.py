@@ -7,15 +7,17 @@ import logging
 import signal
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from console.commands.output import emit, emit_json, table
 from engine.adsync.schedule import serve_schedule
 from engine.errors import UserError
+from engine.exchange.psa_poll import serve_psa_poll
 from engine.exchange.runner import Progress, RunFinished, RunResult
-from engine.exchange.sync import select_users, sync
+from engine.exchange.sync import select_users, serve_request, sync
+from engine.exchange.triggers import LATENCY_DIRECTIONS, SyncRequest, latency_figures
+from engine.exchange.watch import serve_mailbox_watch
 from engine.profile import Profile
-from engine.run_lock import SyncBusyError
 from engine.scheduler import Scheduler
 from engine.teams.delivery import serve_outbox
 from engine.teams.watch import serve as serve_teams_rules
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 DAEMON_WAIT_SECONDS = 60.0
 """How long a scheduled run waits for a run started elsewhere (the CLI, the console)."""
+LATENCY_SPAN = timedelta(hours=24)
+"""The runs whose latencies ``msext status --json`` summarises."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -74,7 +78,7 @@ def run_sync(args: argparse.Namespace, profile: Profile) -> int:
         return _one_run(args, profile)
     stop = threading.Event()
     scheduler = Scheduler(
-        run=lambda _users: _one_run(args, profile),
+        run=lambda _request: _one_run(args, profile),
         interval_minutes=lambda: profile.reload().exchange.sync.interval_minutes,
     )
     try:
@@ -165,9 +169,12 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
                 "last_error": state.last_error if state else None,
                 "guard": state.guard_detail if state else None,
                 "note": last.message if last and last.outcome == "ok" else None,
+                "last_trigger": last.trigger or None if last else None,
+                "last_latency_s": last.latency_s if last else None,
             }
         )
     runs = profile.state.runs(limit=1)
+    since = datetime.now(UTC) - LATENCY_SPAN
     if args.json:
         last_run = runs[0] if runs else None
         emit_json(
@@ -186,6 +193,11 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
                     "errors": last_run.errors,
                 },
                 "users": report,
+                "latency": {
+                    direction: latency_figures(profile.state.latencies(trigger, since))
+                    for direction, trigger in LATENCY_DIRECTIONS.items()
+                },
+                "watch": watch.as_dict() if (watch := profile.state.watch_report()) else None,
             }
         )
     else:
@@ -210,47 +222,47 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
 
 
 def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
-    """The scheduler until SIGTERM or SIGINT; settings are re-read before every run."""
+    """The scheduler until SIGTERM or SIGINT; settings are re-read before every run. Beside
+    it: the PSA change poll and the mailbox watcher, which request runs of the users they
+    name (issue 21), AD sync, and the Teams outbox and rules."""
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
 
-    def run(_users: frozenset[int]) -> None:
+    def run(request: SyncRequest) -> None:
         profile.reload()
-        try:
-            for event in sync(
-                profile, select_users(profile), trigger="schedule", wait=DAEMON_WAIT_SECONDS
-            ):
-                if isinstance(event, RunFinished):
-                    usage = psa_usage(profile)
-                    log.info(
-                        "run %s finished: %s %s%s",
-                        event.result.run_id,
-                        event.result.outcome,
-                        event.result.totals,
-                        f"; {usage}" if usage else "",
-                    )
-        except SyncBusyError as busy:
-            log.warning("scheduled run skipped: %s", busy)
+        for event in serve_request(profile, request, wait=DAEMON_WAIT_SECONDS):
+            if isinstance(event, RunFinished):
+                usage = psa_usage(profile)
+                log.info(
+                    "%s run %s finished: %s %s%s",
+                    request.trigger,
+                    event.result.run_id,
+                    event.result.outcome,
+                    event.result.totals,
+                    f"; {usage}" if usage else "",
+                )
 
     scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)
     log.info("daemon started for profile %s", profile.name)
+    paths = profile.paths
+    watcher_profile = Profile(paths)
     beside = [
-        threading.Thread(
-            target=serve_schedule, args=(profile.paths, stop), name="adsync-schedule", daemon=True
-        ),
-        threading.Thread(
-            target=serve_outbox, args=(profile.paths, stop), name="teams-delivery", daemon=True
-        ),
-        threading.Thread(
-            target=serve_teams_rules, args=(profile.paths, stop), name="teams-rules", daemon=True
-        ),
+        threading.Thread(target=target, args=arguments, name=name, daemon=True)
+        for name, target, arguments in (
+            ("adsync-schedule", serve_schedule, (paths, stop)),
+            ("teams-delivery", serve_outbox, (paths, stop)),
+            ("teams-rules", serve_teams_rules, (paths, stop)),
+            ("psa-poll", serve_psa_poll, (paths, scheduler.request, stop)),
+            ("mailbox-watch", serve_mailbox_watch, (watcher_profile, scheduler.request, stop)),
+        )
     ]
     for thread in beside:
         thread.start()
     scheduler.serve(stop)
     for thread in beside:
         thread.join()
+    watcher_profile.close()
     log.info("daemon stopped")
     return 0
 

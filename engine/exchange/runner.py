@@ -61,6 +61,7 @@ from engine.exchange.reconcile import (
     reconcile,
 )
 from engine.exchange.rules import Origin
+from engine.exchange.triggers import written_side
 from engine.installation import Ownership, sort_out
 from engine.psa.model import (
     Appointment,
@@ -142,9 +143,27 @@ class UserResult:
     error_kind: str = ""
     """Why the whole user failed (access_denied, mailbox_not_found, mailbox, internal)."""
     planned: list[dict[str, str | None]] = field(default_factory=list)
+    trigger: str = ""
+    """Why the user was synced (:mod:`engine.exchange.triggers`)."""
+    changed_at: datetime | None = None
+    """The earliest change the trigger carried for this user, when it carried one."""
+    first_write: dict[str, datetime] = field(default_factory=dict)
+    """Side ("mailbox", "psa") -> when this run first wrote there (the wall clock)."""
 
     def count(self, side: str, what: str, amount: int = 1) -> None:
         (self.mailbox_counts if side == "mailbox" else self.psa_counts)[what] += amount
+        self.first_write.setdefault(side, datetime.now(UTC))
+
+    @property
+    def latency_s(self) -> float | None:
+        """Seconds from the change to this run's first write on the side it was for
+        (mailbox for a PSA change, PSA for a mailbox change); ``None`` when nothing was
+        written there or no change time is known."""
+        side = written_side(self.trigger)
+        written = self.first_write.get(side) if side else None
+        if written is None or self.changed_at is None:
+            return None
+        return round((written - self.changed_at).total_seconds(), 3)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -167,6 +186,8 @@ class UserResult:
             "pending": self.pending,
             "mailbox_changes": dict(self.mailbox_counts),
             "psa_changes": dict(self.psa_counts),
+            "trigger": self.trigger,
+            "latency_s": self.latency_s,
         }
         if self.planned:
             data["plan"] = self.planned
@@ -281,8 +302,11 @@ class Runner:
         trigger: str = "cli",
         cancel: threading.Event | None = None,
         allow_mass_delete: frozenset[int] = frozenset(),
+        changed_at: Mapping[int, datetime] | None = None,
     ) -> Iterator[Progress | RunFinished]:
-        """Sync ``users``; yields progress, and a :class:`RunFinished` last."""
+        """Sync ``users``; yields progress, and a :class:`RunFinished` last. ``trigger``
+        says why (:mod:`engine.exchange.triggers`), ``changed_at`` per user the earliest
+        change it carries (each user's latency is measured from it)."""
         cancel = cancel or threading.Event()
         run_id = None if dry_run else self.state.start_run(trigger, dry_run)
         cursor = self.psa.cursor()
@@ -305,6 +329,8 @@ class Runner:
                     allow_mass_delete=resource.id in allow_mass_delete,
                     refusal=refused.get(resource.id),
                 )
+                job.result.trigger = trigger
+                job.result.changed_at = (changed_at or {}).get(resource.id)
                 jobs.append(job)
                 pool.submit(job.run_guarded)
             while len(results) < len(users):
@@ -569,6 +595,9 @@ class _UserSync:
                         message=self.result.message,
                         started_at=started,
                         finished_at=finished,
+                        trigger=self.result.trigger,
+                        changed_at=self.result.changed_at,
+                        latency_s=self.result.latency_s,
                     )
                 )
 

@@ -5,12 +5,13 @@ Teams."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from engine.errors import UserError
 from engine.exchange.connect import exchange_connector
 from engine.exchange.runner import Progress, RunFinished, Runner, utc_now
+from engine.exchange.triggers import SyncRequest
 from engine.followups import after_run
 from engine.notify import notify_errors, publish_problems
 from engine.profile import Profile
@@ -54,8 +55,13 @@ def sync(
     clock: Callable[[], datetime] = utc_now,
     secret: str | None = None,
     wait: float = 0.0,
+    changed_at: Mapping[int, datetime] | None = None,
 ) -> Iterator[Progress | RunFinished]:
     """One run over ``users``; progress events, then :class:`RunFinished`.
+
+    ``trigger`` says why (:mod:`engine.exchange.triggers`: ``schedule``, ``psa-change``,
+    ``mailbox``, or an admin's ``cli``/``console``/``setup``), ``changed_at`` per user the
+    earliest change the trigger carries (each user's latency is measured from it).
 
     ``clock`` is the run's idea of now (the sync window is reckoned from it); ``secret`` is
     the account's secret when it is not saved yet (the setup wizard's dry run). A run that
@@ -80,6 +86,7 @@ def sync(
                 allow_mass_delete=frozenset(user.id for user in users)
                 if allow_mass_delete
                 else frozenset(),
+                changed_at=changed_at,
             ):
                 if isinstance(event, RunFinished):
                     notify_errors(profile, connector, event.result, now=clock())
@@ -89,3 +96,20 @@ def sync(
                 yield event
     finally:
         lock.release()
+
+
+def serve_request(
+    profile: Profile, request: SyncRequest, wait: float = 0.0
+) -> Iterator[Progress | RunFinished]:
+    """A scheduler's request as a run: every enabled user for a full one, else exactly the
+    named users still enabled (none left: no run). Same lock and path as any run; a busy
+    lock past ``wait`` raises :class:`~engine.run_lock.SyncBusyError` (the scheduler
+    queues a named request again)."""
+    users = select_users(profile)
+    if not request.full:
+        users = [user for user in users if user.id in request.user_ids]
+        if not users:
+            return
+    yield from sync(
+        profile, users, trigger=request.trigger, changed_at=request.changed_at, wait=wait
+    )

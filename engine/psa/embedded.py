@@ -43,6 +43,7 @@ from engine.psa.model import (
     TicketEvent,
     TicketEventKind,
     ToDo,
+    earliest_per_key,
     parse_record_key,
 )
 from engine.psa.source import RecordGoneError
@@ -290,40 +291,39 @@ class EmbeddedPsa:
         return self.meta("seq") or "0"
 
     def changes_since(self, cursor: str) -> ChangeSummary:
-        since = int(cursor)
-        touched: set[int] = set()
-        for sql in (
-            "SELECT resource_id FROM appointments WHERE seq > ?",
-            "SELECT resource_id FROM todos WHERE seq > ?",
-            "SELECT r.resource_id FROM service_calls s JOIN service_call_resources r"
-            " ON r.service_call_id = s.id WHERE s.seq > ?",
-            "SELECT id FROM resources WHERE seq > ?",
-            # Users whose records show a changed company or contact (R15), whatever they sync.
-            "SELECT t.resource_id FROM companies c JOIN todos t ON t.company_id = c.id"
-            " WHERE c.seq > ?",
-            "SELECT t.resource_id FROM contacts k JOIN todos t ON t.contact_id = k.id"
-            " WHERE k.seq > ?",
-            "SELECT r.resource_id FROM companies c JOIN service_calls s ON s.company_id = c.id"
-            " JOIN service_call_resources r ON r.service_call_id = s.id WHERE c.seq > ?",
-        ):
-            touched.update(row[0] for row in self._rows(sql, (since,)))
-        contacts_changed = bool(
-            self._rows("SELECT 1 FROM contacts WHERE seq > ? LIMIT 1", (since,))
-        )
-        owners_changed = bool(
-            self._rows("SELECT 1 FROM companies WHERE seq > ? LIMIT 1", (since,))
-            or self._rows("SELECT 1 FROM opportunities WHERE seq > ? LIMIT 1", (since,))
-        )
+        """One query when nothing changed (the change sequence is compared first), so the
+        daemon can poll it often; each touched user with the earliest modification time of
+        what touched it."""
+        since, now = int(cursor), int(self.cursor())
+        if now <= since:
+            return ChangeSummary(str(now), frozenset(), False, False)
+        span = (since, now)
+        touched: list[tuple[int, int]] = []
+        for sql in _TOUCHING:
+            touched += [(row[0], row[1]) for row in self._rows(sql, span)]
+        contacts, contacts_ms = self._rows(_CHANGED.format("contacts"), span)[0]
+        owners, owners_ms = self._rows(
+            f"SELECT SUM(n), MIN(at) FROM ({_CHANGED.format('companies')}"
+            f" UNION ALL {_CHANGED.format('opportunities')})",
+            span * 2,
+        )[0]
+        contacts_changed = bool(contacts)
         for row in self._rows(
-            "SELECT entity, resource_ids FROM tombstones WHERE seq > ?", (since,)
+            "SELECT entity, resource_ids, at_ms FROM tombstones WHERE seq > ? AND seq <= ?", span
         ):
-            touched.update(json.loads(row["resource_ids"]))
-            contacts_changed |= row["entity"] == RecordKind.CONTACT.value
+            touched += [(user, row["at_ms"]) for user in json.loads(row["resource_ids"])]
+            if row["entity"] == RecordKind.CONTACT.value:
+                contacts_changed = True
+                contacts_ms = min(filter(None, (contacts_ms, row["at_ms"])), default=None)
         return ChangeSummary(
-            cursor=self.cursor(),
-            resource_ids=frozenset(touched),
+            cursor=str(now),
+            resource_ids=frozenset(user for user, _ in touched),
             contacts_changed=contacts_changed,
-            companies_or_opportunities_changed=owners_changed,
+            companies_or_opportunities_changed=bool(owners),
+            changed_at=earliest_per_key((user, _known(ms)) for user, ms in touched),
+            shared_changed_at=min(
+                filter(None, (_known(contacts_ms), _known(owners_ms))), default=None
+            ),
         )
 
     def calendar_records(
@@ -709,8 +709,9 @@ class EmbeddedPsa:
             deleted = db.execute(f"DELETE FROM {table} WHERE id = ?{condition}", (record_id,))
             if deleted.rowcount:
                 db.execute(
-                    "INSERT INTO tombstones(entity, id, resource_ids, seq) VALUES (?, ?, ?, ?)",
-                    (kind.value, record_id, json.dumps(touched), self.next_seq()),
+                    "INSERT INTO tombstones(entity, id, resource_ids, seq, at_ms)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (kind.value, record_id, json.dumps(touched), self.next_seq(), now_ms()),
                 )
         return bool(deleted.rowcount)
 
@@ -763,7 +764,9 @@ _ADDED_COLUMNS: dict[str, list[tuple[str, str]]] = {
     table: [("modified_ms", "INTEGER NOT NULL DEFAULT 0")] for table in _SEQUENCED
 }
 """Every sequenced row also carries when it last changed (milliseconds since the epoch),
-which the REST API shows as its last-modified fields; contacts carry what AD Sync fills."""
+which the REST API shows as its last-modified fields; contacts carry what AD Sync fills;
+a tombstone when its record was deleted (the change poll's latency starts there)."""
+_ADDED_COLUMNS["tombstones"] = [("at_ms", "INTEGER NOT NULL DEFAULT 0")]
 _ADDED_COLUMNS["contacts"] += [
     (name, "TEXT NOT NULL DEFAULT ''")
     for name in CONTACT_FIELDS
@@ -775,6 +778,33 @@ _TOUCHED = {
     RecordKind.SERVICE_CALL: "SELECT resource_id FROM service_call_resources"
     " WHERE service_call_id = ?",
 }
+
+
+_TOUCHING = (
+    "SELECT resource_id, modified_ms FROM appointments WHERE seq > ? AND seq <= ?",
+    "SELECT resource_id, modified_ms FROM todos WHERE seq > ? AND seq <= ?",
+    "SELECT r.resource_id, s.modified_ms FROM service_calls s JOIN service_call_resources r"
+    " ON r.service_call_id = s.id WHERE s.seq > ? AND s.seq <= ?",
+    "SELECT id, modified_ms FROM resources WHERE seq > ? AND seq <= ?",
+    # Users whose records show a changed company or contact (R15), whatever they sync.
+    "SELECT t.resource_id, c.modified_ms FROM companies c JOIN todos t ON t.company_id = c.id"
+    " WHERE c.seq > ? AND c.seq <= ?",
+    "SELECT t.resource_id, k.modified_ms FROM contacts k JOIN todos t ON t.contact_id = k.id"
+    " WHERE k.seq > ? AND k.seq <= ?",
+    "SELECT r.resource_id, c.modified_ms FROM companies c"
+    " JOIN service_calls s ON s.company_id = c.id"
+    " JOIN service_call_resources r ON r.service_call_id = s.id WHERE c.seq > ? AND c.seq <= ?",
+)
+"""(user, modification time in ms) of each change in a span of the change sequence that
+touches a user."""
+_CHANGED = "SELECT COUNT(*) AS n, MIN(modified_ms) AS at FROM {} WHERE seq > ? AND seq <= ?"
+"""How many rows of a table changed in a span of the change sequence, and the earliest
+modification time among them."""
+
+
+def _known(milliseconds: int | None) -> datetime | None:
+    """A stored modification time; 0 (rows written before times were kept) is unknown."""
+    return from_epoch_ms(milliseconds) if milliseconds else None
 
 
 _PICKLISTS = Picklists()

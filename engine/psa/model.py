@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -152,19 +153,34 @@ class ImportedAppointment:
 class ChangeSummary:
     """Who is touched by PSA changes since a cursor; contact changes can touch everyone."""
 
-    cursor: int
+    cursor: str
     resource_ids: frozenset[int]
     """Users with a changed record, and users whose records show a changed company or
     contact (a to-do's customer and contact, a service call's organization: R15), whatever
     kinds they sync."""
     contacts_changed: bool
     companies_or_opportunities_changed: bool
+    changed_at: Mapping[int, datetime] = field(default_factory=dict)
+    """Per user of ``resource_ids``, the earliest modification time of what touched it
+    (absent when the PSA does not know it)."""
+    shared_changed_at: datetime | None = None
+    """The earliest modification time of the changed contacts, companies or
+    opportunities, which touch every user who syncs contacts."""
 
     @property
     def empty(self) -> bool:
         return not (
             self.resource_ids or self.contacts_changed or self.companies_or_opportunities_changed
         )
+
+
+def earliest_per_key(pairs: Iterable[tuple[int, datetime | None]]) -> dict[int, datetime]:
+    """Per key, the earliest of its known times (``None`` is unknown)."""
+    found: dict[int, datetime] = {}
+    for key, moment in pairs:
+        if moment is not None and (key not in found or moment < found[key]):
+            found[key] = moment
+    return found
 
 
 @dataclass(frozen=True, slots=True)

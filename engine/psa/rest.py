@@ -41,6 +41,7 @@ from engine.psa.model import (
     ServiceCall,
     TicketEvent,
     ToDo,
+    earliest_per_key,
     parse_record_key,
 )
 from engine.psa.rest_client import (
@@ -202,37 +203,57 @@ class RestPsa:
 
     @_reads
     def changes_since(self, cursor: str) -> ChangeSummary:
+        """Each touched user with the earliest modification time of what touched it (the
+        entities' own last-modified fields). Nothing changed costs
+        :data:`~engine.psa.budget.REST_IDLE_POLL_REQUESTS` requests."""
         since = iso((parse(cursor) or datetime.now(UTC)) - CURSOR_MARGIN)
         new_cursor = self.cursor()
 
-        def changed(entity: str, field: str) -> list[dict[str, Any]]:
-            return list(self.client.query(entity, [{"op": "gte", "field": field, "value": since}]))
+        def changed(entity: str, field: str) -> dict[int, datetime | None]:
+            found = self.client.query(entity, [{"op": "gte", "field": field, "value": since}])
+            return {item["id"]: parse(item[field]) for item in found}
 
-        touched = {item["resourceID"] for item in changed("Appointments", "updateDateTime")}
-        touched |= {
-            item["assignedToResourceID"] for item in changed("CompanyToDos", "lastModifiedDate")
-        }
-        calls = {item["id"] for item in changed("ServiceCalls", "lastModifiedDateTime")}
-        companies = {item["id"] for item in changed("Companies", "lastTrackedModifiedDateTime")}
-        contacts = {item["id"] for item in changed("Contacts", "lastModifiedDate")}
+        def items(entity: str, field: str, key: str) -> list[tuple[int, datetime | None]]:
+            found = self.client.query(entity, [{"op": "gte", "field": field, "value": since}])
+            return [(item[key], parse(item[field])) for item in found]
+
+        touched = items("Appointments", "updateDateTime", "resourceID")
+        touched += items("CompanyToDos", "lastModifiedDate", "assignedToResourceID")
+        calls = changed("ServiceCalls", "lastModifiedDateTime")
+        companies = changed("Companies", "lastTrackedModifiedDateTime")
+        contacts = changed("Contacts", "lastModifiedDate")
         # Records that show a changed company or contact touch their users too (R15).
+        for source, field in ((companies, "companyID"), (contacts, "contactID")):
+            if source:
+                touched += [
+                    (item["assignedToResourceID"], source[item[field]])
+                    for item in self.client.query(
+                        "CompanyToDos", _in(field, source), ("assignedToResourceID", field)
+                    )
+                ]
         if companies:
-            touched |= self._values(
-                "CompanyToDos", "assignedToResourceID", _in("companyID", companies)
-            )
-            calls |= self._values("ServiceCalls", "id", _in("companyID", companies))
-        if contacts:
-            touched |= self._values(
-                "CompanyToDos", "assignedToResourceID", _in("contactID", contacts)
-            )
+            for item in self.client.query(
+                "ServiceCalls", _in("companyID", companies), ("companyID",)
+            ):
+                known = (calls.get(item["id"]), companies[item["companyID"]])
+                calls[item["id"]] = min(filter(None, known), default=None)
         if calls:
-            touched |= set(self._call_resources(calls).keys_resources())
+            links = self._call_resources(calls)
+            touched += [
+                (resource, calls[call])
+                for call, resources in links.resources.items()
+                for resource in resources
+            ]
+        owners = companies or changed("Opportunities", "lastActivity")
         return ChangeSummary(
-            cursor=new_cursor,  # type: ignore[arg-type]
-            resource_ids=frozenset(touched),
+            cursor=new_cursor,
+            resource_ids=frozenset(user for user, _ in touched),
             contacts_changed=bool(contacts),
-            companies_or_opportunities_changed=bool(companies)
-            or bool(changed("Opportunities", "lastActivity")),
+            companies_or_opportunities_changed=bool(owners),
+            changed_at=earliest_per_key(touched),
+            shared_changed_at=min(
+                filter(None, [*contacts.values(), *owners.values()]), default=None
+            ),
         )
 
     @_reads

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.net.limits import DEFAULT_MAX_RESPONSE_MIB, MIB, HttpLimits
+from engine.psa.budget import poll_budget_refusal
 from engine.settings.adsync import AdSyncSettings
 from engine.settings.fields import (
     MAX_RECIPIENTS,
@@ -248,6 +249,10 @@ class ExchangeSync(Section):
     user_time_limit_seconds: int = Field(default=900, ge=5, le=86400)
     """How long one user's part of a run may take; past it the user stops (what was done
     is kept), is reported deferred, and the run goes on with the others."""
+    psa_poll_seconds: int = Field(default=60, ge=0, le=3600)
+    """How often the daemon asks the PSA what changed, to sync the users it names at once
+    (0: never; the interval's full runs still come, R01). Over the REST API it is refused
+    where it would take more than msext's share of the API's hourly budget."""
 
     @field_validator("interval_minutes")
     @classmethod
@@ -447,6 +452,10 @@ class Settings(Section):
                 "with Microsoft Graph, to-dos go to the calendar: the Tasks folder is reached"
                 " through EWS only",
             )
+        if self.psa.kind is PsaKind.REST and (
+            refusal := poll_budget_refusal(self.exchange.sync.psa_poll_seconds)
+        ):
+            raise FieldRuleError("exchange.sync.psa_poll_seconds", refusal)
         if general.enabled and not (
             graph or general.ews_url or general.autodiscover_email or self.sandbox.enabled
         ):
