@@ -13,12 +13,13 @@ from typing import Any
 
 from engine.sandbox.ews.faults import FaultKind, Faults
 from engine.sandbox.ews.items import extended_properties
+from engine.sandbox.ews.notifications import Notifications, StreamingLimits
 from engine.sandbox.ews.server import EWS_PATH, EmulatorHttpServer, ServerState, Stats
 from engine.sandbox.ews.store import Mailbox, Store
 from engine.sandbox.ews.xml import local, t
 from engine.sandbox.http import LoopbackPeer
 
-__all__ = ["EwsEmulator", "FaultKind", "MailboxSpec"]
+__all__ = ["EwsEmulator", "FaultKind", "MailboxSpec", "StreamingLimits"]
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,19 @@ class EwsEmulator(LoopbackPeer):
         max_sync_changes: int | None = None,
         max_find_items: int | None = None,
         fault_seed: int = 0,
+        streaming: StreamingLimits | None = None,
     ) -> None:
         self.store = Store(db_path)
         self.service_account = (service_account[0].lower(), service_account[1])
         self.faults = Faults(fault_seed)
         self.stats = Stats()
+        self.notifications = Notifications(self.store, streaming or StreamingLimits())
         self._state = ServerState(
             self.store,
             self.service_account,
             self.faults,
             self.stats,
+            self.notifications,
             max_sync_changes,
             max_find_items,
         )
@@ -76,6 +80,7 @@ class EwsEmulator(LoopbackPeer):
         return self.url
 
     def release(self) -> None:
+        self.notifications.close()
         self.store.close()
 
     def token_url(self, tenant_id: str) -> str:

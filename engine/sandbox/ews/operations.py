@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from engine.sandbox.ews import items as item_xml
 from engine.sandbox.ews import series, timezones
 from engine.sandbox.ews.items import Path, Shape, UnsupportedError
+from engine.sandbox.ews.notifications import Notifications, Routing
 from engine.sandbox.ews.restrictions import RESTRICTED_FIND_COUNT_LIMIT, in_sort_order, matches
 from engine.sandbox.ews.series import Occurrence
 from engine.sandbox.ews.soap import (
@@ -61,6 +62,11 @@ class Context:
     """The mailbox the request acts on (impersonated, or the principal's own)."""
     max_sync_changes: int | None
     max_find_items: int | None
+    notifications: Notifications
+    routing: Routing = field(default_factory=Routing)
+    """The request's affinity headers (streaming notifications)."""
+    reply_headers: list[tuple[str, str]] = field(default_factory=list)
+    """HTTP headers the answer carries (the affinity cookie)."""
 
     def may_access(self, mailbox: str) -> bool:
         if mailbox == self.target:

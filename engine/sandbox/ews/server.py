@@ -17,12 +17,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
+from engine.sandbox.ews import streaming
 from engine.sandbox.ews.faults import Fault, FaultKind, Faults
 from engine.sandbox.ews.items import UnsupportedError
+from engine.sandbox.ews.notifications import Notifications, Routing, Stream
 from engine.sandbox.ews.operations import OPERATIONS, Context
 from engine.sandbox.ews.soap import (
     EwsError,
@@ -67,6 +70,14 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class StreamReply:
+    """A GetStreamingEvents answer: envelopes sent as they come, in one chunked response."""
+
+    stream: Stream
+    api_version: str | None
+
+
 @dataclass
 class Stats:
     """Requests per operation and per mailbox, for benchmarks."""
@@ -100,6 +111,7 @@ class ServerState:
     service_account: tuple[str, str]
     faults: Faults
     stats: Stats
+    notifications: Notifications
     max_sync_changes: int | None = None
     max_find_items: int | None = None
     tokens: set[str] = field(default_factory=set)
@@ -166,6 +178,9 @@ class Handler(PromptHandler):
 
     def _ews(self, body: bytes) -> None:
         reply = self._answer(body)
+        if isinstance(reply, StreamReply):
+            self._stream(body, reply)
+            return
         soap = reply is not None and reply.content_type.startswith("text/xml")
         for observer in tuple(_observers):
             observer(body, reply.payload if soap else None)  # type: ignore[union-attr]
@@ -175,7 +190,46 @@ class Handler(PromptHandler):
             return
         self._send(reply.status, reply.payload, reply.content_type, **dict(reply.headers))
 
-    def _answer(self, body: bytes) -> Reply | None:
+    def _stream(self, body: bytes, reply: StreamReply) -> None:
+        """Send each envelope as one chunk as soon as it is due; a client that goes away
+        ends the stream (and frees its subscriptions for another connection)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        answers = streaming.answers(reply.stream, self.server.state.notifications.clock)
+        try:
+            for answer in answers:
+                payload = envelope(answer, reply.api_version)
+                for observer in tuple(_observers):
+                    observer(body, payload)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+                self.wfile.flush()
+            if reply.stream.hub.closed:
+                self.close_connection = True
+                return
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            answers.close()
+
+    def _routing(self) -> Routing:
+        cookie = self.headers.get("X-BackEndOverrideCookie")
+        try:
+            jar = SimpleCookie(self.headers.get("Cookie", ""))
+        except CookieError:
+            jar = SimpleCookie()
+        if streaming.COOKIE in jar:
+            cookie = jar[streaming.COOKIE].value
+        anchor = self.headers.get("X-AnchorMailbox")
+        return Routing(
+            anchor=anchor.strip().lower() if anchor else None,
+            prefer_affinity=self.headers.get("X-PreferServerAffinity", "").lower() == "true",
+            cookie=cookie,
+        )
+
+    def _answer(self, body: bytes) -> Reply | StreamReply | None:
         """The reply to one SOAP request; ``None`` when a fault resets the connection."""
         principal = self._principal()
         if principal is None:
@@ -205,7 +259,12 @@ class Handler(PromptHandler):
                 return _injected(injected, operation, api_version)
             if injected is not None:
                 time.sleep(injected.delay_ms / 1000)
-            handle = OPERATIONS.get(operation)
+            if operation == "GetStreamingEvents" and request is not None:
+                opened = streaming.open_stream(context, request)
+                if isinstance(opened, Stream):
+                    return StreamReply(opened, api_version)
+                return Reply(200, envelope(opened, api_version))
+            handle = OPERATIONS.get(operation) or streaming.OPERATIONS.get(operation)
             if handle is None or request is None:
                 raise SoapFaultError(
                     "ErrorInvalidOperation",
@@ -222,7 +281,7 @@ class Handler(PromptHandler):
             return _fault(
                 SoapFaultError("ErrorInternalServerError", "Internal server error."), api_version
             )
-        return Reply(200, envelope(answer, api_version))
+        return Reply(200, envelope(answer, api_version), headers=tuple(context.reply_headers))
 
     def _context(self, principal: tuple[str, bool], header: ET.Element | None) -> Context:
         state = self.server.state
@@ -244,7 +303,14 @@ class Handler(PromptHandler):
                     "The account does not have permission to impersonate the requested user.",
                 )
         return Context(
-            state.store, account, is_service, target, state.max_sync_changes, state.max_find_items
+            state.store,
+            account,
+            is_service,
+            target,
+            state.max_sync_changes,
+            state.max_find_items,
+            state.notifications,
+            self._routing(),
         )
 
 

@@ -43,8 +43,9 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_folder ON items(mailbox, folder);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, mailbox TEXT NOT NULL, folder TEXT NOT NULL,
-    item_id TEXT NOT NULL, kind TEXT NOT NULL);
+    item_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT, other_folder TEXT);
 CREATE INDEX IF NOT EXISTS changes_by_folder ON changes(mailbox, folder, seq);
+CREATE INDEX IF NOT EXISTS changes_by_mailbox ON changes(mailbox, seq);
 CREATE TABLE IF NOT EXISTS sent (
     id INTEGER PRIMARY KEY, mailbox TEXT NOT NULL, at TEXT NOT NULL, xml BLOB NOT NULL);
 """
@@ -67,6 +68,25 @@ class StoredItem:
     element: ET.Element
     created: str
     modified: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a mailbox's change log, as streaming notifications report it."""
+
+    seq: int
+    folder: str
+    item_id: str
+    kind: str
+    """``create``, ``update`` or ``delete``; a move is a delete here and a create there."""
+    at: str | None
+    """When it happened (UTC, xs:dateTime); unknown for entries older than this column."""
+    other_folder: str | None
+    """For the two entries of a move, the folder at its other end."""
+
+
+_ADDED_COLUMNS = {"changes": ("at TEXT", "other_folder TEXT")}
+"""Columns added after sandbox databases were first written: added to an older file."""
 
 
 def folder_id(mailbox: str, folder: str) -> str:
@@ -98,7 +118,17 @@ class Store:
         if str(path) != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
+        self._add_columns()
         self._db.executescript(SCHEMA)
+        self.changed = threading.Condition()
+        """Notified after every committed change: streaming notifications wait on it."""
+
+    def _add_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if present and column.split()[0] not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -110,6 +140,8 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        with self.changed:
+            self.changed.notify_all()
 
     def close(self) -> None:
         with self._lock:
@@ -205,7 +237,7 @@ class Store:
     def delete(self, item: StoredItem, move_to: str | None) -> None:
         """Delete, or move to another folder (a delete there, a create here)."""
         with self.transaction() as db:
-            self._log(db, item.mailbox, item.folder, item.item_id, "delete")
+            self._log(db, item.mailbox, item.folder, item.item_id, "delete", move_to)
             if move_to is None:
                 db.execute("DELETE FROM items WHERE item_id = ?", (item.item_id,))
                 return
@@ -214,13 +246,21 @@ class Store:
                 " WHERE item_id = ?",
                 (move_to, _change_key(0), item.item_id),
             )
-            self._log(db, item.mailbox, move_to, item.item_id, "create")
+            self._log(db, item.mailbox, move_to, item.item_id, "create", item.folder)
 
     @staticmethod
-    def _log(db: sqlite3.Connection, mailbox: str, folder: str, item_id: str, kind: str) -> None:
+    def _log(
+        db: sqlite3.Connection,
+        mailbox: str,
+        folder: str,
+        item_id: str,
+        kind: str,
+        other_folder: str | None = None,
+    ) -> None:
         db.execute(
-            "INSERT INTO changes(mailbox, folder, item_id, kind) VALUES (?, ?, ?, ?)",
-            (mailbox, folder, item_id, kind),
+            "INSERT INTO changes(mailbox, folder, item_id, kind, at, other_folder)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (mailbox, folder, item_id, kind, format_datetime(datetime.now(UTC)), other_folder),
         )
 
     # -- the change log --------------------------------------------------------------------
@@ -240,6 +280,21 @@ class Store:
                 " AND seq > ? ORDER BY seq",
                 (mailbox, folder, seq),
             ).fetchall()
+
+    def last_seq(self) -> int:
+        """The newest entry of the whole log (0 when empty)."""
+        with self._lock:
+            return self._db.execute("SELECT MAX(seq) FROM changes").fetchone()[0] or 0
+
+    def mailbox_changes(self, mailbox: str, seq: int, limit: int) -> list[Change]:
+        """At most ``limit`` entries of one mailbox's log after ``seq``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, folder, item_id, kind, at, other_folder FROM changes"
+                " WHERE mailbox = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (mailbox, seq, limit),
+            ).fetchall()
+        return [Change(*row) for row in rows]
 
     def first_seq(self, mailbox: str, folder: str, item_id: str) -> int | None:
         """When the item last arrived in this folder (its newest create entry)."""
