@@ -6,11 +6,16 @@ passes (the blocked read then returns at once, and the request fails with
 :class:`~engine.net.limits.DeadlineExceededError`), streams the body up to the cap, and
 verifies TLS as its own limits say, so that two connections in one process never share
 that choice.
+
+A caller that asks to stream (exchangelib's GetStreamingEvents, an answer open for up to 30
+minutes) gets the body as it arrives, still within a deadline and the cap: see
+:meth:`BoundedAdapter.send`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import socket
 import threading
@@ -23,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from engine.net.limits import Deadline, HttpLimits
+from engine.net.limits import Deadline, HttpLimits, ResponseTooLargeError
 
 _CHUNK = 64 * 1024
 _local = threading.local()
@@ -57,10 +62,12 @@ class BoundedAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """The whole answer is read here, whether or not the caller asked to stream it."""
+        """The whole answer is read here, unless the caller asked to stream it."""
         url = request.url or ""
-        deadline = self.limits.deadline(url)
         verify = verify if self.limits.verify_tls else False
+        if stream:
+            return self._streamed(request, timeout, verify, cert, proxies)
+        deadline = self.limits.deadline(url)
         with _watching(deadline):
             try:
                 response = super().send(
@@ -76,6 +83,75 @@ class BoundedAdapter(HTTPAdapter):
                     raise deadline.error() from None
                 raise
         return response
+
+    def _streamed(
+        self,
+        request: requests.PreparedRequest,
+        timeout: Any,
+        verify: bool | str,
+        cert: Any,
+        proxies: Mapping[str, str] | None,
+    ) -> requests.Response:
+        """An answer read as it arrives. Its deadline is the caller's timeout when that is
+        longer (exchangelib gives a stream's whole length plus a minute): the watchdog stays
+        armed until the response is closed, and closing it shuts the connection down, so
+        that another thread blocked reading it returns at once. The cap counts every byte
+        read."""
+        url = request.url or ""
+        longest = max(self.limits.deadline_seconds, _seconds(timeout))
+        limits = dataclasses.replace(self.limits, deadline_seconds=longest)
+        deadline = limits.deadline(url)
+        watchdog = _Watchdog(deadline)
+        outer = getattr(_local, "watchdog", None)
+        _local.watchdog = watchdog
+        watchdog.start()
+        try:
+            response = super().send(
+                request, True, _clamped(timeout, deadline), verify, cert, proxies
+            )
+        except requests.RequestException:
+            watchdog.cancel()
+            if deadline.expired:
+                raise deadline.error() from None
+            raise
+        finally:
+            _local.watchdog = outer
+        _bound_stream(response, watchdog, limits, url)
+        return response
+
+
+def _seconds(timeout: Any) -> float:
+    """The longest wait a requests timeout allows (0 when it sets none)."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    return max((part for part in parts if isinstance(part, int | float)), default=0)
+
+
+def _bound_stream(
+    response: requests.Response, watchdog: _Watchdog, limits: HttpLimits, url: str
+) -> None:
+    """The response's reading capped at ``limits``, and its closing shutting it down."""
+    chunks = response.iter_content
+    close = response.close
+
+    def capped(chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
+        read = 0
+        for chunk in chunks(chunk_size, decode_unicode):
+            read += len(chunk)
+            if read > limits.max_response_bytes:
+                response.close()
+                raise ResponseTooLargeError(
+                    f"{url} streamed more than {limits.max_response_bytes:,} bytes, the most"
+                    f" msext reads of one answer ({limits.size_setting})"
+                )
+            yield chunk
+
+    def shut() -> None:
+        watchdog.fire()
+        watchdog.cancel()
+        close()
+
+    response.iter_content = capped  # type: ignore[method-assign]
+    response.close = shut  # type: ignore[method-assign]
 
 
 def bounded_session(limits: HttpLimits, **adapter_args: Any) -> requests.Session:

@@ -38,7 +38,7 @@ from engine.profile import Profile
 from engine.psa.demo import DemoSize
 from engine.psa.embedded import EmbeddedPsa
 from engine.psa.rest import split_origin
-from engine.sandbox.ews import EwsEmulator
+from engine.sandbox.ews import EwsEmulator, StreamingLimits
 from engine.sandbox.graph import GraphEmulator
 from engine.sandbox.psa_rest import PsaRestEmulator
 from engine.settings.secrets import resolve_secret, write_secret_file
@@ -93,12 +93,23 @@ class Harness:
 
     @classmethod
     def create(
-        cls, name: str = "e2e", size: DemoSize = SMALL, psa: str = "embedded", api: str = "ews"
+        cls,
+        name: str = "e2e",
+        size: DemoSize = SMALL,
+        psa: str = "embedded",
+        api: str = "ews",
+        streaming: StreamingLimits | None = None,
     ) -> Harness:
+        """``streaming``: the emulator's streaming notification limits and times (tests of
+        the mailbox watch shorten them)."""
         paths = ProfilePaths.for_profile(name)
         create_demo_profile(paths, today=date.today(), size=size)
         secret = resolve_secret("file:ews-service-account", paths)
-        emulator = EwsEmulator(db_path=paths.sandbox_db, service_account=(SERVICE_ACCOUNT, secret))
+        emulator = EwsEmulator(
+            db_path=paths.sandbox_db,
+            service_account=(SERVICE_ACCOUNT, secret),
+            streaming=streaming,
+        )
         url = emulator.start()
         harness = cls(paths, emulator, secret)
         harness.set("exchange.general.ews_url", url)

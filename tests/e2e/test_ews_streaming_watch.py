@@ -1,0 +1,156 @@
+"""The EWS mailbox watch (issue 21): streaming notifications from the emulator, through
+exchangelib, turned into one sync request per changed user, with its health reported."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from exchangelib import EWSDateTime
+from exchangelib.protocol import close_connections
+
+from engine.exchange.mailbox.ews_streaming import StreamTiming, serve
+from engine.exchange.watch import WatchReport
+from engine.profile import Profile
+from engine.sandbox.ews import StreamingLimits
+from tests.e2e.harness import AVA, BEN, CHLOE, Harness
+from tests.sandbox.peer import save_appointment
+
+USERS = {AVA: 11, BEN: 12, CHLOE: 13}
+"""Chloe's mailbox may not be impersonated in the demo: she can never be watched."""
+FAST_SERVER = StreamingLimits(minute_seconds=0.5, keep_alive_seconds=0.2)
+"""A ConnectionTimeout minute lasts half a second: streams end and are renewed often."""
+FAST_WATCH = StreamTiming(connection_minutes=1, renew_seconds=3, backoff_seconds=(0.2,))
+
+
+@dataclass
+class Watching:
+    """The watch running in a thread, and what it said."""
+
+    harness: Harness
+    stop: threading.Event = field(default_factory=threading.Event)
+    changes: queue.Queue[tuple[int, datetime]] = field(default_factory=queue.Queue)
+    reports: queue.Queue[WatchReport] = field(default_factory=queue.Queue)
+    thread: threading.Thread | None = None
+
+    def start(self, users: Callable[[], dict[str, int]] = lambda: USERS) -> None:
+        profile = Profile(self.harness.paths)
+        settings = profile.store.load()
+        profile.close()
+        self.thread = threading.Thread(
+            target=serve,
+            args=(
+                settings,
+                self.harness.paths,
+                users,
+                lambda uid, at: self.changes.put((uid, at)),
+                self.reports.put,
+                self.stop,
+                FAST_WATCH,
+            ),
+            daemon=True,
+        )
+        self.thread.start()
+
+    def report_where(self, holds: Callable[[WatchReport], bool], within: float = 10) -> WatchReport:
+        ends = time.monotonic() + within
+        while True:
+            report = self.reports.get(timeout=max(ends - time.monotonic(), 0.01))
+            if holds(report):
+                return report
+
+    def change_of(self, uid: int, within: float = 5) -> datetime:
+        ends = time.monotonic() + within
+        while True:
+            found, at = self.changes.get(timeout=max(ends - time.monotonic(), 0.01))
+            if found == uid:
+                return at
+
+
+@pytest.fixture
+def watching() -> Iterator[Watching]:
+    harness = Harness.create(streaming=FAST_SERVER)
+    watching = Watching(harness)
+    yield watching
+    watching.stop.set()
+    if watching.thread is not None:
+        watching.thread.join(timeout=10)
+    close_connections()
+    harness.close()
+
+
+def _all_watched(report: WatchReport) -> bool:
+    """Ava and Ben watched; Chloe reported, with the reason."""
+    return (
+        report.mode == "notifications"
+        and report.watched == 2
+        and set(report.lapsed) == {CHLOE}
+        and "impersonate" in report.lapsed[CHLOE]
+    )
+
+
+def test_a_change_by_another_client_reaches_the_watch_within_a_second(
+    watching: Watching,
+) -> None:
+    """The person edits Ben's calendar in Outlook: the watch names Ben (and nobody else)
+    with the change's time, within a second or two, over one stream for the group."""
+    watching.start()
+    watching.report_where(_all_watched)
+    outlook = watching.harness.outlook(BEN)
+    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=1))
+    saved_at = time.monotonic()
+    save_appointment(outlook, "Dentist", start.replace(microsecond=0))
+    changed_at = watching.change_of(USERS[BEN], within=2)
+    assert time.monotonic() - saved_at < 2
+    assert abs((datetime.now(UTC) - changed_at).total_seconds()) < 5
+    assert watching.changes.empty(), "only Ben changed"
+    streams = watching.harness.emulator.stats.snapshot()["by_operation"]
+    assert streams["Subscribe"] == 2, "one Subscribe for each mailbox it may impersonate"
+
+
+def test_a_lapsed_subscription_is_reported_and_made_again(watching: Watching) -> None:
+    """Exchange forgets Ava's subscription (an expiry, a restart of its EWS process): the
+    next stream is refused for it (ErrorSubscriptionNotFound), the watch reports Ava as
+    lapsed, subscribes her again after its back-off, and her changes arrive again."""
+    watching.start()
+    watching.report_where(_all_watched)
+    hub = watching.harness.emulator.notifications
+    (lost,) = [found for found in hub.live() if found.mailbox == AVA]
+    hub.unsubscribe(lost.owner, lost.id)
+
+    lapsed = watching.report_where(lambda report: AVA in report.lapsed)
+    assert "subscription" in lapsed.lapsed[AVA].lower()
+    assert lapsed.watched == 1
+    watching.report_where(_all_watched)
+    assert [found.mailbox for found in hub.live()].count(AVA) == 1
+
+    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=2))
+    save_appointment(watching.harness.outlook(AVA), "Site visit", start.replace(microsecond=0))
+    watching.change_of(USERS[AVA], within=3)
+
+
+def test_users_are_read_again_at_renewal_and_stop_is_prompt(watching: Watching) -> None:
+    """A user added between renewals is watched after the next one, a removed one is
+    unsubscribed; setting stop ends the watch within a few seconds."""
+    current = {AVA: USERS[AVA]}
+    watching.start(lambda: dict(current))
+    watching.report_where(lambda report: report.watched == 1)
+    current.pop(AVA)
+    current[BEN] = USERS[BEN]
+    hub = watching.harness.emulator.notifications
+    ends = time.monotonic() + 10
+    while [found.mailbox for found in hub.live()] != [BEN]:
+        assert time.monotonic() < ends, "Ben subscribed and Ava unsubscribed at renewal"
+        time.sleep(0.1)
+
+    stopped = time.monotonic()
+    watching.stop.set()
+    assert watching.thread is not None
+    watching.thread.join(timeout=10)
+    assert not watching.thread.is_alive()
+    assert time.monotonic() - stopped < 3
