@@ -90,9 +90,7 @@ def client() -> Iterator[httpx.Client]:
         yield client
 
 
-def _events_while(
-    account: Account, subscription: str, change: Callable[[], None]
-) -> list[object]:
+def _events_while(account: Account, subscription: str, change: Callable[[], None]) -> list[object]:
     """The events one stream of a minute carries while ``change()`` runs beside it (what
     happens before the stream is open waits in the subscription's queue)."""
     worker = threading.Thread(target=change)
