@@ -6,6 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from exchangelib.protocol import close_connections
 from engine.exchange.mailbox.ews_streaming import StreamTiming, serve
 from engine.exchange.watch import WatchReport
 from engine.profile import Profile
-from engine.sandbox.ews import StreamingLimits
+from engine.sandbox.ews import MailboxSpec, StreamingLimits
+from engine.sandbox.ews.notifications import Notifications
 from tests.e2e.harness import AVA, BEN, CHLOE, Harness
 from tests.sandbox.peer import save_appointment
 
@@ -36,6 +38,7 @@ class Watching:
     stop: threading.Event = field(default_factory=threading.Event)
     changes: queue.Queue[tuple[int, datetime]] = field(default_factory=queue.Queue)
     reports: queue.Queue[WatchReport] = field(default_factory=queue.Queue)
+    history: list[WatchReport] = field(default_factory=list)
     thread: threading.Thread | None = None
 
     def start(self, users: Callable[[], dict[str, int]] = lambda: USERS) -> None:
@@ -49,13 +52,17 @@ class Watching:
                 self.harness.paths,
                 users,
                 lambda uid, at: self.changes.put((uid, at)),
-                self.reports.put,
+                self._reported,
                 self.stop,
                 FAST_WATCH,
             ),
             daemon=True,
         )
         self.thread.start()
+
+    def _reported(self, report: WatchReport) -> None:
+        self.history.append(report)
+        self.reports.put(report)
 
     def report_where(self, holds: Callable[[WatchReport], bool], within: float = 10) -> WatchReport:
         ends = time.monotonic() + within
@@ -136,17 +143,26 @@ def test_a_lapsed_subscription_is_reported_and_made_again(watching: Watching) ->
 
 def test_users_are_read_again_at_renewal_and_stop_is_prompt(watching: Watching) -> None:
     """A user added between renewals is watched after the next one, a removed one is
-    unsubscribed; setting stop ends the watch within a few seconds."""
+    unsubscribed; a mailbox whose group gets another anchor is subscribed again on the new
+    anchor's server without a lapse; setting stop ends the watch within a few seconds."""
     current = {AVA: USERS[AVA]}
     watching.start(lambda: dict(current))
     watching.report_where(lambda report: report.watched == 1)
+    hub = watching.harness.emulator.notifications
+
+    def subscribed(expected: dict[str, str]) -> None:
+        ends = time.monotonic() + 10
+        while {found.mailbox: found.server for found in hub.live()} != expected:
+            assert time.monotonic() < ends, f"not subscribed as {expected}"
+            time.sleep(0.1)
+
     current.pop(AVA)
     current[BEN] = USERS[BEN]
-    hub = watching.harness.emulator.notifications
-    ends = time.monotonic() + 10
-    while [found.mailbox for found in hub.live()] != [BEN]:
-        assert time.monotonic() < ends, "Ben subscribed and Ava unsubscribed at renewal"
-        time.sleep(0.1)
+    subscribed({BEN: Notifications.server_of(BEN)})
+    current[AVA] = USERS[AVA]
+    subscribed({AVA: Notifications.server_of(AVA), BEN: Notifications.server_of(AVA)})
+    watching.report_where(lambda report: report.watched == 2)
+    assert not [report for report in watching.history if report.lapsed]
 
     stopped = time.monotonic()
     watching.stop.set()
@@ -154,3 +170,24 @@ def test_users_are_read_again_at_renewal_and_stop_is_prompt(watching: Watching) 
     watching.thread.join(timeout=10)
     assert not watching.thread.is_alive()
     assert time.monotonic() - stopped < 3
+
+
+def test_201_mailboxes_make_two_groups_each_on_its_anchor_server(watching: Watching) -> None:
+    """Microsoft's grouping: at most 200 subscriptions a group and a connection. 201
+    mailboxes are two groups anchored on their first addresses, their subscriptions on
+    those anchors' servers, each carried by one stream the emulator accepts."""
+    emulator = watching.harness.emulator
+    many = {f"user{number:03d}@contoso.example": 1000 + number for number in range(201)}
+    for address in many:
+        emulator.add_mailbox(MailboxSpec(address, address))
+    watching.start(lambda: many)
+    watching.report_where(lambda report: report.watched == 201 and not report.lapsed, within=60)
+    servers = Counter(found.server for found in emulator.notifications.live())
+    assert servers == {
+        Notifications.server_of("user000@contoso.example"): 200,
+        Notifications.server_of("user200@contoso.example"): 1,
+    }
+    last = watching.harness.outlook("user200@contoso.example")
+    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=3))
+    save_appointment(last, "Late booking", start.replace(microsecond=0))
+    watching.change_of(many["user200@contoso.example"], within=3)

@@ -8,10 +8,12 @@ the Mailbox server".
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -283,3 +285,30 @@ def test_stopping_the_emulator_drops_its_open_streams(client: httpx.Client) -> N
         with pytest.raises(httpx.HTTPError):
             answer.read()
     assert time.monotonic() - started < 2
+
+
+def test_a_sandbox_database_written_before_streaming_is_streamed_from(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    """A profile's sandbox database from before the change log kept times and moves gets
+    those columns when opened, and its mailboxes stream."""
+    path = tmp_path / "sandbox.sqlite"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, mailbox TEXT NOT NULL,"
+            " folder TEXT NOT NULL, item_id TEXT NOT NULL, kind TEXT NOT NULL);"
+            "INSERT INTO changes(mailbox, folder, item_id, kind)"
+            " VALUES ('alice@contoso.example', 'calendar', 'old', 'create');"
+        )
+    emulator = new_emulator(db_path=path, streaming=FAST)
+    emulator.start()
+    try:
+        subscription, _ = _subscribe(client, emulator, ALICE)
+        save_appointment(impersonate(emulator), "After the upgrade", NINE)
+        request = _soap(_streaming_events([subscription]))
+        with client.stream("POST", emulator.url, content=request) as answer:
+            streamed = "".join(_envelopes(answer))
+        assert streamed.count("<t:CreatedEvent>") == 1
+    finally:
+        close_connections()
+        emulator.stop()

@@ -186,6 +186,8 @@ class _Group:
 @dataclass
 class _Subscription:
     id: str | None = None
+    anchor: str | None = None
+    """The group's anchor when it was made: it lives on that anchor's server."""
     lapsed: str | None = None
     retry_at: float = 0.0
     attempts: int = 0
@@ -241,6 +243,11 @@ class _Watch:
         live = []
         for address in group.addresses:
             subscription = self.subscriptions.setdefault(address, _Subscription())
+            if subscription.id is not None and subscription.anchor != group.anchor:
+                # Regrouped under another anchor: its subscription lives on the old one's
+                # server, which this group's stream does not reach.
+                self._unsubscribe(address, subscription)
+                subscription.id = None
             if subscription.id is None and time.monotonic() >= subscription.retry_at:
                 self._try_subscribe(group, address, subscription)
             if subscription.id is not None:
@@ -260,7 +267,7 @@ class _Watch:
             self._lapse(subscription, str(failure))
             return
         group.cookie = group.cookie or service.cookie
-        subscription.lapsed, subscription.attempts = None, 0
+        subscription.anchor, subscription.lapsed, subscription.attempts = group.anchor, None, 0
 
     def _lapse(self, subscription: _Subscription, why: str) -> None:
         subscription.id, subscription.lapsed = None, why
@@ -273,7 +280,7 @@ class _Watch:
         if subscription.id is None:
             return
         service = _Unsubscribe(account=self._account(address))
-        service.anchor = address
+        service.anchor = subscription.anchor or address
         try:
             with translate_errors(address):
                 service.get(expect_result=None, subscription_id=subscription.id)

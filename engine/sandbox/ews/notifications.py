@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.sandbox.ews.soap import EwsError
 from engine.sandbox.ews.store import Change, Store
@@ -109,8 +109,6 @@ class Stream:
     ends: float
     hub: Notifications
     closed: bool = False
-    lost: list[str] = field(default_factory=list)
-    """Subscriptions ended (Unsubscribe) while this stream carried them."""
 
     def take(self) -> list[tuple[str, list[Event]]]:
         """(subscription id, events) for each subscription with something new."""
@@ -130,6 +128,7 @@ class Stream:
 
 
 _POLL_SECONDS = 0.2
+_SERVER_DOMAIN = ".sandbox.msext.example"
 
 
 class SubscriptionRefusedError(EwsError):
@@ -165,15 +164,20 @@ class Notifications:
     def server_of(mailbox: str) -> str:
         """The mailbox server a mailbox lives on: one of its own."""
         digest = hashlib.sha256(mailbox.lower().encode()).hexdigest()[:8].upper()
-        return f"MSEXT{digest}.sandbox.msext.example"
+        return f"MSEXT{digest}{_SERVER_DOMAIN}"
+
+    @staticmethod
+    def cookie_server(routing: Routing) -> str | None:
+        """The server a request's affinity cookie routes to, if it has a valid one (it
+        counts only with ``X-PreferServerAffinity: true``)."""
+        if not (routing.prefer_affinity and routing.cookie):
+            return None
+        server = routing.cookie.split("~", 1)[0]
+        return server if server.endswith(_SERVER_DOMAIN) else None
 
     def route(self, routing: Routing, target: str) -> str:
         """The server a request reaches (see the module's docstring)."""
-        if routing.prefer_affinity and routing.cookie:
-            server = routing.cookie.split("~", 1)[0]
-            if server.endswith(".sandbox.msext.example"):
-                return server
-        return self.server_of(routing.anchor or target)
+        return self.cookie_server(routing) or self.server_of(routing.anchor or target)
 
     def cookie_for(self, server: str) -> str:
         with self._lock:
@@ -219,10 +223,7 @@ class Notifications:
             if found is None or found.owner != owner:
                 raise _not_found()
             del self._subscriptions[subscription_id]
-            for stream in self._streams:
-                if found in stream.subscriptions:
-                    stream.subscriptions.remove(found)
-                    stream.lost.append(found.id)
+            self._detach(found)
 
     def live(self) -> list[Subscription]:
         """The subscriptions not expired, for tests and benchmarks."""

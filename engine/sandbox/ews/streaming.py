@@ -45,7 +45,7 @@ def subscribe(ctx: Context, request: ET.Element) -> ET.Element:
             if event_type not in EVENT_TYPES:
                 raise UnsupportedError(f"{event_type} notifications")
         server = notifications.route(ctx.routing, mailbox)
-        if ctx.routing.prefer_affinity and not _cookie_routes(ctx):
+        if ctx.routing.prefer_affinity and notifications.cookie_server(ctx.routing) is None:
             cookie = notifications.cookie_for(server)
             ctx.reply_headers.append(("Set-Cookie", f"{COOKIE}={cookie}; path=/; HttpOnly"))
         created = notifications.subscribe(ctx.principal, mailbox, folders, event_types, server)
@@ -54,11 +54,6 @@ def subscribe(ctx: Context, request: ET.Element) -> ET.Element:
         return [identifier]
 
     return per_message("Subscribe", ctx, [run])
-
-
-def _cookie_routes(ctx: Context) -> bool:
-    cookie = ctx.routing.cookie
-    return cookie is not None and ctx.notifications.route(ctx.routing, "") == cookie.split("~")[0]
 
 
 def _subscribed_folders(ctx: Context, wanted: ET.Element) -> tuple[str, set[str]]:
