@@ -6,19 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 from exchangelib import Account
-from exchangelib.protocol import close_connections
 
 from engine.sandbox.ews import EwsEmulator
-from tests.sandbox.peer import impersonate, new_emulator
+from tests.sandbox.peer import impersonate, new_emulator, serving
 
 
 @pytest.fixture
 def emulator() -> Iterator[EwsEmulator]:
-    emulator = new_emulator()
-    emulator.start()
-    yield emulator
-    close_connections()
-    emulator.stop()
+    with serving(new_emulator()) as emulator:
+        yield emulator
 
 
 @pytest.fixture

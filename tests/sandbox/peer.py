@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
@@ -16,6 +18,7 @@ from exchangelib import (
     EWSDateTime,
     Version,
 )
+from exchangelib.protocol import close_connections
 from exchangelib.version import EXCHANGE_2016
 
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
@@ -37,6 +40,17 @@ def new_emulator(**options: object) -> EwsEmulator:
         ],
         **options,
     )
+
+
+@contextmanager
+def serving(emulator: EwsEmulator) -> Iterator[EwsEmulator]:
+    """The emulator started, then stopped with exchangelib's connection cache cleared."""
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        close_connections()
+        emulator.stop()
 
 
 def config(emulator: EwsEmulator, **options: object) -> Configuration:

@@ -19,11 +19,17 @@ import httpx
 import pytest
 from exchangelib import Account, EWSDateTime
 from exchangelib.errors import ErrorSubscriptionNotFound
-from exchangelib.protocol import close_connections
 
 from engine.sandbox.ews import EwsEmulator, MailboxSpec, StreamingLimits
 from engine.sandbox.ews.store import folder_id
-from tests.sandbox.peer import ALICE, SERVICE, impersonate, new_emulator, save_appointment
+from tests.sandbox.peer import (
+    ALICE,
+    SERVICE,
+    impersonate,
+    new_emulator,
+    save_appointment,
+    serving,
+)
 
 CAROL = "carol@contoso.example"
 NINE = EWSDateTime.from_string("2026-12-07T09:00:00Z")
@@ -34,10 +40,8 @@ FAST = StreamingLimits(minute_seconds=0.6, keep_alive_seconds=0.15, idle_expiry_
 def emulator() -> Iterator[EwsEmulator]:
     emulator = new_emulator(streaming=FAST)
     emulator.add_mailbox(MailboxSpec(CAROL, "Carol Example"))
-    emulator.start()
-    yield emulator
-    close_connections()
-    emulator.stop()
+    with serving(emulator):
+        yield emulator
 
 
 @pytest.fixture
@@ -300,15 +304,10 @@ def test_a_sandbox_database_written_before_streaming_is_streamed_from(
             "INSERT INTO changes(mailbox, folder, item_id, kind)"
             " VALUES ('alice@contoso.example', 'calendar', 'old', 'create');"
         )
-    emulator = new_emulator(db_path=path, streaming=FAST)
-    emulator.start()
-    try:
+    with serving(new_emulator(db_path=path, streaming=FAST)) as emulator:
         subscription, _ = _subscribe(client, emulator, ALICE)
         save_appointment(impersonate(emulator), "After the upgrade", NINE)
         request = _soap(_streaming_events([subscription]))
         with client.stream("POST", emulator.url, content=request) as answer:
             streamed = "".join(_envelopes(answer))
-        assert streamed.count("<t:CreatedEvent>") == 1
-    finally:
-        close_connections()
-        emulator.stop()
+    assert streamed.count("<t:CreatedEvent>") == 1
