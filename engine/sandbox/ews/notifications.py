@@ -225,6 +225,21 @@ class Notifications:
             del self._subscriptions[subscription_id]
             self._detach(found)
 
+    def forget(self, mailbox: str | None = None) -> int:
+        """Drop the subscriptions (of one mailbox, or all) as a restart of Exchange's EWS
+        process does: the streams carrying them lose them, and the next request naming
+        them gets ErrorSubscriptionNotFound. How many were dropped."""
+        with self._lock:
+            lost = [
+                found
+                for found in self._subscriptions.values()
+                if mailbox is None or found.mailbox == mailbox.lower()
+            ]
+            for found in lost:
+                del self._subscriptions[found.id]
+                self._detach(found)
+            return len(lost)
+
     def live(self) -> list[Subscription]:
         """The subscriptions not expired, for tests and benchmarks."""
         with self._lock:
