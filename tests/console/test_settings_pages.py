@@ -269,22 +269,68 @@ async def test_office_365_through_graph_is_chosen_saved_and_tested(
 
 async def test_fields_of_the_other_mailbox_api_are_greyed_out(app: MsextApp) -> None:
     """R19: with Graph chosen the EWS-only fields are greyed out and skipped by tab (their
-    values stay, for a way back); with EWS the Graph URL is, and tab skips it."""
+    values stay, for a way back); with EWS the Graph URL and the change notification
+    fields are, and tab skips them."""
     ews_only = ("ews_url", "autodiscover_email", "impersonation", "auth_type", "exchange_version")
+    graph_only = (
+        "graph_url",
+        "notification_url",
+        "notification_listen",
+        "notification_certificate",
+        "notification_key",
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_exchange(app, pilot)
 
         def greyed(name: str) -> bool:
             return screen.query_one(f"#row-f-exchange-general-{name}").disabled
 
-        assert not any(greyed(name) for name in ews_only) and greyed("graph_url")
+        assert not any(greyed(name) for name in ews_only)
+        assert all(greyed(name) for name in graph_only)
         screen.query_one("#f-exchange-general-mailbox_api").focus()
         await pilot.press("enter", "down", "enter")
         await pilot.pause()
-        assert all(greyed(name) for name in ews_only) and not greyed("graph_url")
+        assert all(greyed(name) for name in ews_only)
+        assert not any(greyed(name) for name in graph_only)
         await pilot.press("tab")
         assert app.focused is not None and "ews_url" not in str(app.focused.id)
         assert not screen.draft.changed("exchange.general.ews_url")
+
+
+async def test_change_notifications_are_set_on_the_general_tab(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """R19: with Graph, a plain-http notification URL is refused on its field with the
+    model's one line and nothing is saved; an https URL with the receiver's address,
+    certificate and key is saved."""
+    demo_profile.store.set_value("exchange.general.server_type", "office365")
+    demo_profile.store.set_value("exchange.general.mailbox_api", "graph")
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_exchange(app, pilot)
+        row = screen.query_one("#row-f-exchange-general-notification_url")
+        note = str(row.query_one(".note", Static).render())
+        assert "Microsoft must reach this HTTPS URL" in note and "msext polls" in note
+        await type_into(pilot, "#f-exchange-general-notification_url", "http://msext.example/g")
+        await pilot.press("tab")
+        message = screen.query_one("#m-exchange-general-notification_url", Static)
+        assert str(message.render()) == (
+            "! must be an https URL: Microsoft Graph calls https URLs only"
+        )
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert saved(demo_profile).exchange.general.notification_url is None
+        for name, value in (
+            ("notification_url", "https://msext.example.com/graph"),
+            ("notification_listen", "0.0.0.0:8443"),
+            ("notification_certificate", "/etc/msext/receiver.pem"),
+            ("notification_key", "/etc/msext/receiver.key"),
+        ):
+            await type_into(pilot, f"#f-exchange-general-{name}", value)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    general = saved(demo_profile).exchange.general
+    assert general.notification_url == "https://msext.example.com/graph"
+    assert general.notification_listen == "0.0.0.0:8443"
 
 
 async def test_outlook_limits_save_and_show_r11(app: MsextApp, demo_profile: Profile) -> None:

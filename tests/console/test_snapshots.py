@@ -93,6 +93,20 @@ def tour_card(card: int) -> Callable[[Pilot], object]:
     return setup
 
 
+def graph_notifications() -> Setup:
+    """The General tab with Graph chosen, scrolled to the change notification fields."""
+
+    async def setup(pilot: Pilot) -> None:
+        mailbox_api = "#f-exchange-general-mailbox_api"
+        await exchange_tab("tab-general", "enter", "down", "enter", focus=mailbox_api)(pilot)
+        field = "#f-exchange-general-notification_url"
+        pilot.app.screen.query_one(field).focus()
+        await pilot.pause()
+        await scroll_from_top(pilot, "#row-f-exchange-general-notification_key")
+
+    return setup
+
+
 def user_tab(query: str, tab: str) -> Callable[[Pilot], object]:
     """One user's page on one tab, with what the tab loads in the background loaded."""
 
@@ -231,6 +245,7 @@ SCREENS: dict[str, Setup | None] = {
     "exchange_general_graph": exchange_tab(
         "tab-general", "enter", "down", "enter", focus="#f-exchange-general-mailbox_api"
     ),
+    "exchange_general_notifications": graph_notifications(),
     "exchange_sync": exchange_tab("tab-sync"),
     "exchange_sync_invalid": exchange_tab(
         "tab-sync", "end", "backspace", "backspace", "5", "ctrl+s", focus=INTERVAL

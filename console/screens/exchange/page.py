@@ -26,6 +26,11 @@ PRIVATE_NOTE = (
     ' the name "Appointment"; only date and time are transferred, not the details. (R05)'
 )
 
+NOTIFICATION_NOTE = (
+    "Microsoft must reach this HTTPS URL from the internet (forward it to the receiver"
+    " below); without it msext polls the mailboxes."
+)
+
 GENERAL: tuple[Item, ...] = (
     Field("exchange.general.enabled", "MS Exchange extension enabled", "switch"),
     Field(
@@ -86,6 +91,27 @@ GENERAL: tuple[Item, ...] = (
     ),
     Field("exchange.general.graph_url", "Microsoft Graph URL (Graph only)"),
     Field(
+        "exchange.general.notification_url",
+        "Notification URL (Graph only)",
+        note=NOTIFICATION_NOTE,
+        placeholder="https://msext.example.com/graph",
+    ),
+    Field(
+        "exchange.general.notification_listen",
+        "Notification receiver listens on",
+        placeholder="0.0.0.0:8443",
+    ),
+    Field(
+        "exchange.general.notification_certificate",
+        "Receiver's TLS certificate (PEM)",
+        placeholder="/etc/msext/receiver.pem",
+    ),
+    Field(
+        "exchange.general.notification_key",
+        "Receiver's TLS key (PEM)",
+        placeholder="/etc/msext/receiver.key",
+    ),
+    Field(
         "exchange.general.exchange_version",
         "Exchange version",
         "select",
@@ -123,7 +149,16 @@ ONLY_FOR_EWS_OR_GRAPH = {
         ),
         False,
     ),
-    "exchange.general.graph_url": True,
+    **dict.fromkeys(
+        (
+            "exchange.general.graph_url",
+            "exchange.general.notification_url",
+            "exchange.general.notification_listen",
+            "exchange.general.notification_certificate",
+            "exchange.general.notification_key",
+        ),
+        True,
+    ),
 }
 """The General tab's fields that one mailbox API alone uses (True: Graph)."""
 
