@@ -8,9 +8,9 @@ its token) and then posts every created, updated or deleted event, which becomes
 ``on_change(user, time)``. Subscriptions live at most 10,080 minutes for Outlook events: they
 are renewed (PATCH) at half their life, re-created when Graph removes one (a lifecycle
 notification, or a renewal answered 404), retried when creating one fails, and deleted at
-stop. Every lapse or failure is reported (``WatchReport.lapsed``) and logged; the interval's
-full runs keep those mailboxes in sync. Without a URL nothing subscribes and the report says
-polling.
+stop. Every lapse or failure is reported (``WatchReport.lapsed``, which the daemon logs as a
+warning: engine/exchange/watch.py); the interval's full runs keep those mailboxes in sync.
+Without a URL nothing subscribes and the report says polling.
 """
 
 from __future__ import annotations
@@ -143,12 +143,12 @@ class _Watch:
 
     def fail_all(self, why: str) -> None:
         """Nothing can subscribe: every mailbox is polled, and the report says why."""
-        log.warning("Graph change notifications are off, mailboxes are polled: %s", why)
+        log.info("Graph change notifications are off, mailboxes are polled: %s", why)
         self.lapsed = dict.fromkeys(self._read_users(), why)
         self._report()
 
     def _lapse(self, address: str, why: str) -> None:
-        log.warning("the Graph subscription of %s lapsed, its calendar is polled: %s", address, why)
+        log.info("the Graph subscription of %s lapsed, its calendar is polled: %s", address, why)
         self.live.pop(address, None)
         self.lapsed[address] = why
         self._report()
