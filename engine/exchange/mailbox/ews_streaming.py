@@ -242,6 +242,8 @@ class _Watch:
         """The group's live subscription ids, subscribing (again) those that are due."""
         live = []
         for address in group.addresses:
+            if self.stop.is_set():
+                break
             subscription = self.subscriptions.setdefault(address, _Subscription())
             if subscription.id is not None and subscription.anchor != group.anchor:
                 # Regrouped under another anchor: its subscription lives on the old one's
@@ -337,10 +339,10 @@ class _Watch:
 
     def _changed(self, address: str | None, events: Iterable[Any]) -> None:
         stamps = [event.timestamp for event in events if getattr(event, "timestamp", None)]
-        if address is None or not stamps:
+        user = self.mailboxes.get(address or "")
+        if user is None or not stamps:
             return
-        earliest = datetime.fromtimestamp(min(stamps).timestamp(), UTC)
-        self.on_change(self.mailboxes[address], earliest)
+        self.on_change(user, datetime.fromtimestamp(min(stamps).timestamp(), UTC))
 
     def _close_streams(self) -> None:
         """Cancel every stream and wait (briefly) for its thread."""
