@@ -12,6 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from azure.core.credentials import AccessToken
+from exchangelib import UTC as EWS_UTC
+from exchangelib import EWSDateTime
+from exchangelib.protocol import close_connections
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
@@ -29,7 +32,7 @@ from tests.sandbox.notifications import (
     graph_client,
     notifying_graph,
 )
-from tests.sandbox.peer import ALICE, BOB
+from tests.sandbox.peer import ALICE, BOB, impersonate, new_emulator, save_appointment
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +161,30 @@ def test_event_changes_are_posted_to_the_url(client: httpx.Client, endpoint: End
     assert first["tenantId"] == TENANT and first["resourceData"]["id"] == event["id"]
     assert first["resource"].endswith(f"/Events/{event['id']}")
     assert first["subscriptionExpirationDateTime"] == created["expirationDateTime"]
+
+
+def test_a_change_made_over_ews_is_notified_too(tls: tuple[Path, Path], endpoint: Endpoint) -> None:
+    """The mailbox is one, whichever front writes it (as in Exchange Online): an appointment
+    saved through exchangelib (Outlook's side in the demo) is posted as created, with its
+    Graph id."""
+    emulator = new_emulator()
+    emulator.start()
+    peer = GraphEmulator(emulator.store, TENANT, CLIENT, SECRET, notification_ca=str(tls[0]))
+    peer.start()
+    try:
+        with graph_client(peer) as client:
+            subscribe(client, endpoint)
+            item = save_appointment(
+                impersonate(emulator), "Visit", EWSDateTime(2026, 11, 25, 10, tzinfo=EWS_UTC)
+            )
+            (entry,) = endpoint.next().body["value"]
+            assert entry["changeType"] == "created"
+            found = client.get(f"/users/{ALICE}/events/{entry['resourceData']['id']}")
+            assert found.json()["subject"] == "Visit" and item.id
+    finally:
+        close_connections()
+        peer.stop()
+        emulator.stop()
 
 
 def test_a_subscription_listens_to_its_change_types_only(

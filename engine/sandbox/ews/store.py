@@ -296,6 +296,17 @@ class Store:
             ).fetchall()
         return [Change(*row) for row in rows]
 
+    def changes_after(self, seq: int, limit: int) -> list[tuple[str, Change]]:
+        """(mailbox, entry) of at most ``limit`` entries of the whole log after ``seq``,
+        oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT mailbox, seq, folder, item_id, kind, at, other_folder FROM changes"
+                " WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [(row[0], Change(*row[1:])) for row in rows]
+
     def first_seq(self, mailbox: str, folder: str, item_id: str) -> int | None:
         """When the item last arrived in this folder (its newest create entry)."""
         with self._lock:

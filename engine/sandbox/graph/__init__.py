@@ -48,8 +48,10 @@ class GraphEmulator(LoopbackPeer):
         certificates (a test's or the demo's own); else the system's trusted roots."""
         app = App(tenant_id, client_id, client_secret, certificate)
         self._own_store = Store(":memory:") if store is None else None
-        subscriptions = Subscriptions(tenant_id, notification_ca)
-        self.state = PeerState(store or self._own_store, app, set(roles), subscriptions)
+        served = store or self._own_store
+        assert served is not None
+        subscriptions = Subscriptions(tenant_id, served, notification_ca)
+        self.state = PeerState(served, app, set(roles), subscriptions)
         self.url = ""
         self.token_url = ""
 

@@ -92,7 +92,6 @@ def create_item(kind: Kind, call: Call) -> Reply:
     call.request.options(())
     element = kind.new(call.request.json_object())
     stored = call.state.store.create(call.mailbox, kind.folder, element)
-    _notify(call, kind, stored.item_id, "created")
     data = kind.render(stored)
     found = extended_json(stored.element, None)
     if found:
@@ -117,7 +116,6 @@ def update_item(kind: Kind, call: Call) -> Reply:
         now = series.instance(updated.element, occurrence.index)
         assert now is not None
         data = events.event_json(updated, now)
-    _notify(call, kind, stored.item_id, "updated")
     return Reply(200, {**_context(call, f"{kind.collection}/$entity"), **data})
 
 
@@ -134,7 +132,6 @@ def delete_item(kind: Kind, call: Call) -> Reply:
         call.state.store.replace(
             stored, series.with_exception(stored.element, occurrence.index, None)
         )
-    _notify(call, kind, stored.item_id, "deleted" if occurrence is None else "updated")
     return Reply(204)
 
 
@@ -155,12 +152,6 @@ def send_mail(call: Call) -> Reply:
     if save:
         store.create(call.mailbox, "sentitems", normalise(element))
     return Reply(202)
-
-
-def _notify(call: Call, kind: Kind, item_id: str, change_type: str) -> None:
-    """Tell the subscriptions to the mailbox's collection (a series' occurrence changes
-    its master)."""
-    call.state.subscriptions.changed(call.mailbox, kind.collection, to_graph(item_id), change_type)
 
 
 def _load(call: Call, kind: Kind) -> tuple[StoredItem, Occurrence | None]:

@@ -8,7 +8,8 @@ DELETE ends; ids are never reused, and an unknown or expired id is 404. While a
 subscription lives, every event (or contact) created, updated or deleted through the peer
 is posted to its URL; when it expires or is dropped (:meth:`Subscriptions.drop`, as Graph
 removes one) it stops notifying, and a ``subscriptionRemoved`` lifecycle notification goes
-to its lifecycle URL if it has one. Writes made through the EWS front are not notified.
+to its lifecycle URL if it has one. Changes are read from the store's change log, so what
+the EWS front (Outlook, in the demo) writes is notified as Exchange Online notifies it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.sandbox.ews.store import Store
 from engine.sandbox.graph.errors import GraphError
+from engine.sandbox.graph.ids import to_graph
 from engine.sandbox.graph.notifier import Delivery, Notifier
 from engine.sandbox.graph.tenant import object_id
 from engine.settings.model import CALENDARS_PERMISSION, CONTACTS_PERMISSION
@@ -27,6 +30,12 @@ MAX_MINUTES = 10080
 """Graph's longest subscription to Outlook events and personal contacts (under 7 days)."""
 CHANGE_TYPES = ("created", "updated", "deleted")
 MAX_CLIENT_STATE = 128
+_FOLDERS = {"calendar": "events", "contacts": "contacts"}
+_CHANGE_TYPES = {"create": "created", "update": "updated", "delete": "deleted"}
+_PAGE = 500
+_RECHECK_SECONDS = 1.0
+"""How soon a change written through another store object (another process's emulator on
+the same file) is seen; this one's own writes wake the follower at once."""
 COLLECTIONS = {
     "events": ("Events", CALENDARS_PERMISSION),
     "contacts": ("Contacts", CONTACTS_PERMISSION),
@@ -67,15 +76,18 @@ class Subscription:
 
 
 class Subscriptions:
-    """The tenant's subscriptions (thread-safe); :meth:`close` stops their clock."""
+    """The tenant's subscriptions over a store's mailboxes (thread-safe); :meth:`close`
+    stops their clock and the follower of the store's change log."""
 
-    def __init__(self, tenant_id: str, ca_file: str | None = None) -> None:
+    def __init__(self, tenant_id: str, store: Store, ca_file: str | None = None) -> None:
         self.tenant_id = tenant_id
+        self.store = store
         self.notifier = Notifier(ca_file)
         self._live: dict[str, Subscription] = {}
         self._changed = threading.Condition()
         self._closed = False
         threading.Thread(target=self._expire, name="graph-subscriptions", daemon=True).start()
+        threading.Thread(target=self._follow, name="graph-change-log", daemon=True).start()
 
     def get(self, subscription_id: str) -> Subscription:
         with self._changed:
@@ -166,7 +178,25 @@ class Subscriptions:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+        with self.store.changed:
+            self.store.changed.notify_all()
         self.notifier.close()
+
+    def _follow(self) -> None:
+        """Every calendar or contacts folder change in the store's log, as it is committed."""
+        seq = self.store.last_seq()
+        while True:
+            with self.store.changed:
+                while not self._closed and self.store.last_seq() == seq:
+                    self.store.changed.wait(_RECHECK_SECONDS)
+            if self._closed:
+                return
+            for mailbox, change in self.store.changes_after(seq, _PAGE):
+                seq = change.seq
+                collection = _FOLDERS.get(change.folder)
+                if collection is not None:
+                    kind = _CHANGE_TYPES[change.kind]
+                    self.changed(mailbox, collection, to_graph(change.item_id), kind)
 
     def _expire(self) -> None:
         """Ends each subscription at its expiration."""
