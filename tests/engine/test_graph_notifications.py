@@ -229,6 +229,39 @@ def test_a_dropped_subscription_is_reported_and_created_again(
     assert again.id != alice.id
 
 
+def test_a_subscription_lost_without_a_word_is_found_at_renewal(
+    graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
+) -> None:
+    """Graph drops Alice's subscription and its lifecycle notification never arrives: the
+    renewal's 404 reports the lapse, and a new subscription follows."""
+    watcher.start(settings(graph, tls), paths, lifetime=timedelta(seconds=2))
+    watcher.report_where(watching(2))
+    (alice,) = [found for found in graph.subscriptions.all() if found.mailbox == ALICE]
+    graph.subscriptions.drop(alice.id, silently=True)
+    lapsed = watcher.report_where(lambda report: ALICE in report.lapsed)
+    assert "404 on renewal" in lapsed.lapsed[ALICE]
+    watcher.report_where(watching(2))
+    assert ALICE in {found.mailbox for found in graph.subscriptions.all()}
+
+
+def test_lifecycle_notifications_renew_or_resync(
+    graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
+) -> None:
+    """``reauthorizationRequired`` renews the subscription at once (its expiration moves
+    on); ``missed`` syncs the mailbox's user, since changes went unannounced."""
+    watcher.start(settings(graph, tls), paths)
+    watcher.report_where(watching(2))
+    (bob,) = [found for found in graph.subscriptions.all() if found.mailbox == BOB]
+    graph.subscriptions.lifecycle(bob, "missed")
+    assert watcher.changes.get(timeout=5)[0] == USERS[BOB]
+    graph.subscriptions.lifecycle(bob, "reauthorizationRequired")
+    deadline = time.monotonic() + 5
+    while graph.subscriptions.get(bob.id).expiration == bob.expiration:
+        assert time.monotonic() < deadline, "the subscription was not renewed"
+        time.sleep(0.05)
+    assert watcher.changes.empty()
+
+
 def test_a_refused_subscription_is_reported_never_silent(
     graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
 ) -> None:

@@ -119,12 +119,14 @@ class Subscriptions:
             if self._live.pop(subscription_id, None) is None:
                 raise not_found(subscription_id)
 
-    def drop(self, subscription_id: str) -> None:
+    def drop(self, subscription_id: str, silently: bool = False) -> None:
         """Removed as Graph removes one (a reset password, revoked access): it stops
-        notifying; its lifecycle URL, if any, hears ``subscriptionRemoved``."""
+        notifying; its lifecycle URL, if any, hears ``subscriptionRemoved`` unless
+        ``silently`` (a lifecycle notification lost on the way)."""
         with self._changed:
             found = self._live.pop(subscription_id)
-        self.lifecycle(found, "subscriptionRemoved")
+        if not silently:
+            self.lifecycle(found, "subscriptionRemoved")
 
     def lifecycle(self, subscription: Subscription, event: str) -> None:
         """A lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``,
