@@ -15,6 +15,7 @@ import pytest
 from exchangelib import EWSDateTime
 from exchangelib.protocol import close_connections
 
+from engine.exchange.mailbox import ews_streaming
 from engine.exchange.mailbox.ews_streaming import StreamTiming, serve
 from engine.exchange.watch import WatchReport
 from engine.profile import Profile
@@ -91,6 +92,12 @@ def watching() -> Iterator[Watching]:
     harness.close()
 
 
+def _days_ahead(days: int) -> EWSDateTime:
+    """A whole second ``days`` from now (an appointment's start)."""
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    return EWSDateTime.from_datetime(moment)
+
+
 def _all_watched(report: WatchReport) -> bool:
     """Ava and Ben watched; Chloe reported, with the reason."""
     return (
@@ -109,9 +116,9 @@ def test_a_change_by_another_client_reaches_the_watch_within_a_second(
     watching.start()
     watching.report_where(_all_watched)
     outlook = watching.harness.outlook(BEN)
-    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=1))
+    start = _days_ahead(1)
     saved_at = time.monotonic()
-    save_appointment(outlook, "Dentist", start.replace(microsecond=0))
+    save_appointment(outlook, "Dentist", start)
     changed_at = watching.change_of(USERS[BEN], within=2)
     assert time.monotonic() - saved_at < 2
     assert abs((datetime.now(UTC) - changed_at).total_seconds()) < 5
@@ -135,8 +142,8 @@ def test_a_lapsed_subscription_is_reported_and_made_again(watching: Watching) ->
     watching.report_where(_all_watched)
     assert [found.mailbox for found in hub.live()].count(AVA) == 1
 
-    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=2))
-    save_appointment(watching.harness.outlook(AVA), "Site visit", start.replace(microsecond=0))
+    start = _days_ahead(2)
+    save_appointment(watching.harness.outlook(AVA), "Site visit", start)
     watching.change_of(USERS[AVA], within=3)
 
 
@@ -187,6 +194,27 @@ def test_201_mailboxes_make_two_groups_each_on_its_anchor_server(watching: Watch
         Notifications.server_of("user200@contoso.example"): 1,
     }
     last = watching.harness.outlook("user200@contoso.example")
-    start = EWSDateTime.from_datetime(datetime.now(UTC) + timedelta(days=3))
-    save_appointment(last, "Late booking", start.replace(microsecond=0))
+    start = _days_ahead(3)
+    save_appointment(last, "Late booking", start)
     watching.change_of(many["user200@contoso.example"], within=3)
+
+
+def test_groups_beyond_the_watch_s_sessions_are_reported_not_streamed(
+    watching: Watching, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each open stream holds one of the watch's exchangelib sessions for its length: the
+    groups past ``SESSIONS - 1`` are reported lapsed (the interval's runs cover them) rather
+    than waiting for a session for ever. Run small: groups of one mailbox."""
+    monkeypatch.setattr(ews_streaming, "GROUP_SIZE", 1)
+    emulator = watching.harness.emulator
+    many = {f"user{number:02d}@contoso.example": 100 + number for number in range(12)}
+    for address in many:
+        emulator.add_mailbox(MailboxSpec(address, address))
+    watching.start(lambda: many)
+    streamed = ews_streaming.SESSIONS - 1
+    report = watching.report_where(lambda report: report.watched == streamed, within=20)
+    assert sorted(report.lapsed) == sorted(many)[streamed:]
+    assert "at most" in report.lapsed["user11@contoso.example"]
+    first = watching.harness.outlook("user00@contoso.example")
+    save_appointment(first, "Booked", _days_ahead(9))
+    watching.change_of(many["user00@contoso.example"], within=3)

@@ -43,6 +43,10 @@ from engine.settings.model import Settings
 log = logging.getLogger(__name__)
 GROUP_SIZE = 200
 """Microsoft: at most 200 subscriptions in one group, and in one GetStreamingEvents."""
+SESSIONS = 10
+"""The watch's own exchangelib session pool (msext's most, ``exchange.sync.workers``): each
+open stream holds a session for its whole length, and one is left for Subscribe, so at most
+``SESSIONS - 1`` groups stream at once (1,800 mailboxes); the others are reported lapsed."""
 COOKIE = "X-BackEndOverrideCookie"
 EVENT_TYPES = ("CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent")
 WATCHED_FOLDERS = (Calendar, Contacts, Tasks)
@@ -74,6 +78,10 @@ def serve(
     """Watch the mailboxes of ``users()`` until ``stop`` is set (see the module's doc)."""
     timing = timing or StreamTiming()
     health = _Health(report)
+    sync = settings.exchange.sync.model_copy(update={"workers": SESSIONS})
+    settings = settings.model_copy(
+        update={"exchange": settings.exchange.model_copy(update={"sync": sync})}
+    )
     attempt = 0
     while not stop.is_set():
         try:
@@ -151,6 +159,7 @@ class _Events(_Affinity, GetStreamingEvents):
     another thread (closing its answer wakes the thread reading it)."""
 
     refused: list[str]
+    cancelled = False
 
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         found = message.find(f"{{{MNS}}}ErrorSubscriptionIds")
@@ -158,6 +167,7 @@ class _Events(_Affinity, GetStreamingEvents):
         return super()._get_element_container(message, name)
 
     def cancel(self) -> None:
+        self.cancelled = True
         answer = self._streaming_response
         if answer is not None:
             answer.close()
@@ -211,7 +221,7 @@ class _Watch:
             self._regroup()
             renewal = time.monotonic() + self.timing.renew_seconds
             while not self.stop.is_set() and time.monotonic() < renewal:
-                for group in self.groups:
+                for group in self.groups[: SESSIONS - 1]:
                     if not group.streaming and time.monotonic() >= group.retry_at:
                         self._open(group)
                 self._report()
@@ -232,6 +242,11 @@ class _Watch:
             _Group(anchor=chunk[0], addresses=chunk, cookie=cookies.get(chunk[0]))
             for chunk in _chunks(ordered, GROUP_SIZE)
         ]
+        for group in self.groups[SESSIONS - 1 :]:
+            group.ended = (
+                f"msext streams {(SESSIONS - 1) * GROUP_SIZE:,} mailboxes at most over EWS;"
+                " this one is found by the interval's runs"
+            )
 
     def _account(self, address: str) -> Account:
         if address not in self.accounts:
@@ -316,21 +331,26 @@ class _Watch:
         group.thread.start()
 
     def _stream(self, group: _Group, events: _Events, by_id: dict[str, str]) -> None:
-        """One GetStreamingEvents: each notification is a sync request for its user."""
+        """One GetStreamingEvents: each notification is a sync request for its user. Its
+        end is never silent: refused subscriptions lapse, anything else drops the stream
+        (reported, and opened again after the back-off); a cancelled one just ends (a read
+        cut by the cancel fails in whatever way urllib3 happens to be at)."""
         try:
             with translate_errors(group.anchor):
                 for notification in events.call(list(by_id), self.timing.connection_minutes):
                     self._changed(by_id.get(notification.subscription_id), notification.events)
             group.attempts = 0
-        except (MailboxError, ews_errors.EWSError, UserError) as failure:
+        except Exception as failure:
+            if events.cancelled or self.stop.is_set():
+                return
             refused = [by_id[found] for found in getattr(events, "refused", []) if found in by_id]
             for address in refused:
                 self._lapse(self.subscriptions[address], f"subscription lapsed: {failure}")
-            if not refused and not self.stop.is_set() and group.events is events:
-                self._drop(group, str(failure))
-        except (requests.RequestException, OSError) as failure:
-            if not self.stop.is_set() and group.events is events:
-                self._drop(group, f"the stream was cut: {failure}")
+            if refused:
+                return
+            if not isinstance(failure, MailboxError | requests.RequestException | OSError):
+                log.exception("the EWS stream of %s failed", group.anchor)
+            self._drop(group, f"the stream ended: {failure}")
 
     def _drop(self, group: _Group, why: str) -> None:
         group.ended = why
@@ -363,11 +383,11 @@ class _Watch:
         for group in self.groups:
             for address in group.addresses:
                 subscription = self.subscriptions.get(address)
-                if subscription is None or subscription.id is None:
-                    continue
+                if subscription is not None and subscription.id is None:
+                    continue  # not subscribed yet, or lapsed itself (above)
                 if group.ended and not group.streaming:
                     lapsed[address] = group.ended
-                else:
+                elif subscription is not None:
                     watched += 1  # streaming, or reopened at the next look
         self.health.update(0 if self.stop.is_set() else watched, lapsed)
 
