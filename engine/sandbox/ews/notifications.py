@@ -113,7 +113,7 @@ class Stream:
     def take(self) -> list[tuple[str, list[Event]]]:
         """(subscription id, events) for each subscription with something new."""
         batches = []
-        for subscription in self.subscriptions:
+        for subscription in list(self.subscriptions):  # another stream may take one over
             events = self.hub.events(subscription)
             if events:
                 batches.append((subscription.id, events))
