@@ -86,11 +86,14 @@ def _start_sandbox(
 
         # The notification sender's mailbox is in the application access policy's scope.
         emulator.grant(general.sync_account)
+        # Change notifications go to the receiver's own (self-signed) certificate, which
+        # stands in for the public CA Microsoft trusts.
         peer = GraphEmulator(
             emulator.store,
             tenant_id=general.oauth_tenant_id or "",
             client_id=general.oauth_client_id or "",
             client_secret=secret,
+            notification_ca=general.notification_certificate,
         )
         graph_url = peer.start()
         stack.callback(peer.stop)

@@ -9,18 +9,22 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from exchangelib import UTC as EWS_UTC
+from exchangelib import EWSDateTime
+from exchangelib.protocol import close_connections
 
 from engine.exchange.mailbox.graph_notifications import serve
 from engine.exchange.mailbox.graph_receiver import Notice, Receiver
 from engine.exchange.watch import WatchReport
 from engine.paths import ProfilePaths
+from engine.sandbox.ews import EwsEmulator, MailboxSpec
 from engine.sandbox.graph import GraphEmulator
 from engine.settings.model import Settings
 from tests.certificate import free_port, receiver_files
@@ -32,7 +36,7 @@ from tests.sandbox.notifications import (
     graph_client,
     notifying_graph,
 )
-from tests.sandbox.peer import ALICE, BOB
+from tests.sandbox.peer import ALICE, BOB, SERVICE, impersonate, save_appointment
 
 USERS = {ALICE: 1, BOB: 2}
 
@@ -54,7 +58,8 @@ def paths(tmp_path: Path) -> ProfilePaths:
     return ProfilePaths("t", *(tmp_path / name for name in ("config", "data", "state", "log")))
 
 
-def settings(graph: GraphEmulator, tls: tuple[Path, Path], notify: bool = True) -> Settings:
+def settings(graph: GraphEmulator | None, tls: tuple[Path, Path], notify: bool = True) -> Settings:
+    """Graph at ``graph``; without one, the profile's sandbox (its own emulators)."""
     port = free_port()
     receiver = {
         "notification_url": f"https://127.0.0.1:{port}/msext/graph",
@@ -62,17 +67,22 @@ def settings(graph: GraphEmulator, tls: tuple[Path, Path], notify: bool = True) 
         "notification_certificate": str(tls[0]),
         "notification_key": str(tls[1]),
     }
+    where = (
+        {"oauth_token_url": graph.token_url, "graph_url": graph.url}
+        if graph is not None
+        else {"sync_account": SERVICE[0]}
+    )
     general = {
         "server_type": "office365",
         "mailbox_api": "graph",
         "oauth_tenant_id": TENANT,
         "oauth_client_id": CLIENT,
-        "oauth_token_url": graph.token_url,
-        "graph_url": graph.url,
         "secret": "env:MSEXT_SECRET_GRAPH",
+        **where,
         **(receiver if notify else {}),
     }
-    return Settings.model_validate({"exchange": {"general": general}})
+    document = {"exchange": {"general": general}, "sandbox": {"enabled": graph is None}}
+    return Settings.model_validate(document)
 
 
 @dataclass
@@ -84,13 +94,19 @@ class Watcher:
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
-    def start(self, settings: Settings, paths: ProfilePaths, **options: object) -> None:
+    def start(
+        self,
+        settings: Settings,
+        paths: ProfilePaths,
+        users: Mapping[str, int] = USERS,
+        **options: object,
+    ) -> None:
         def on_change(user: int, at: datetime) -> None:
             self.changes.put((user, at))
 
         self.thread = threading.Thread(
             target=serve,
-            args=(settings, paths, lambda: USERS, on_change, self.reports.put, self.stop),
+            args=(settings, paths, lambda: users, on_change, self.reports.put, self.stop),
             kwargs=options,
             daemon=True,
         )
@@ -260,6 +276,31 @@ def test_lifecycle_notifications_renew_or_resync(
         assert time.monotonic() < deadline, "the subscription was not renewed"
         time.sleep(0.05)
     assert watcher.changes.empty()
+
+
+def test_the_sandbox_notifies_changes_another_process_writes(
+    tls: tuple[Path, Path],
+    paths: ProfilePaths,
+    watcher: Watcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sandbox profile (the demo): the watcher's own emulators, on the profile's sandbox
+    database, trust the receiver's certificate; an appointment another emulator on the same
+    database saves (Outlook over EWS, ``msext sandbox``) reaches on_change for its user."""
+    monkeypatch.setenv("MSEXT_SECRET_GRAPH", SERVICE[1])
+    paths.ensure()
+    mailboxes = [MailboxSpec(ALICE, "Alice")]
+    outlook = EwsEmulator(db_path=paths.sandbox_db, service_account=SERVICE, mailboxes=mailboxes)
+    try:
+        watcher.start(settings(None, tls), paths, users={ALICE: 1})
+        watcher.report_where(watching(1))
+        outlook.start()
+        start = EWSDateTime(2026, 11, 25, 10, tzinfo=EWS_UTC)
+        save_appointment(impersonate(outlook), "Visit", start)
+        assert watcher.changes.get(timeout=5)[0] == 1
+    finally:
+        close_connections()
+        outlook.stop()
 
 
 def test_a_refused_subscription_is_reported_never_silent(
