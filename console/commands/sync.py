@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
 from console.commands.output import emit, emit_json, table
-from engine.adsync.schedule import serve_schedule
+from engine import daemon
+from engine.daemon import psa_usage
 from engine.errors import UserError
-from engine.exchange.psa_poll import serve_psa_poll
 from engine.exchange.runner import Progress, RunFinished, RunResult
-from engine.exchange.sync import select_users, serve_request, sync
-from engine.exchange.triggers import LATENCY_DIRECTIONS, SyncRequest, latency_figures
-from engine.exchange.watch import serve_mailbox_watch
+from engine.exchange.sync import select_users, sync
+from engine.exchange.triggers import LATENCY_DIRECTIONS, latency_figures
 from engine.profile import Profile
 from engine.scheduler import Scheduler
-from engine.teams.delivery import serve_outbox
-from engine.teams.watch import serve as serve_teams_rules
 
-log = logging.getLogger(__name__)
-
-DAEMON_WAIT_SECONDS = 60.0
-"""How long a scheduled run waits for a run started elsewhere (the CLI, the console)."""
 LATENCY_SPAN = timedelta(hours=24)
 """The runs whose latencies ``msext status --json`` summarises."""
 
@@ -112,13 +104,6 @@ def _one_run(args: argparse.Namespace, profile: Profile) -> int:
     else:
         emit(render_run(result) + (f"\n{usage}" if usage else ""))
     return 0 if result.outcome == "ok" else 1
-
-
-def psa_usage(profile: Profile) -> str | None:
-    """The PSA API requests and hourly budget, when the PSA is read through its REST API."""
-    from engine.psa.rest import RestPsa
-
-    return profile.psa.usage() if isinstance(profile.psa, RestPsa) else None
 
 
 def render_run(result: RunResult) -> str:
@@ -222,48 +207,11 @@ def show_status(args: argparse.Namespace, profile: Profile) -> int:
 
 
 def run_daemon(args: argparse.Namespace, profile: Profile) -> int:
-    """The scheduler until SIGTERM or SIGINT; settings are re-read before every run. Beside
-    it: the PSA change poll and the mailbox watcher, which request runs of the users they
-    name (issue 21), AD sync, and the Teams outbox and rules."""
+    """The daemon's services (engine.daemon) until SIGTERM or SIGINT."""
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-
-    def run(request: SyncRequest) -> None:
-        profile.reload()
-        for event in serve_request(profile, request, wait=DAEMON_WAIT_SECONDS):
-            if isinstance(event, RunFinished):
-                usage = psa_usage(profile)
-                log.info(
-                    "%s run %s finished: %s %s%s",
-                    request.trigger,
-                    event.result.run_id,
-                    event.result.outcome,
-                    event.result.totals,
-                    f"; {usage}" if usage else "",
-                )
-
-    scheduler = Scheduler(run, lambda: profile.settings.exchange.sync.interval_minutes)
-    log.info("daemon started for profile %s", profile.name)
-    paths = profile.paths
-    watcher_profile = Profile(paths)
-    beside = [
-        threading.Thread(target=target, args=arguments, name=name, daemon=True)
-        for name, target, arguments in (
-            ("adsync-schedule", serve_schedule, (paths, stop)),
-            ("teams-delivery", serve_outbox, (paths, stop)),
-            ("teams-rules", serve_teams_rules, (paths, stop)),
-            ("psa-poll", serve_psa_poll, (paths, scheduler.request, stop)),
-            ("mailbox-watch", serve_mailbox_watch, (watcher_profile, scheduler.request, stop)),
-        )
-    ]
-    for thread in beside:
-        thread.start()
-    scheduler.serve(stop)
-    for thread in beside:
-        thread.join()
-    watcher_profile.close()
-    log.info("daemon stopped")
+    daemon.serve(profile, stop)
     return 0
 
 
