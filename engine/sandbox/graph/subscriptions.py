@@ -14,6 +14,7 @@ the EWS front (Outlook, in the demo) writes is notified as Exchange Online notif
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -185,20 +186,24 @@ class Subscriptions:
         self.notifier.close()
 
     def _follow(self) -> None:
-        """Every calendar or contacts folder change in the store's log, as it is committed."""
-        seq = self.store.last_seq()
-        while True:
-            with self.store.changed:
-                while not self._closed and self.store.last_seq() == seq:
-                    self.store.changed.wait(_RECHECK_SECONDS)
-            if self._closed:
-                return
-            for mailbox, change in self.store.changes_after(seq, _PAGE):
-                seq = change.seq
-                collection = _FOLDERS.get(change.folder)
-                if collection is not None:
-                    kind = _CHANGE_TYPES[change.kind]
-                    self.changed(mailbox, collection, to_graph(change.item_id), kind)
+        """Every calendar or contacts folder change in the store's log, as it is committed,
+        until :meth:`close` (or the store's owner closes it first)."""
+        try:
+            seq = self.store.last_seq()
+            while True:
+                with self.store.changed:
+                    while not self._closed and self.store.last_seq() == seq:
+                        self.store.changed.wait(_RECHECK_SECONDS)
+                if self._closed:
+                    return
+                for mailbox, change in self.store.changes_after(seq, _PAGE):
+                    seq = change.seq
+                    collection = _FOLDERS.get(change.folder)
+                    if collection is not None:
+                        kind = _CHANGE_TYPES[change.kind]
+                        self.changed(mailbox, collection, to_graph(change.item_id), kind)
+        except sqlite3.ProgrammingError:
+            return
 
     def _expire(self) -> None:
         """Ends each subscription at its expiration."""
