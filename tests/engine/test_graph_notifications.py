@@ -195,11 +195,11 @@ def test_a_wrong_client_state_is_ignored_and_logged(
 def test_a_change_through_the_peer_reaches_on_change_for_its_user(
     graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
 ) -> None:
-    """Both mailboxes subscribed (the report says notifications, 2 watched); an event
-    created in Bob's calendar reaches on_change for Bob's user within two seconds; at stop
-    the subscriptions are deleted."""
+    """Both mailboxes subscribed (one report for the round: notifications, 2 watched); an
+    event created in Bob's calendar reaches on_change for Bob's user within two seconds; at
+    stop the subscriptions are deleted."""
     watcher.start(settings(graph, tls), paths)
-    watcher.report_where(watching(2))
+    assert watching(2)(watcher.reports.get(timeout=10))
     assert sorted(found.mailbox for found in graph.subscriptions.all()) == sorted(USERS)
     with graph_client(graph) as client:
         before = datetime.now(UTC)

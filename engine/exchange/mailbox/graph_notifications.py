@@ -129,12 +129,17 @@ class _Watch:
         self.live: dict[str, _Live] = {}
         self.lapsed: dict[str, str] = {}
         self._reported: tuple[Any, ...] | None = None
+        self._in_round = False
+        """While every mailbox is (re)subscribed: one report at the round's end, not one
+        per mailbox (a thousand mailboxes would write a thousand reports)."""
         self._next_retry = datetime.now(UTC)
 
     # -- reporting ------------------------------------------------------------------------
 
     def _report(self) -> None:
         """A report when anything it says changed."""
+        if self._in_round:
+            return
         mode = "notifications" if self.live else "polling"
         said = (mode, len(self.live), dict(self.lapsed))
         if said != self._reported:
@@ -211,15 +216,19 @@ class _Watch:
     def _resubscribe(self) -> None:
         """Re-read the users: subscribe the mailboxes without a subscription, end those of
         users no longer synced."""
-        wanted = self._read_users()
-        for address in [a for a in self.live if a not in wanted]:
-            self._delete(address)
-        for address in list(self.lapsed):
-            if address not in wanted:
-                del self.lapsed[address]
-        for address in wanted:
-            if address not in self.live:
-                self._subscribe(address)
+        self._in_round = True
+        try:
+            wanted = self._read_users()
+            for address in [a for a in self.live if a not in wanted]:
+                self._delete(address)
+            for address in list(self.lapsed):
+                if address not in wanted:
+                    del self.lapsed[address]
+            for address in wanted:
+                if address not in self.live:
+                    self._subscribe(address)
+        finally:
+            self._in_round = False
         self._next_retry = _now() + self.retry
         self._report()
 
