@@ -83,20 +83,28 @@ class SqliteStore:
             raise translated from None
 
     def _migrate(self) -> None:
-        latest = len(self.MIGRATIONS)
+        """Each step reads the version again inside its write transaction: another
+        connection opening the database at the same moment (the daemon's services do) may
+        have taken the step meanwhile. An up-to-date database takes no write lock."""
+        while self._version() < len(self.MIGRATIONS):
+            with self.transaction() as db:
+                number = self._version()
+                if number >= len(self.MIGRATIONS):
+                    break
+                for statement in self.MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement.strip())
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _version(self) -> int:
         with self._lock:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > latest:
-                raise UserError(
-                    f"the {self.DESCRIPTION} {self.path} is from a newer msext"
-                    f" (schema {version}); upgrade msext"
-                )
-            for number in range(version, latest):
-                with self.transaction() as db:
-                    for statement in self.MIGRATIONS[number].split(";"):
-                        if statement.strip():
-                            db.execute(statement.strip())
-                    db.execute(f"PRAGMA user_version = {number + 1}")
+        if version > len(self.MIGRATIONS):
+            raise UserError(
+                f"the {self.DESCRIPTION} {self.path} is from a newer msext"
+                f" (schema {version}); upgrade msext"
+            )
+        return version
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

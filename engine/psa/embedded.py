@@ -201,12 +201,20 @@ class EmbeddedPsa:
 
     def _add_columns(self) -> None:
         """Columns added to tables after their first release, added to older databases on
-        open (see :data:`_ADDED_COLUMNS`)."""
+        open (see :data:`_ADDED_COLUMNS`); looked for again inside the write transaction,
+        since another connection opening the database at the same moment may add them."""
+        if not self._missing_columns():
+            return
+        with self.transaction() as db:
+            for table, name, definition in self._missing_columns():
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        missing = []
         for table, added in sorted(_ADDED_COLUMNS.items()):
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            for name, definition in added:
-                if name not in columns:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+            missing += [(table, name, kind) for name, kind in added if name not in columns]
+        return missing
 
     def _adopt_service_call_tickets(self) -> None:
         """A service call's ticket is a ticket (the REST API links calls to Tickets by id):

@@ -7,6 +7,9 @@ socket (which serves the same SQLite file, so the tests write into it directly).
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,3 +155,32 @@ def test_a_poll_interval_over_the_api_share_is_refused_with_the_arithmetic() -> 
     assert _poll("rest", 22).exchange.sync.psa_poll_seconds == 22
     assert _poll("rest", 0).exchange.sync.psa_poll_seconds == 0
     assert _poll("embedded", 1).exchange.sync.psa_poll_seconds == 1
+
+
+def test_an_older_psa_opened_by_two_connections_at_once_gets_its_columns_once(
+    tmp_path: Path,
+) -> None:
+    """The first daemon start after an upgrade opens the PSA from several services at once:
+    a connection that found a column missing, then waited for another one adding it, finds
+    it there instead of adding it again ("duplicate column name")."""
+    path = tmp_path / "psa.sqlite"
+    EmbeddedPsa(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("ALTER TABLE tombstones DROP COLUMN at_ms")  # as before the upgrade
+    other.execute("BEGIN IMMEDIATE")
+    errors: list[BaseException] = []
+
+    def open_psa() -> None:
+        try:
+            EmbeddedPsa(path).close()
+        except BaseException as error:
+            errors.append(error)
+
+    opening = threading.Thread(target=open_psa)
+    opening.start()
+    time.sleep(0.3)  # it has found the column missing and waits for the write lock
+    other.execute("ALTER TABLE tombstones ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0")
+    other.execute("COMMIT")
+    opening.join()
+    other.close()
+    assert errors == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from engine.exchange.mailbox.base import ChangePage, FolderKind, MailboxItem
 from engine.exchange.reconcile import Link
 from engine.exchange.rules import Origin
 from engine.state import SCHEMA_VERSION, EventDraft, StateStore
+from engine.storage import SqliteStore
 
 T = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
@@ -47,6 +50,41 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(UserError, match="newer msext"):
         StateStore(path)
+
+
+class SlowToMigrate(SqliteStore):
+    """A first migration that takes a moment, as a large table's would."""
+
+    MIGRATIONS = (
+        "CREATE TABLE first (x);"
+        " WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000)"
+        " INSERT INTO first SELECT x FROM n",
+        "CREATE TABLE second (x)",
+    )
+
+
+def test_two_connections_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """The daemon's services open the same databases at the same moment: the second to
+    open waits for the first one's migration and finds it done, instead of running it
+    again ("table already exists")."""
+    path = tmp_path / "slow.sqlite"
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            SlowToMigrate(path).close()
+        except BaseException as error:
+            errors.append(error)
+
+    first = threading.Thread(target=open_store)
+    first.start()
+    time.sleep(0.05)
+    open_store()
+    first.join()
+    assert errors == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM first").fetchone()[0] == 300000
 
 
 def test_pages_apply_with_their_sync_state() -> None:
