@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -660,6 +661,31 @@ def test_each_request_of_a_batch_draws_on_its_own_mailbox_limit(
     assert 1 <= int(throttled["headers"]["Retry-After"]) <= 30
     assert api.get(f"/users/{ALICE}/calendar").status_code == 429
     assert api.get(f"/users/{CAROL}/calendar").status_code == 200
+
+
+def test_a_fifth_request_in_flight_for_a_mailbox_is_throttled_inside_a_batch_too(
+    api: httpx.Client, graph: GraphEmulator
+) -> None:
+    """Outlook serves four requests at once per app and mailbox: with four in flight, a
+    fifth for the same mailbox gets 429 MailboxConcurrency with a Retry-After, alone or
+    inside a batch, where another mailbox's request is answered."""
+    graph.hold_mailbox(ALICE)
+    calendar = f"/users/{ALICE}/calendar"
+    with ThreadPoolExecutor(4) as pool:
+        held = [pool.submit(api.get, calendar) for _ in range(4)]
+        try:
+            assert graph.wait_in_flight(ALICE, 4)
+            status, code, message = error_of(api.get(calendar))
+            urls = [calendar, f"/users/{CAROL}/calendar"]
+            requests = [{"id": str(n), "method": "GET", "url": url} for n, url in enumerate(urls)]
+            responses = api.post("/$batch", json={"requests": requests}).json()["responses"]
+        finally:
+            graph.release_mailbox(ALICE)
+        assert [answer.result().status_code for answer in held] == [200] * 4
+    assert (status, code) == (429, "ApplicationThrottled") and "MailboxConcurrency" in message
+    assert [r["status"] for r in responses] == [429, 200]
+    assert responses[0]["headers"]["Retry-After"] == "1"
+    assert api.get(calendar).status_code == 200
 
 
 def test_stats_count_socket_requests_and_a_batch_as_one(

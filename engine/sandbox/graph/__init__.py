@@ -96,9 +96,19 @@ class GraphEmulator(LoopbackPeer):
         """Let each mailbox take ``requests`` requests in any ``seconds`` (Outlook's
         10,000 in ten minutes by default); beyond, 429 with the Retry-After until one
         leaves the window."""
-        with self.state.lock:
-            self.state.mailbox_limit = (requests, seconds)
-            self.state.mailbox_requests.clear()
+        self.state.mailbox_limits.limit(requests, seconds)
+
+    def hold_mailbox(self, address: str) -> None:
+        """Keep the requests for a mailbox in flight, unanswered, until :meth:`release_mailbox`
+        (to see what Graph answers a fifth concurrent one)."""
+        self.state.mailbox_limits.hold(address)
+
+    def release_mailbox(self, address: str) -> None:
+        self.state.mailbox_limits.release(address)
+
+    def wait_in_flight(self, address: str, count: int) -> bool:
+        """Whether ``count`` requests for the mailbox come to be in flight (10 s at most)."""
+        return self.state.mailbox_limits.wait_in_flight(address, count)
 
     def fail(self, count: int, after: int = 0) -> None:
         """Answer the next ``count`` routed requests with 500, once ``after`` more have been

@@ -163,15 +163,21 @@ def _dispatch(state: PeerState, roles: frozenset[str], request: Request) -> Repl
         if not mailbox.granted:
             raise policy_denied()
         address = mailbox.address
-        retry_after = state.draw_mailbox(address)
-        if retry_after is not None:
-            raise throttled(retry_after, "MailboxRequests")
-    if route.role and not directory.granted(roles, route.role):
+    call = Call(state, request, address, params.get("id", ""), params, roles)
+    if not address:
+        return _serve(call, route)
+    with state.mailbox_limits.serving(address):
+        return _serve(call, route)
+
+
+def _serve(call: Call, route: Route) -> Reply:
+    """The route's answer, once its permission is checked."""
+    request = call.request
+    if route.role and not directory.granted(call.roles, route.role):
         raise route.denial()
     if request.prefer("IdType") is not None:
         raise not_implemented(f'the preference IdType="{request.prefer("IdType")}"')
     zone = preferred_zone(request)
-    call = Call(state, request, address, params.get("id", ""), params, roles)
     reply = route.handler(call)
     return in_zone(reply, zone) if zone is not None else reply
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from engine.sandbox.ews.server import Stats
 from engine.sandbox.ews.store import Store
+from engine.sandbox.graph.mailbox_limits import MailboxLimits
 from engine.sandbox.graph.subscriptions import Subscriptions
 from engine.sandbox.graph.tenant import Tenant
 
 TOKEN_LIFETIME = 3599
-MAILBOX_REQUESTS = 10_000
-MAILBOX_WINDOW_SECONDS = 600.0
-"""Outlook's limit for each app and mailbox: 10,000 requests in ten minutes."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +63,7 @@ class PeerState:
     retry_after: int = 1
     expire_next: int = 0
     failure: Countdown = field(default_factory=Countdown)
-    mailbox_limit: tuple[int, float] = (MAILBOX_REQUESTS, MAILBOX_WINDOW_SECONDS)
-    """Requests each mailbox takes in a sliding window of so many seconds."""
-    mailbox_requests: dict[str, deque[float]] = field(default_factory=dict)
+    mailbox_limits: MailboxLimits = field(default_factory=MailboxLimits)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_token(self) -> str:
@@ -91,20 +85,6 @@ class PeerState:
         """The Retry-After seconds if this routed request is to be throttled."""
         with self.lock:
             return self.retry_after if self.throttle.draw() else None
-
-    def draw_mailbox(self, address: str) -> int | None:
-        """The Retry-After seconds if a request for this mailbox is over the mailbox's limit
-        (a top-level request and each of a batch's count alike); else it is counted."""
-        now = time.monotonic()
-        requests, seconds = self.mailbox_limit
-        with self.lock:
-            recent = self.mailbox_requests.setdefault(address.lower(), deque())
-            while recent and recent[0] <= now - seconds:
-                recent.popleft()
-            if len(recent) >= requests:
-                return max(1, math.ceil(recent[0] + seconds - now))
-            recent.append(now)
-            return None
 
     def draw_failure(self) -> bool:
         """Whether this routed request is to fail with 500 (a broken page, say)."""
