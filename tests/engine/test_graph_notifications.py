@@ -26,6 +26,7 @@ from engine.exchange.watch import WatchReport
 from engine.paths import ProfilePaths
 from engine.sandbox.ews import EwsEmulator, MailboxSpec
 from engine.sandbox.graph import GraphEmulator
+from engine.sandbox.graph.subscriptions import Subscription
 from engine.settings.model import Settings
 from tests.certificate import free_port, receiver_files
 from tests.sandbox.notifications import (
@@ -195,12 +196,14 @@ def test_a_wrong_client_state_is_ignored_and_logged(
 def test_a_change_through_the_peer_reaches_on_change_for_its_user(
     graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
 ) -> None:
-    """Both mailboxes subscribed (one report for the round: notifications, 2 watched); an
-    event created in Bob's calendar reaches on_change for Bob's user within two seconds; at
-    stop the subscriptions are deleted."""
+    """Both mailboxes subscribed in one JSON batch (one report for the round: notifications,
+    2 watched); an event created in Bob's calendar reaches on_change for Bob's user within
+    two seconds; at stop the subscriptions are deleted."""
     watcher.start(settings(graph, tls), paths)
     assert watching(2)(watcher.reports.get(timeout=10))
     assert sorted(found.mailbox for found in graph.subscriptions.all()) == sorted(USERS)
+    calls = graph.stats.by_operation
+    assert calls["$batch"] == 1 and calls["subscriptions.create"] == 0, "one batch for all"
     with graph_client(graph) as client:
         before = datetime.now(UTC)
         client.post(f"/users/{BOB}/events", json=EVENT).raise_for_status()
@@ -208,6 +211,35 @@ def test_a_change_through_the_peer_reaches_on_change_for_its_user(
     assert user == USERS[BOB] and (at - before) < timedelta(seconds=2)
     watcher.close()
     assert graph.subscriptions.all() == []
+
+
+def test_subscriptions_an_earlier_process_left_are_deleted(
+    graph: GraphEmulator, tls: tuple[Path, Path], paths: ProfilePaths, watcher: Watcher
+) -> None:
+    """A killed msext left a subscription to its URL (it would notify twice): the next
+    watcher deletes it; another application's subscription stays."""
+    profile = settings(graph, tls)
+    url = profile.exchange.general.notification_url or ""
+    expiration = datetime.now(UTC) + timedelta(days=1)
+    for leftover, notification_url in (("old", url), ("other", "https://other.example/hook")):
+        graph.subscriptions.add(
+            Subscription(
+                leftover,
+                f"users/{ALICE}/events",
+                ALICE,
+                "events",
+                "updated",
+                notification_url,
+                None,
+                "x",
+                expiration,
+                CLIENT,
+            )
+        )
+    watcher.start(profile, paths)
+    watcher.report_where(watching(2))
+    remaining = {found.id for found in graph.subscriptions.all()}
+    assert "other" in remaining and "old" not in remaining and len(remaining) == 3
 
 
 def test_subscriptions_are_renewed_before_they_expire(
