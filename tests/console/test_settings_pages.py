@@ -11,6 +11,7 @@ from console.screens.exchange.mailbox_dialog import MailboxScreen
 from console.screens.exchange.page import ExchangeScreen
 from console.screens.outlook.page import OutlookScreen
 from engine.profile import Profile
+from tests.e2e.harness import serve_rest_psa
 
 INTERVAL = "#f-exchange-sync-interval_minutes"
 INTERVAL_MESSAGE = "#m-exchange-sync-interval_minutes"
@@ -395,3 +396,34 @@ async def test_saved_notice_breaks_the_path_between_folders(app: MsextApp) -> No
         assert "".join(lines) == str(app.profile.store.path)
         assert all(len(line) <= NOTICE_WIDTH for line in lines)
         assert all(line.startswith("/") for line in lines)
+
+
+POLL = "#f-exchange-sync-psa_poll_seconds"
+POLL_MESSAGE = "#m-exchange-sync-psa_poll_seconds"
+
+
+async def test_a_psa_poll_over_the_api_budget_is_refused_with_its_arithmetic(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """Issue 21: with the PSA's REST API, polling every 20 s shows the settings model's
+    one-line arithmetic beside the field and saves nothing; 30 s is saved."""
+    peer = serve_rest_psa(demo_profile.paths, "api-secret")
+    before = demo_profile.store.path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_exchange(app, pilot, "tab-sync")
+        await type_into(pilot, POLL, "20")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        message = str(screen.query_one(POLL_MESSAGE, Static).render())
+        assert message == (
+            "! polling every 20 s costs 6 requests x 180 polls = 1,080 requests an hour,"
+            " 10.8% of the PSA API's 10,000 an hour shared by all integrations; msext takes"
+            " at most 10%: choose 22 s or more"
+        )
+        assert demo_profile.store.path.read_bytes() == before
+        await type_into(pilot, POLL, "30")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert str(screen.query_one(POLL_MESSAGE, Static).render()) == ""
+    peer.stop()
+    assert saved(demo_profile).exchange.sync.psa_poll_seconds == 30

@@ -19,6 +19,7 @@ from console.screens.settings_page import Item, SettingsPage, step_line
 from engine.exchange.connection_check import check_connection
 from engine.exchange.setup import GRAPH_PERMISSIONS_NOTE
 from engine.humanize import count
+from engine.psa.budget import API_REQUESTS_PER_HOUR, POLL_SHARE_PERCENT, REST_IDLE_POLL_REQUESTS
 from engine.settings.model import MailboxApi
 
 PRIVATE_NOTE = (
@@ -185,6 +186,15 @@ SYNCHRONIZATION: tuple[Item, ...] = (
         "int",
         note="Set for all users; at least 10 minutes (R01). A sync can take longer when"
         " other items are still in the Exchange server's queue.",
+    ),
+    Field(
+        "exchange.sync.psa_poll_seconds",
+        "PSA change poll (seconds; 0: off)",
+        "int",
+        note="The users a PSA change names are synced at once, between the interval's runs."
+        f" Through the PSA's REST API each look costs {REST_IDLE_POLL_REQUESTS} requests of"
+        f" the {API_REQUESTS_PER_HOUR:,} an hour all integrations share; msext takes at most"
+        f" {POLL_SHARE_PERCENT}%.",
     ),
     "Export PSA entries to Exchange",
     Field("exchange.sync.export_appointments", "Appointments", "check"),
