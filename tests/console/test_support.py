@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,7 +20,11 @@ from console.cli import main
 from console.screens.exchange.activity import ActivityScreen
 from console.screens.user import UserScreen
 from console.sync_session import Level
+from engine.exchange.sync import serve_request
+from engine.exchange.triggers import PSA_CHANGE, SyncRequest
 from engine.profile import Profile
+from engine.psa.embedded import EmbeddedPsa
+from engine.psa.model import RecordKind
 
 
 @pytest.fixture
@@ -301,3 +306,30 @@ async def test_sync_now_beside_a_running_sync_names_it_instead_of_starting(app: 
     finally:
         holder.kill()
         holder.wait()
+
+
+async def test_activity_shows_what_triggered_each_users_sync_and_its_latency(
+    synced_app: MsextApp, synced_profile: Profile
+) -> None:
+    """Issue 21: after a PSA change synced by the change poll, Sync activity shows Ava's
+    last run as triggered by the PSA with its latency (in the table at 80x24, in words in
+    the pane below); the others still show the schedule."""
+    psa = EmbeddedPsa(synced_profile.paths.psa_db)
+    cursor = psa.cursor()
+    (row,) = psa._rows("SELECT id FROM appointments WHERE resource_id = 1 LIMIT 1")
+    psa.update(RecordKind.APPOINTMENT, row["id"], title="Moved by the PSA")
+    summary = psa.changes_since(cursor)
+    psa.close()
+    request = SyncRequest(PSA_CHANGE, frozenset({1}), summary.changed_at)
+    for _ in serve_request(synced_profile, request):
+        pass
+    async with synced_app.run_test(size=(80, 24)) as pilot:
+        synced_app.go(ActivityScreen)
+        await pilot.pause()
+        rows = {row[0]: row[2] for row in cells(synced_app, "#activity-users")}
+        assert re.fullmatch(r"ok \d\d-\d\d \d\d:\d\d PSA \d+s", rows["Ava Fischer"])
+        assert rows["Ben Brooks"] == "ok 11-24 09:00"
+        assert re.search(
+            r"trigger: PSA change, written to the mailbox \d+s after the change\.$",
+            text(synced_app, "#activity-reason"),
+        )

@@ -19,6 +19,7 @@ from console.widgets.filter import FilterInput
 from console.widgets.table import PlainTable
 from engine.errors import UserError
 from engine.exchange.sync import select_users
+from engine.exchange.triggers import MAILBOX, PSA_CHANGE, trigger_label, written_side
 from engine.humanize import count
 from engine.psa.model import Resource
 from engine.state import UserRun
@@ -49,7 +50,10 @@ class ActivityScreen(PageScreen):
         " status`). Between runs each user shows the items changed in their last runs as a"
         " sparkline and the last run's counts; the line on top draws the last runs' items"
         " changed, errors and duration. The pane under the table gives the highlighted user's"
-        " last outcome and its full reason (Tab to it, then arrows scroll). **x** cancels: users"
+        " last outcome, what triggered it (the schedule, a PSA change, a mailbox notification,"
+        " an admin) and how long after the change it was written, and its full reason (Tab to"
+        " it, then arrows scroll); the table marks a run a change started (`PSA 3s`, `mail"
+        " 41s`). **x** cancels: users"
         " already syncing finish their current step. The log"
         " below can be narrowed to warnings and errors, or to users whose name contains the"
         " text typed after **/**."
@@ -71,7 +75,7 @@ class ActivityScreen(PageScreen):
         yield Static(id="activity-history", markup=False)
         yield ProgressBar(id="activity-overall", show_eta=False)
         table = PlainTable(id="activity-users", cursor_type="row")
-        table.add_columns("User", "Runs / progress", "State", "New", "Upd", "Del", "Err")
+        table.add_columns("User", "Runs / progress", "Last run (UTC)", "New", "Upd", "Del", "Err")
         yield table
         with VerticalScroll(id="activity-detail"):
             yield Static(id="activity-reason", markup=False)
@@ -117,10 +121,11 @@ class ActivityScreen(PageScreen):
         self._history = store.recent_user_runs(RUNS_SHOWN)
         for user in self._users:
             state = states.get(user.id)
+            runs = self._history.get(user.id, [])
             last = "never synced"
             if state is not None and state.last_attempt_at is not None:
-                last = f"{state.last_outcome}, {state.last_attempt_at:%m-%d %H:%M} UTC"
-            runs = self._history.get(user.id, [])
+                why = _why(runs[-1]) if runs else ""
+                last = f"{state.last_outcome} {state.last_attempt_at:%m-%d %H:%M} {why}".strip()
             counts = _counts(runs[-1]) if runs else ("", "", "", "")
             glance = runs_at_a_glance(runs) or _bar(0.0, idle=True)
             table.add_row(user.name, glance, last, *counts, key=str(user.id))
@@ -206,7 +211,7 @@ class ActivityScreen(PageScreen):
             name = table.get_row(row_key)[0]
             reason.update(
                 f"{name}: {run.outcome} in run {run.run_id}"
-                f" ({run.started_at:%m-%d %H:%M} UTC). {run.message}".strip()
+                f" ({run.started_at:%m-%d %H:%M} UTC){_because(run)}. {run.message}".strip()
             )
         else:
             reason.update("Not synced yet.")
@@ -250,6 +255,43 @@ class ActivityScreen(PageScreen):
 def _counts(run: UserRun) -> tuple[str, str, str, str]:
     """New, updated, deleted (either side) and errors of a run, as `msext status` counts."""
     return (str(run.created), str(run.updated), str(run.deleted), str(run.errors))
+
+
+_SHORT = {PSA_CHANGE: "PSA", MAILBOX: "mail"}
+"""The event-driven triggers in the table's narrow column (the schedule and an admin's run
+are the ordinary case there); the pane below names every trigger in full."""
+
+
+def _why(run: UserRun) -> str:
+    """A run started by a change, with its latency when known: ``PSA 3s``; else nothing."""
+    short = _SHORT.get(run.trigger, "")
+    if short and run.latency_s is not None:
+        return f"{short} {_seconds(run.latency_s)}"
+    return short
+
+
+def _because(run: UserRun) -> str:
+    """The trigger and latency in words, for the pane under the table."""
+    if not run.trigger:
+        return ""
+    side = written_side(run.trigger)
+    after = (
+        f", written to the {'mailbox' if side == 'mailbox' else 'PSA'}"
+        f" {_seconds(run.latency_s)} after the change"
+        if run.latency_s is not None
+        else ""
+    )
+    return f", trigger: {trigger_label(run.trigger)}{after}"
+
+
+def _seconds(value: float | None) -> str:
+    """A latency in the fewest characters: 3s, 41s, 12m, 2h."""
+    seconds = max(0.0, value or 0.0)
+    if seconds < 100:
+        return f"{seconds:.0f}s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.0f}h"
 
 
 def _cells(progress: UserProgress) -> tuple[str, ...]:
