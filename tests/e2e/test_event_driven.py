@@ -15,14 +15,16 @@ from datetime import UTC, datetime, timedelta
 from engine.exchange.psa_poll import PsaPoll
 from engine.exchange.runner import RunFinished, RunResult
 from engine.exchange.sync import serve_request
-from engine.exchange.triggers import PSA_CHANGE, SCHEDULE
+from engine.exchange.triggers import MAILBOX, PSA_CHANGE, SCHEDULE, SyncRequest
+from engine.exchange.watch import serve_mailbox_watch
 from engine.profile import Profile
 from engine.psa.embedded import from_epoch_ms
 from engine.psa.model import RecordKind
 from engine.run_lock import RunLock
 from engine.sandbox.ews import FaultKind
 from engine.scheduler import Scheduler
-from tests.e2e.harness import AVA, Harness
+from engine.state import UserRun
+from tests.e2e.harness import AVA, CHLOE, Harness
 from tests.e2e.test_safety import duplicates
 
 AVA_ID = 1
@@ -187,10 +189,29 @@ def runs_by_trigger(harness: Harness) -> dict[str, int]:
         profile.close()
 
 
-def test_the_daemon_syncs_a_psa_change_between_its_full_runs(harness: Harness) -> None:
+def user_runs(harness: Harness, trigger: str) -> list[UserRun]:
+    """Ava's finished runs of one trigger, newest first."""
+    profile = Profile(harness.paths)
+    try:
+        return [run for run in profile.state.user_runs(AVA_ID) if run.trigger == trigger]
+    finally:
+        profile.close()
+
+
+def imported_titles(harness: Harness) -> list[str]:
+    return [row["title"] for row in harness.imported()]
+
+
+def test_the_daemon_syncs_changes_of_either_side_between_its_full_runs(
+    harness: Harness,
+) -> None:
     """R01, R04: `msext daemon` with the PSA polled every second makes its first full run,
-    then brings a PSA change to the mailbox in a psa-change run within seconds, with no
-    second full run (the interval is 10 minutes); SIGTERM stops it."""
+    then brings a PSA change to the mailbox in a psa-change run, and a meeting made in
+    Outlook to the PSA in a run its mailbox notification (EWS streaming) started, each
+    within seconds and with its latency, with no second full run (the interval is 10
+    minutes); `msext status --json` carries both latencies and the watcher's report, whose
+    lapse (a mailbox the account may not open) is also a warning in the log; SIGTERM
+    stops it."""
     harness.set("exchange.sync.interval_minutes", "10")
     harness.set("exchange.sync.psa_poll_seconds", "1")
     harness.settled()
@@ -201,15 +222,28 @@ def test_the_daemon_syncs_a_psa_change_between_its_full_runs(harness: Harness) -
         wait_until(
             lambda: subject(harness, key) == "Seen by the daemon", what="the change to arrive"
         )
-        wait_until(lambda: runs_by_trigger(harness).get(PSA_CHANGE), what="the run to finish")
+        wait_until(lambda: user_runs(harness, PSA_CHANGE), what="the psa-change run")
+        harness.person_appointment(AVA, "Dentist", 2, 10)
+        wait_until(lambda: "Dentist" in imported_titles(harness), what="the import")
+        wait_until(
+            lambda: any(run.latency_s is not None for run in user_runs(harness, MAILBOX)),
+            what="the mailbox run",
+        )
         assert runs_by_trigger(harness)[SCHEDULE] == 1
+        status = json.loads(harness.cli("status", "--json").stdout)
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0
-    status = json.loads(harness.cli("status", "--json").stdout)
+    (psa_run,) = [run for run in user_runs(harness, PSA_CHANGE) if run.updated]
+    assert psa_run.latency_s is not None and 0 <= psa_run.latency_s < 30
+    assert status["latency"]["psa_to_mailbox"]["count"] == 1
+    assert status["latency"]["mailbox_to_psa"]["count"] == 1
+    assert status["watch"]["api"] == "ews" and status["watch"]["mode"] == "notifications"
+    assert CHLOE in status["watch"]["lapsed"]  # her mailbox is not granted (R14)
+    logged = harness.paths.log_file.read_text()
+    assert f"WARNING engine.exchange.watch mailbox notifications for {CHLOE} lapsed" in logged
     (ava,) = [row for row in status["users"] if row["user_id"] == AVA_ID]
-    assert ava["last_trigger"] == PSA_CHANGE and ava["last_latency_s"] is not None
-    assert status["watch"]["mode"] in ("notifications", "polling")
+    assert ava["last_trigger"] in (PSA_CHANGE, MAILBOX)
 
 
 def test_a_kill_during_an_event_driven_sync_leaves_no_duplicate(harness: Harness) -> None:
@@ -253,3 +287,24 @@ def test_a_kill_during_an_event_driven_sync_leaves_no_duplicate(harness: Harness
     harness.settled()
     assert duplicates(harness) == {}
     assert all(key in harness.stamped(AVA) for key in keys)
+
+
+def test_graph_without_a_notification_url_is_watched_by_polling_and_says_so() -> None:
+    """Issue 21: over Graph with no notification URL the mailbox watch returns at once and
+    reports "polling" (stored for `msext status --json`): the interval's full runs are
+    what finds mailbox changes."""
+    harness = Harness.create("graph-polling", api="graph")
+    profile = Profile(harness.paths)
+    try:
+        requested: list[SyncRequest] = []
+        serve_mailbox_watch(profile, requested.append, threading.Event())
+        report = profile.state.watch_report()
+        assert report is not None and (report.api, report.mode, report.watched) == (
+            "graph",
+            "polling",
+            0,
+        )
+        assert requested == []
+    finally:
+        profile.close()
+        harness.close()
