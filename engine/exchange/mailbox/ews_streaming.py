@@ -12,6 +12,12 @@ subscriptions; it is renewed before its ConnectionTimeout, and the mailboxes are
 grouped again at each renewal. A subscription that lapses (ErrorSubscriptionNotFound, a
 refused Subscribe, a dropped connection) is reported and subscribed again with back-off;
 meanwhile the interval's full runs cover its mailbox.
+
+Exchange notifies msext of its own writes too. A notification that only creates or changes
+items is therefore held while a sync run of the profile holds its lock, then dropped if
+every item it names carries the change key the engine recorded after writing it (the id
+map): those are the run's own writes. Anything else (a person's edit has another change
+key; deletions and moves are never held) is a sync request for its user.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from engine.exchange.mailbox.base import MailboxError
 from engine.exchange.mailbox.ews import EwsConnector, translate_errors
 from engine.exchange.watch import WatchReport
 from engine.paths import ProfilePaths
+from engine.run_lock import RunLock, SyncBusyError
 from engine.settings.model import Settings
+from engine.state import StateStore
 
 log = logging.getLogger(__name__)
 GROUP_SIZE = 200
@@ -49,6 +57,8 @@ open stream holds a session for its whole length, and one is left for Subscribe,
 ``SESSIONS - 1`` groups stream at once (1,800 mailboxes); the others are reported lapsed."""
 COOKIE = "X-BackEndOverrideCookie"
 EVENT_TYPES = ("CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent")
+WRITES = frozenset({"CreatedEvent", "ModifiedEvent"})
+"""Events that may be the engine's own writes (see the module's doc)."""
 WATCHED_FOLDERS = (Calendar, Contacts, Tasks)
 
 
@@ -90,7 +100,11 @@ def serve(
                     health.update(0, {}, mode="polling")
                     stop.wait()
                     return
-                _Watch(connector, users, on_change, health, stop, timing).run()
+                echoes = _Echoes(paths, on_change)
+                try:
+                    _Watch(connector, users, echoes.changed, health, stop, timing, echoes).run()
+                finally:
+                    echoes.close()
                 return
         except (UserError, MailboxError, OSError) as failure:
             health.update(0, {"*": f"Exchange could not be reached: {failure}"}, "polling")
@@ -203,14 +217,63 @@ class _Subscription:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class _Notified:
+    """One user's notification: its earliest time, and the items it says were written
+    (empty when it also deletes or moves something: never an echo)."""
+
+    user: int
+    at: datetime
+    written: tuple[tuple[str, str], ...]
+
+
+class _Echoes:
+    """Holds notifications that may be the engine's own writes (see the module's doc)."""
+
+    def __init__(self, paths: ProfilePaths, on_change: Callable[[int, datetime], None]) -> None:
+        self._lock = RunLock(paths)
+        self._state = StateStore(paths.state_db)
+        self._on_change = on_change
+        self._held: list[_Notified] = []
+        self._guard = threading.Lock()
+
+    def changed(self, notified: _Notified) -> None:
+        if not notified.written:
+            self._on_change(notified.user, notified.at)
+            return
+        with self._guard:
+            self._held.append(notified)
+
+    def settle(self) -> None:
+        """Pass on the held notifications that are not the engine's writes, once no run
+        holds the profile's lock."""
+        with self._guard:
+            if not self._held:
+                return
+            try:
+                self._lock.check()
+            except SyncBusyError:
+                return
+            held, self._held = self._held, []
+        for notified in held:
+            links = self._state.links(notified.user).values()
+            recorded = {link.item_id: link.change_key for link in links}
+            if any(recorded.get(item) != key for item, key in notified.written):
+                self._on_change(notified.user, notified.at)
+
+    def close(self) -> None:
+        self._state.close()
+
+
 @dataclass
 class _Watch:
     connector: EwsConnector
     users: Callable[[], Mapping[str, int]]
-    on_change: Callable[[int, datetime], None]
+    on_change: Callable[[_Notified], None]
     health: _Health
     stop: threading.Event
     timing: StreamTiming
+    echoes: _Echoes
     mailboxes: dict[str, int] = field(default_factory=dict)
     subscriptions: dict[str, _Subscription] = field(default_factory=dict)
     groups: list[_Group] = field(default_factory=list)
@@ -224,6 +287,7 @@ class _Watch:
                 for group in self.groups[: SESSIONS - 1]:
                     if not group.streaming and time.monotonic() >= group.retry_at:
                         self._open(group)
+                self.echoes.settle()
                 self._report()
                 self.stop.wait(self.timing.tick_seconds)
             self._close_streams()
@@ -358,11 +422,20 @@ class _Watch:
         group.attempts += 1
 
     def _changed(self, address: str | None, events: Iterable[Any]) -> None:
+        events = list(events)
         stamps = [event.timestamp for event in events if getattr(event, "timestamp", None)]
         user = self.mailboxes.get(address or "")
         if user is None or not stamps:
             return
-        self.on_change(user, datetime.fromtimestamp(min(stamps).timestamp(), UTC))
+        written = tuple(
+            (event.item_id.id, event.item_id.changekey)
+            for event in events
+            if type(event).__name__ in WRITES and event.item_id is not None
+        )
+        if len(written) != len(events):
+            written = ()
+        at = datetime.fromtimestamp(min(stamps).timestamp(), UTC)
+        self.on_change(_Notified(user, at, written))
 
     def _close_streams(self) -> None:
         """Cancel every stream and wait (briefly) for its thread."""

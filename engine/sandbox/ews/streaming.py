@@ -23,7 +23,7 @@ from engine.sandbox.ews.notifications import (
 )
 from engine.sandbox.ews.operations import Context, per_message, resolve_folder
 from engine.sandbox.ews.soap import EwsError, error, response, success
-from engine.sandbox.ews.store import folder_id
+from engine.sandbox.ews.store import Store, folder_id
 from engine.sandbox.ews.xml import format_datetime, local, m, sub, t
 
 COOKIE = "X-BackEndOverrideCookie"
@@ -124,7 +124,7 @@ def answers(stream: Stream, clock: Callable[[], float]) -> Iterator[ET.Element]:
         while not hub.closed:
             batches = stream.take()
             if batches:
-                yield _message(notifications=_notifications(batches))
+                yield _message(notifications=_notifications(batches, hub.store))
                 quiet_since = clock()
             now = clock()
             if now >= stream.ends or not stream.subscriptions:
@@ -148,16 +148,16 @@ def _message(notifications: ET.Element | None = None, status: str | None = None)
     return response("GetStreamingEvents", [message])
 
 
-def _notifications(batches: list[tuple[str, list[Event]]]) -> ET.Element:
+def _notifications(batches: list[tuple[str, list[Event]]], store: Store) -> ET.Element:
     container = ET.Element(m("Notifications"))
     for subscription_id, events in batches:
         notification = sub(container, t("Notification"))
         sub(notification, t("SubscriptionId"), subscription_id)
-        notification.extend(_event(event) for event in events)
+        notification.extend(_event(event, store) for event in events)
     return container
 
 
-def _event(event: Event) -> ET.Element:
+def _event(event: Event, store: Store) -> ET.Element:
     change = event.change
     element = ET.Element(t(event.kind))
     sub(element, t("TimeStamp"), change.at or format_datetime(datetime.now(UTC)))
@@ -166,7 +166,9 @@ def _event(event: Event) -> ET.Element:
         source = change.folder if change.kind == "delete" else change.other_folder
         parent = change.other_folder if change.kind == "delete" else change.folder
         old_parent = source
-    sub(element, t("ItemId"), Id=change.item_id, ChangeKey="AQAAAA==")
+    current = store.get(change.item_id) if change.kind != "delete" else None
+    change_key = current.change_key if current is not None else "AQAAAA=="
+    sub(element, t("ItemId"), Id=change.item_id, ChangeKey=change_key)
     sub(element, t("ParentFolderId"), Id=folder_id(event.mailbox, parent or ""))
     if old_parent is not None:
         sub(element, t("OldItemId"), Id=change.item_id, ChangeKey="AQAAAA==")
