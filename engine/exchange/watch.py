@@ -83,6 +83,9 @@ def serve_mailbox_watch(
         log.info("mailbox changes are found by the interval's runs: %s", why)
         report(WatchReport(api, "polling", 0, {}, datetime.now(UTC)))
 
+    if not settings.exchange.sync.mailbox_notifications:
+        polling("mailbox notifications are turned off (exchange.sync.mailbox_notifications)")
+        return
     if api == "graph" and not settings.exchange.general.notification_url:
         polling("no notification URL is set (exchange.general.notification_url)")
         return

@@ -253,6 +253,10 @@ class ExchangeSync(Section):
     """How often the daemon asks the PSA what changed, to sync the users it names at once
     (0: never; the interval's full runs still come, R01). Over the REST API it is refused
     where it would take more than msext's share of the API's hourly budget."""
+    mailbox_notifications: bool = True
+    """Whether the daemon asks Exchange to report mailbox changes as they happen (EWS
+    streaming notifications; over Graph, change notifications where a notification URL is
+    set), to sync the user at once. Off: the interval's full runs find them (R01)."""
 
     @field_validator("interval_minutes")
     @classmethod
