@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,24 +22,11 @@ from engine.psa.model import RecordKind
 from engine.psa.rest import RestPsa
 from engine.sandbox.psa_rest import PsaRestEmulator
 from engine.settings.model import Settings
-from tests.teams.test_tickets import Desk, desk, make_desk, rest_source
+from tests.teams.test_tickets import Desk, both, desk, make_desk, rest_source
 
-__all__ = ["desk"]  # the fixture
+__all__ = ["both", "desk"]  # the fixtures: a small PSA, read directly and over the REST API
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(params=["embedded", "rest"])
-def both(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
-    made = make_desk(tmp_path / "psa.sqlite")
-    if request.param == "embedded":
-        yield made
-    else:
-        with PsaRestEmulator(tmp_path / "psa.sqlite") as peer:
-            made.peer, made.source = peer, rest_source(peer)
-            yield made
-            made.source.close()
-    made.psa.close()
 
 
 def modified(psa: EmbeddedPsa, table: str, row_id: int) -> datetime:
