@@ -20,6 +20,7 @@ from engine.exchange.mailbox.ews_streaming import StreamTiming, serve
 from engine.exchange.sync import select_users
 from engine.exchange.watch import WatchReport
 from engine.profile import Profile
+from engine.psa.model import RecordKind
 from engine.sandbox.ews import MailboxSpec, StreamingLimits
 from engine.sandbox.ews.notifications import Notifications
 from tests.e2e.harness import AVA, BEN, CHLOE, Harness
@@ -240,3 +241,36 @@ def test_the_engine_s_own_writes_are_no_sync_requests(watching: Watching) -> Non
     assert watching.changes.empty(), "the run's own writes are not requests"
     save_appointment(watching.harness.outlook(AVA), "Walk-in", _days_ahead(4))
     watching.change_of(watching.users[AVA], within=3)
+
+
+def test_the_engine_s_deletions_are_no_sync_requests_but_a_person_s_are(
+    watching: Watching,
+) -> None:
+    """A run deleting an appointment from Ava's mailbox (its PSA record deleted) is notified
+    of the move to Deleted Items and drops it (the id map no longer links the item); a
+    person deleting one of the linked items in Outlook is a request."""
+    harness, ava = watching.harness, watching.users[AVA]
+    harness.sync()
+    watching.start()
+    watching.report_where(_all_watched)
+    psa = harness.psa()
+    try:
+        (row,) = psa._rows(
+            "SELECT id FROM appointments WHERE resource_id = ? AND origin_key IS NULL"
+            " ORDER BY id LIMIT 1",
+            (ava,),
+        )
+        psa.delete(RecordKind.APPOINTMENT, row["id"])
+    finally:
+        psa.close()
+    assert harness.sync().totals["deleted"] == 1
+    time.sleep(1)  # the notification of the run's deletion has come by now, and was held
+    assert watching.changes.empty(), "the run's own deletion is not a request"
+
+    profile = Profile(harness.paths)
+    linked = {link.item_id for link in profile.state.links(ava).values()}
+    profile.close()
+    outlook = harness.outlook(AVA)
+    (item,) = [found for found in outlook.calendar.all() if found.id in linked][:1]
+    item.move_to_trash()
+    watching.change_of(ava, within=3)

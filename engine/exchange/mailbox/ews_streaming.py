@@ -13,11 +13,12 @@ grouped again at each renewal. A subscription that lapses (ErrorSubscriptionNotF
 refused Subscribe, a dropped connection) is reported and subscribed again with back-off;
 meanwhile the interval's full runs cover its mailbox.
 
-Exchange notifies msext of its own writes too. A notification that only creates or changes
-items is therefore held while a sync run of the profile holds its lock, then dropped if
-every item it names carries the change key the engine recorded after writing it (the id
-map): those are the run's own writes. Anything else (a person's edit has another change
-key; deletions and moves are never held) is a sync request for its user.
+Exchange notifies msext of its own writes too. A notification about items is therefore held
+while a sync run of the profile holds its lock, then dropped if every item it names is as
+the engine's id map left it: a created or changed item carrying the change key the engine
+recorded after writing it, a deleted or moved item the map no longer holds (the engine
+deleted it, or never tracked it). Anything else (a person's edit has another change key, a
+person's deletion leaves its link in the map) is a sync request for its user.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ open stream holds a session for its whole length, and one is left for Subscribe,
 COOKIE = "X-BackEndOverrideCookie"
 EVENT_TYPES = ("CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent")
 WRITES = frozenset({"CreatedEvent", "ModifiedEvent"})
-"""Events that may be the engine's own writes (see the module's doc)."""
+GONE = frozenset({"DeletedEvent", "MovedEvent"})
+"""Events that may be the engine's own writes and deletions (see the module's doc)."""
 WATCHED_FOLDERS = (Calendar, Contacts, Tasks)
 
 
@@ -219,12 +221,13 @@ class _Subscription:
 
 @dataclass(frozen=True)
 class _Notified:
-    """One user's notification: its earliest time, and the items it says were written
-    (empty when it also deletes or moves something: never an echo)."""
+    """One user's notification: its earliest time, and each item it names as (item id,
+    change key) when written, (item id, None) when deleted or moved away; empty when it
+    names something else (a folder), which is never an echo."""
 
     user: int
     at: datetime
-    written: tuple[tuple[str, str], ...]
+    items: tuple[tuple[str, str | None], ...]
 
 
 class _Echoes:
@@ -238,7 +241,7 @@ class _Echoes:
         self._guard = threading.Lock()
 
     def changed(self, notified: _Notified) -> None:
-        if not notified.written:
+        if not notified.items:
             self._on_change(notified.user, notified.at)
             return
         with self._guard:
@@ -258,11 +261,18 @@ class _Echoes:
         for notified in held:
             links = self._state.links(notified.user).values()
             recorded = {link.item_id: link.change_key for link in links}
-            if any(recorded.get(item) != key for item, key in notified.written):
+            if any(_news(recorded, item, key) for item, key in notified.items):
                 self._on_change(notified.user, notified.at)
 
     def close(self) -> None:
         self._state.close()
+
+
+def _news(recorded: Mapping[str, str], item: str, change_key: str | None) -> bool:
+    """Whether an item's event is something the id map does not know yet."""
+    if change_key is None:
+        return item in recorded  # deleted or moved away while the map still links it
+    return recorded.get(item) != change_key
 
 
 @dataclass
@@ -427,15 +437,9 @@ class _Watch:
         user = self.mailboxes.get(address or "")
         if user is None or not stamps:
             return
-        written = tuple(
-            (event.item_id.id, event.item_id.changekey)
-            for event in events
-            if type(event).__name__ in WRITES and event.item_id is not None
-        )
-        if len(written) != len(events):
-            written = ()
+        items = tuple(found for event in events if (found := _item(event)) is not None)
         at = datetime.fromtimestamp(min(stamps).timestamp(), UTC)
-        self.on_change(_Notified(user, at, written))
+        self.on_change(_Notified(user, at, items if len(items) == len(events) else ()))
 
     def _close_streams(self) -> None:
         """Cancel every stream and wait (briefly) for its thread."""
@@ -463,6 +467,17 @@ class _Watch:
                 elif subscription is not None:
                     watched += 1  # streaming, or reopened at the next look
         self.health.update(0 if self.stop.is_set() else watched, lapsed)
+
+
+def _item(event: Any) -> tuple[str, str | None] | None:
+    """(item id, change key) of a write, (item id, None) of a deletion or a move away."""
+    kind = type(event).__name__
+    if kind in WRITES and event.item_id is not None:
+        return event.item_id.id, event.item_id.changekey
+    if kind in GONE:
+        gone = getattr(event, "old_item_id", None) or event.item_id
+        return (gone.id, None) if gone is not None else None
+    return None
 
 
 def _chunks(addresses: list[str], size: int) -> list[list[str]]:
