@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, Select, Static, TabbedContent
+from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent
 
 from console.app import MsextApp
 from console.screens.admin import MicrosoftExtensionsScreen
@@ -427,3 +427,19 @@ async def test_a_psa_poll_over_the_api_budget_is_refused_with_its_arithmetic(
         assert str(screen.query_one(POLL_MESSAGE, Static).render()) == ""
     peer.stop()
     assert saved(demo_profile).exchange.sync.psa_poll_seconds == 30
+
+
+async def test_mailbox_notifications_are_turned_off_on_the_sync_tab(
+    app: MsextApp, demo_profile: Profile
+) -> None:
+    """Issue 21, R01: the Synchronization tab's switch turns mailbox notifications off (the
+    interval's runs then find mailbox changes), saved with Ctrl+S."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_exchange(app, pilot, "tab-sync")
+        switch = app.screen.query_one("#f-exchange-sync-mailbox_notifications", Switch)
+        assert switch.value
+        switch.focus()
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert saved(demo_profile).exchange.sync.mailbox_notifications is False

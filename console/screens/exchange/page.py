@@ -196,6 +196,14 @@ SYNCHRONIZATION: tuple[Item, ...] = (
         f" the {API_REQUESTS_PER_HOUR:,} an hour all integrations share; msext takes at most"
         f" {POLL_SHARE_PERCENT}%.",
     ),
+    Field(
+        "exchange.sync.mailbox_notifications",
+        "Mailbox notifications",
+        "switch",
+        note="Exchange reports a user's mailbox changes as they happen and the user is synced"
+        " at once (over Graph only where a notification URL is set, General tab); off, the"
+        " interval's runs find them.",
+    ),
     "Export PSA entries to Exchange",
     Field("exchange.sync.export_appointments", "Appointments", "check"),
     Field("exchange.sync.export_todos", "To-dos", "check"),
