@@ -29,9 +29,10 @@ def test_html_becomes_the_text_a_reader_sees(markup: str, text: str) -> None:
 def test_a_long_paragraph_takes_time_in_proportion_to_its_size() -> None:
     """R06: a body of one 1.2 MB paragraph (a pasted log, a long mail thread) is read in
     linear time: its line was rebuilt for every piece of text (11 s here, 190 s at 4.6 MB,
-    for one item of one run)."""
+    for one item of one run). Counted in this process's CPU time: a machine busy with other
+    work (parallel test workers) must not fail it."""
     markup = "<span>word &amp; word</span> " * 40_000
-    started = time.perf_counter()
+    started = time.process_time()
     text = html_to_text(markup)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert text == ("word & word " * 40_000).strip()
