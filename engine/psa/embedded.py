@@ -180,6 +180,15 @@ def now_ms() -> int:
 class EmbeddedPsa:
     """The SQLite PSA; thread-safe (one connection behind a lock, WAL for readers)."""
 
+    _process_queries = 0
+    _process_lock = threading.Lock()
+
+    @classmethod
+    def queries_in_process(cls) -> int:
+        """Statements run by every embedded PSA of this process, for benchmarks: the
+        daemon's services (the change poll, the runs) each open their own."""
+        return cls._process_queries
+
     def __init__(self, path: Path | str) -> None:
         self.path = path
         try:
@@ -248,6 +257,8 @@ class EmbeddedPsa:
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             self.queries += 1
+            with EmbeddedPsa._process_lock:
+                EmbeddedPsa._process_queries += 1
             cursor = self._db.execute(sql, tuple(params))
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
