@@ -9,8 +9,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+
+from exchangelib.protocol import close_connections
 
 from engine.exchange.psa_poll import PsaPoll
 from engine.exchange.runner import RunFinished, RunResult
@@ -21,7 +23,7 @@ from engine.profile import Profile
 from engine.psa.embedded import from_epoch_ms
 from engine.psa.model import RecordKind
 from engine.run_lock import RunLock
-from engine.sandbox.ews import FaultKind
+from engine.sandbox.ews import FaultKind, StreamingLimits
 from engine.scheduler import Scheduler
 from engine.state import UserRun
 from tests.e2e.harness import AVA, CHLOE, Harness
@@ -307,4 +309,53 @@ def test_graph_without_a_notification_url_is_watched_by_polling_and_says_so() ->
         assert requested == []
     finally:
         profile.close()
+        harness.close()
+
+
+def test_a_notification_that_never_comes_is_made_up_by_the_next_full_run() -> None:
+    """R01, R04: Exchange refuses every subscription (ErrorExceededSubscriptionCount: other
+    applications hold each mailbox's 20); the watch reports the mailboxes lapsed, no request
+    comes for a meeting made in Outlook, nothing runs before the interval, and the full run
+    at the interval brings the meeting to the PSA."""
+    harness = Harness.create(streaming=StreamingLimits(subscriptions_per_mailbox=0))
+    stop = threading.Event()
+    profile = Profile(harness.paths)
+    watcher_profile = Profile(harness.paths)
+    now = [datetime.now(UTC)]
+    try:
+        harness.set("exchange.sync.psa_poll_seconds", "0")
+        harness.settled()
+        scheduler = Scheduler(
+            lambda request: list(serve_request(profile, request)),
+            lambda: 10,
+            clock=lambda: now[0],
+        )
+        assert scheduler.run_pending(stop)  # the daemon's full run at its start
+        watch = threading.Thread(
+            target=serve_mailbox_watch,
+            args=(watcher_profile, scheduler.request, stop),
+            daemon=True,
+        )
+        watch.start()
+
+        def lapsed() -> Mapping[str, str]:
+            report = profile.state.watch_report()
+            return report.lapsed if report else {}
+
+        wait_until(lambda: AVA in lapsed(), what="Ava's refused subscription to be reported")
+        assert "exceeded the available subscriptions" in lapsed()[AVA]
+        harness.person_appointment(AVA, "Dentist", 2, 10)
+        time.sleep(2)
+        assert scheduler.pending() == []
+        assert not scheduler.run_pending(stop)
+        assert "Dentist" not in imported_titles(harness)
+
+        now[0] += timedelta(minutes=10)
+        assert scheduler.run_pending(stop)
+        assert "Dentist" in imported_titles(harness)
+    finally:
+        stop.set()
+        watcher_profile.close()
+        profile.close()
+        close_connections()
         harness.close()
