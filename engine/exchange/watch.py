@@ -62,7 +62,8 @@ def serve_mailbox_watch(
     profile: Profile, request: Callable[[SyncRequest], None], stop: threading.Event
 ) -> None:
     """Watch the profile's mailboxes until ``stop``; each change becomes ``request(...)``
-    (the scheduler's). Returns at once, reporting "polling", when there is no watcher."""
+    (the scheduler's). Returns at once, reporting "polling", when notifications are off or
+    Graph has no notification URL."""
     settings = profile.settings
     api = settings.exchange.general.mailbox_api.value
     previous: list[WatchReport] = []
@@ -89,11 +90,7 @@ def serve_mailbox_watch(
     if api == "graph" and not settings.exchange.general.notification_url:
         polling("no notification URL is set (exchange.general.notification_url)")
         return
-    try:
-        watcher = importlib.import_module(WATCHERS[api])
-    except ModuleNotFoundError:
-        polling(f"this msext has no {api} mailbox watcher")
-        return
+    watcher = importlib.import_module(WATCHERS[api])
     try:
         watcher.serve(
             settings,
