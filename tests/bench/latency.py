@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.sync_scale import Emulator, seed, use_api
+from tests.bench.sync_scale import Emulator, impersonating, mailbox, seed, use_api
 
 POLLING_INTERVAL_S = 600
 """Plain polling at R01's minimum: the cheapest latency polling alone can buy."""
@@ -87,9 +87,9 @@ class Changes:
     """PSA changes (an appointment's subject) and mailbox changes (a person's new meeting,
     made through EWS as the person's Outlook would) to distinct users."""
 
-    def __init__(self, profile, emulator_urls: dict[str, str]) -> None:
+    def __init__(self, profile) -> None:
         self.profile = profile
-        self.urls = emulator_urls
+        self._config = None
         self.made = 0
 
     def psa_change(self, user) -> datetime:
@@ -126,27 +126,9 @@ class Changes:
         return changed
 
     def _account(self, user):
-        from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, Version
-        from exchangelib.version import EXCHANGE_2016
-
-        from engine.exchange.connect import service_secret
-
-        settings = self.profile.settings
-        config = Configuration(
-            service_endpoint=self.urls["ews_url"],
-            credentials=Credentials(
-                settings.exchange.general.sync_account,
-                service_secret(settings, self.profile.paths),
-            ),
-            auth_type=BASIC,
-            version=Version(build=EXCHANGE_2016),
-        )
-        return Account(
-            self.profile.mailbox_address(user),
-            config=config,
-            autodiscover=False,
-            access_type=IMPERSONATION,
-        )
+        if self._config is None:
+            self._config = impersonating(self.profile)
+        return mailbox(self.profile, self._config, user)
 
 
 def first_writes(profile, user_ids: set[int], verbs: frozenset[str], since: datetime):
@@ -425,7 +407,7 @@ def measure(args: argparse.Namespace, emulator: Emulator) -> dict:
     profile.reload()
     users = users_of(profile)
     counters = Counters(emulator)
-    changes = Changes(profile, emulator.urls)
+    changes = Changes(profile)
     started = time.perf_counter()
     full_run(profile, users, "bench")
     first_sync_s = round(time.perf_counter() - started, 1)

@@ -256,31 +256,41 @@ def run(args: argparse.Namespace, emulator: Emulator, api: str) -> dict[str, obj
     return report
 
 
-def naive_cycle(profile, users, folders: int, workers: int) -> int:
-    """FindItem over every synced folder of every user, then GetItem of every item found."""
-    from exchangelib import BASIC, IMPERSONATION, Account, Configuration, Credentials, Version
+def impersonating(profile, max_connections: int = 4):
+    """An exchangelib configuration of the synchronization account, for reaching users'
+    mailboxes as a client of our own would (not through the engine)."""
+    from exchangelib import BASIC, Configuration, Credentials, Version
     from exchangelib.version import EXCHANGE_2016
 
     from engine.exchange.connect import service_secret
 
     settings = profile.settings
-    config = Configuration(
+    return Configuration(
         service_endpoint=settings.exchange.general.ews_url,
         credentials=Credentials(
             settings.exchange.general.sync_account, service_secret(settings, profile.paths)
         ),
         auth_type=BASIC,
         version=Version(build=EXCHANGE_2016),
-        max_connections=workers,
+        max_connections=max_connections,
     )
 
+
+def mailbox(profile, config, user):
+    """One user's mailbox through ``config``, by impersonation."""
+    from exchangelib import IMPERSONATION, Account
+
+    return Account(
+        profile.mailbox_address(user), config=config, autodiscover=False, access_type=IMPERSONATION
+    )
+
+
+def naive_cycle(profile, users, folders: int, workers: int) -> int:
+    """FindItem over every synced folder of every user, then GetItem of every item found."""
+    config = impersonating(profile, max_connections=workers)
+
     def one_user(user) -> int:
-        account = Account(
-            profile.mailbox_address(user),
-            config=config,
-            autodiscover=False,
-            access_type=IMPERSONATION,
-        )
+        account = mailbox(profile, config, user)
         chosen = [account.calendar, account.contacts, account.tasks][:folders]
         fetched = 0
         for folder in chosen:
